@@ -1,0 +1,95 @@
+import { describe, expect, it, beforeEach } from '@jest/globals'
+import {
+  BatchGetImageCommand,
+  ECRClient,
+  GetRepositoryPolicyCommand,
+  RepositoryPolicyNotFoundException,
+  SetRepositoryPolicyCommand
+} from '@aws-sdk/client-ecr'
+import { GetFunctionCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda'
+import { mockClient } from 'aws-sdk-client-mock'
+import { createContainerRegistry } from '../../src/adapters/ecr.js'
+import { createFunctionService } from '../../src/adapters/lambda.js'
+import { parseRepositoryUri } from '../../src/domain/aws-names.js'
+
+const ecrMock = mockClient(ECRClient)
+const lambdaMock = mockClient(LambdaClient)
+const repository = parseRepositoryUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/app')
+
+function accessDenied(): Error {
+  return Object.assign(new Error('User is not authorized to perform: ecr:SetRepositoryPolicy'), {
+    name: 'AccessDeniedException'
+  })
+}
+
+beforeEach(() => {
+  ecrMock.reset()
+  lambdaMock.reset()
+})
+
+describe('container registry adapter', () => {
+  const registry = () => createContainerRegistry(new ECRClient({ region: 'us-east-1' }))
+
+  it('reads a missing repository policy as no policy', async () => {
+    ecrMock
+      .on(GetRepositoryPolicyCommand)
+      .rejects(new RepositoryPolicyNotFoundException({ message: 'none', $metadata: {} }))
+    await expect(registry().policy(repository)).resolves.toBeUndefined()
+  })
+
+  it('names the IAM action when setting the policy is denied', async () => {
+    ecrMock.on(SetRepositoryPolicyCommand).rejects(accessDenied())
+    await expect(registry().setPolicy(repository, '{}')).rejects.toMatchObject({
+      id: 'access-denied',
+      fix: expect.stringContaining('ecr:SetRepositoryPolicy')
+    })
+  })
+
+  it('asks ECR for the manifest by digest, in every media type so an index shows as one', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageDigest: 'sha256:abc' },
+          imageManifest: '{"mediaType":"application/vnd.oci.image.index.v1+json"}',
+          imageManifestMediaType: 'application/vnd.oci.image.index.v1+json'
+        }
+      ]
+    })
+    const manifest = await registry().manifest(repository, 'sha256:abc')
+    expect(manifest.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+    const sent = ecrMock.commandCalls(BatchGetImageCommand)[0]!.args[0].input
+    expect(sent.imageIds).toEqual([{ imageDigest: 'sha256:abc' }])
+    expect(sent.acceptedMediaTypes).toContain('application/vnd.oci.image.index.v1+json')
+  })
+})
+
+describe('function service adapter', () => {
+  it('turns ResourceNotFoundException into a function-not-found error', async () => {
+    lambdaMock
+      .on(GetFunctionCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Function not found', $metadata: {} }))
+    const service = createFunctionService(new LambdaClient({ region: 'us-east-1' }))
+    await expect(service.describe('nope')).rejects.toMatchObject({ id: 'function-not-found' })
+  })
+
+  it('reads the image URI and digest of an image function', async () => {
+    lambdaMock.on(GetFunctionCommand).resolves({
+      Configuration: {
+        FunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:app',
+        FunctionName: 'app',
+        PackageType: 'Image',
+        CodeSha256: 'c'.repeat(64),
+        Architectures: ['arm64'],
+        LastUpdateStatus: 'Successful'
+      },
+      Code: { ImageUri: 'x@sha256:cc' }
+    })
+    const service = createFunctionService(new LambdaClient({ region: 'us-east-1' }))
+    await expect(service.describe('app')).resolves.toMatchObject({
+      packageType: 'Image',
+      architectures: ['arm64'],
+      codeSha256: 'c'.repeat(64),
+      imageUri: 'x@sha256:cc'
+    })
+  })
+})

@@ -1,0 +1,143 @@
+import { describe, expect, it } from '@jest/globals'
+import type { CodeUpdate, FunctionFacts, FunctionService } from '../../src/adapters/lambda.js'
+import { ActionError } from '../../src/domain/errors.js'
+import { deployFunction } from '../../src/steps/deploy-function.js'
+import type { DeployTarget } from '../../src/steps/resolve-target.js'
+
+const DIGEST = `sha256:${'b'.repeat(64)}`
+const image = {
+  digest: DIGEST,
+  imageUri: `111111111111.dkr.ecr.us-east-1.amazonaws.com/app@${DIGEST}`,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json'
+}
+
+const idle: FunctionFacts = {
+  arn: 'arn:aws:lambda:us-east-1:111111111111:function:app',
+  name: 'app',
+  packageType: 'Image',
+  architectures: ['x86_64'],
+  codeSha256: 'a'.repeat(64),
+  imageUri: '',
+  lastUpdateStatus: 'Successful',
+  lastUpdateStatusReason: '',
+  state: 'Active'
+}
+
+function target(fn: FunctionFacts, changesArchitecture = false): DeployTarget {
+  return {
+    function: fn,
+    region: 'us-east-1',
+    account: '111111111111',
+    repository: {
+      account: '111111111111',
+      region: 'us-east-1',
+      registry: '111111111111.dkr.ecr.us-east-1.amazonaws.com',
+      name: 'app',
+      uri: '111111111111.dkr.ecr.us-east-1.amazonaws.com/app'
+    },
+    architecture: changesArchitecture ? 'arm64' : 'x86_64',
+    changesArchitecture
+  }
+}
+
+/** A function service that records calls and plays back the states a test gives it. */
+function fakeLambda(afterWait: Partial<FunctionFacts>[]) {
+  const calls: string[] = []
+  const updates: CodeUpdate[] = []
+  const service: FunctionService = {
+    describe: () => Promise.resolve(idle),
+    updateCode: update => {
+      calls.push('updateCode')
+      updates.push(update)
+      return Promise.resolve({ ...idle, lastUpdateStatus: 'InProgress' })
+    },
+    waitForUpdate: () => {
+      calls.push('waitForUpdate')
+      return Promise.resolve({ ...idle, ...(afterWait.shift() ?? {}) })
+    }
+  }
+  return { service, calls, updates }
+}
+
+const settings = { wait: true, waitTimeoutSeconds: 30 }
+
+describe('deployFunction', () => {
+  it('updates the code by digest and waits for success', async () => {
+    const lambda = fakeLambda([{ codeSha256: 'b'.repeat(64) }])
+    const outcome = await deployFunction(target(idle), image, lambda.service, settings)
+    expect(lambda.calls).toEqual(['updateCode', 'waitForUpdate'])
+    expect(lambda.updates[0]).toEqual({
+      functionName: idle.arn,
+      imageUri: image.imageUri,
+      architectures: undefined
+    })
+    expect(outcome.deployed).toBe(true)
+    expect(outcome.function.codeSha256).toBe('b'.repeat(64))
+  })
+
+  it('makes no update when the function already runs the image', async () => {
+    const lambda = fakeLambda([])
+    const outcome = await deployFunction(
+      target({ ...idle, codeSha256: 'b'.repeat(64) }),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.calls).toEqual([])
+    expect(outcome.deployed).toBe(false)
+  })
+
+  it('still updates the same image when the architecture changes', async () => {
+    const lambda = fakeLambda([{}])
+    await deployFunction(
+      target({ ...idle, codeSha256: 'b'.repeat(64) }, true),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.updates[0]?.architectures).toEqual(['arm64'])
+  })
+
+  it('waits for an update already in progress before its own', async () => {
+    const lambda = fakeLambda([{}, {}])
+    await deployFunction(
+      target({ ...idle, lastUpdateStatus: 'InProgress' }),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.calls).toEqual(['waitForUpdate', 'updateCode', 'waitForUpdate'])
+  })
+
+  it('fails with Lambda’s reason when the update fails', async () => {
+    const lambda = fakeLambda([
+      { lastUpdateStatus: 'Failed', lastUpdateStatusReason: 'Image manifest not found' }
+    ])
+    const failure = deployFunction(target(idle), image, lambda.service, settings)
+    await expect(failure).rejects.toThrow(ActionError)
+    await expect(failure).rejects.toMatchObject({
+      id: 'function-update-failed',
+      reason: expect.stringContaining('Image manifest not found')
+    })
+  })
+
+  it('fails with the function’s state when the wait runs out', async () => {
+    const lambda = fakeLambda([{ lastUpdateStatus: 'InProgress', state: 'Pending' }])
+    await expect(
+      deployFunction(target(idle), image, lambda.service, settings)
+    ).rejects.toMatchObject({
+      id: 'function-update-timeout',
+      reason: expect.stringContaining('Pending')
+    })
+  })
+
+  it('does not wait when asked not to', async () => {
+    const lambda = fakeLambda([])
+    const outcome = await deployFunction(target(idle), image, lambda.service, {
+      ...settings,
+      wait: false
+    })
+    expect(lambda.calls).toEqual(['updateCode'])
+    expect(outcome.deployed).toBe(true)
+  })
+})

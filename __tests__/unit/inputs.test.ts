@@ -1,0 +1,156 @@
+import { describe, expect, it } from '@jest/globals'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { ActionError } from '../../src/domain/errors.js'
+import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../../src/domain/lambda-limits.js'
+import { parseConfig, type Environment } from '../../src/inputs.js'
+
+const context = mkdtempSync(path.join(os.tmpdir(), 'inputs-test-'))
+writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\n')
+
+const good: Record<string, string> = {
+  'function-name': 'my-fn',
+  repository: '111111111111.dkr.ecr.us-east-1.amazonaws.com/app',
+  context
+}
+
+function parse(inputs: Record<string, string>, env: Environment = { AWS_REGION: 'us-east-1' }) {
+  return parseConfig(name => (inputs[name] ?? '').trim(), env)
+}
+
+function errorId(inputs: Record<string, string>, env?: Environment): string | undefined {
+  try {
+    parse(inputs, env)
+  } catch (error) {
+    return error instanceof ActionError ? error.id : `not an ActionError: ${String(error)}`
+  }
+  return undefined
+}
+
+describe('parseConfig', () => {
+  it('gives defaults a user would expect', () => {
+    const config = parse(good, { AWS_REGION: 'us-east-1', GITHUB_SHA: 'a'.repeat(40) })
+    expect(config).toMatchObject({
+      region: 'us-east-1',
+      tags: ['a'.repeat(40)],
+      maxImageBytes: MAX_UNCOMPRESSED_IMAGE_BYTES,
+      manageRepositoryPolicy: true,
+      wait: true,
+      waitTimeoutSeconds: 600,
+      architecture: undefined
+    })
+    expect(config.build.file).toBe(path.join(context, 'Dockerfile'))
+  })
+
+  it('reads lists, sizes and durations', () => {
+    const config = parse({
+      ...good,
+      tags: 'v1, latest\nv1',
+      'build-args': 'A=1\nB=x,y=z',
+      'max-image-size': '512MiB',
+      'wait-timeout': '5m',
+      architecture: 'arm64',
+      'manage-repository-policy': 'false',
+      secrets: 'token=abc=def'
+    })
+    expect(config.tags).toEqual(['v1', 'latest'])
+    expect(config.build.buildArgs).toEqual(['A=1', 'B=x,y=z'])
+    expect(config.maxImageBytes).toBe(512 * 2 ** 20)
+    expect(config.waitTimeoutSeconds).toBe(300)
+    expect(config.architecture).toBe('arm64')
+    expect(config.manageRepositoryPolicy).toBe(false)
+    expect(config.build.secrets).toEqual([{ id: 'token', value: 'abc=def' }])
+  })
+
+  it('takes the region from a function ARN', () => {
+    const config = parse(
+      { ...good, 'function-name': 'arn:aws:lambda:us-east-1:111111111111:function:f' },
+      {}
+    )
+    expect(config.region).toBe('us-east-1')
+  })
+
+  const refusals: [string, Record<string, string>, string, Environment?][] = [
+    ['no function-name', { ...good, 'function-name': '' }, 'missing-function-name'],
+    ['no repository', { ...good, repository: '' }, 'missing-repository'],
+    [
+      'a repository in another region',
+      { ...good, repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/app' },
+      'repository-region-mismatch'
+    ],
+    [
+      'a public ECR repository',
+      { ...good, repository: 'public.ecr.aws/lambda/app' },
+      'repository-not-ecr'
+    ],
+    ['a non-ECR registry', { ...good, repository: 'ghcr.io/me/app' }, 'repository-not-ecr'],
+    [
+      'a repository name with capitals',
+      { ...good, repository: 'My_App' },
+      'invalid-repository-name'
+    ],
+    ['no region anywhere', good, 'missing-region', {}],
+    ['a made-up region', { ...good, 'aws-region': 'mars-1' }, 'invalid-region'],
+    [
+      'an ARN region that differs from aws-region',
+      {
+        ...good,
+        'function-name': 'arn:aws:lambda:eu-west-1:111111111111:function:f',
+        'aws-region': 'us-east-1'
+      },
+      'function-region-mismatch'
+    ],
+    ['architecture amd64', { ...good, architecture: 'amd64' }, 'invalid-architecture'],
+    ['architecture x86', { ...good, architecture: 'x86' }, 'invalid-architecture'],
+    ['a negative size', { ...good, 'max-image-size': '-5' }, 'invalid-max-image-size'],
+    ['a garbage size', { ...good, 'max-image-size': 'huge' }, 'invalid-max-image-size'],
+    ['a size of zero', { ...good, 'max-image-size': '0' }, 'invalid-max-image-size'],
+    [
+      "a size over Lambda's limit",
+      { ...good, 'max-image-size': '11GB' },
+      'max-image-size-over-limit'
+    ],
+    ['a garbage timeout', { ...good, 'wait-timeout': 'soon' }, 'invalid-wait-timeout'],
+    ['a zero timeout', { ...good, 'wait-timeout': '0' }, 'invalid-wait-timeout'],
+    ['a boolean that is not one', { ...good, wait: 'yes' }, 'invalid-wait'],
+    ['a missing context', { ...good, context: '/nonexistent/context' }, 'context-not-found'],
+    [
+      'a missing Dockerfile',
+      { ...good, file: path.join(context, 'Nope.Dockerfile') },
+      'dockerfile-not-found'
+    ],
+    [
+      'a context that looks like an option',
+      { ...good, context: '--output=/tmp' },
+      'invalid-context'
+    ],
+    ['a tag with a shell metacharacter', { ...good, tags: 'v1;rm -rf /' }, 'invalid-tag'],
+    ['a tag that looks like an option', { ...good, tags: '--output=type=local' }, 'invalid-tag'],
+    ['a tag with a dollar', { ...good, tags: '$(whoami)' }, 'invalid-tag'],
+    ['a build-arg without a value', { ...good, 'build-args': 'JUSTAKEY' }, 'invalid-build-args'],
+    ['a build-arg key with a space', { ...good, 'build-args': 'A B=1' }, 'invalid-build-args'],
+    ['a label that looks like an option', { ...good, labels: '--label=x' }, 'invalid-labels'],
+    ['a secret without an id', { ...good, secrets: '=value' }, 'invalid-secrets'],
+    [
+      'a cache-to that is an option',
+      { ...good, 'cache-to': '--output=type=local,dest=/' },
+      'invalid-cache-to'
+    ],
+    ['a target with a space', { ...good, target: 'build stage' }, 'invalid-target'],
+    ['a builder with a slash', { ...good, builder: '../x' }, 'invalid-builder'],
+    [
+      'a function qualifier',
+      { ...good, 'function-name': '111111111111:function:f:live' },
+      'function-qualifier-not-allowed'
+    ]
+  ]
+  // Every row gets an environment, so jest does not take the 4th parameter for a done callback.
+  it.each(
+    refusals.map(
+      ([name, inputs, id, env]) => [name, inputs, id, env ?? { AWS_REGION: 'us-east-1' }] as const
+    )
+  )('refuses %s', (_name, inputs, id, env) => {
+    expect(errorId(inputs, env)).toBe(id)
+  })
+})

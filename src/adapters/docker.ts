@@ -1,0 +1,127 @@
+import * as core from '@actions/core'
+import { getExecOutput } from '@actions/exec'
+import { ActionError } from '../domain/errors.js'
+import type { BuilderCapabilities } from '../domain/build-command.js'
+import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
+
+/** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
+export interface DockerEngine {
+  capabilities(): Promise<BuilderCapabilities>
+  /** Runs `docker ARGS`, streaming its output; env adds to the process environment. */
+  run(args: readonly string[], env?: Record<string, string>): Promise<string>
+  inspectImage(reference: string): Promise<InspectedImage>
+  /** Pushes one reference with the given DOCKER_CONFIG; returns the digest docker reports. */
+  push(reference: string, dockerConfigDir: string): Promise<string>
+}
+
+export interface InspectedImage extends ImageFacts {
+  /** docker's image id: the config digest (classic store) or the manifest digest (containerd store). */
+  readonly id: string
+}
+
+export function createDockerEngine(): DockerEngine {
+  return new DockerCli()
+}
+
+class DockerCli implements DockerEngine {
+  private detected: BuilderCapabilities | undefined
+
+  async capabilities(): Promise<BuilderCapabilities> {
+    if (this.detected) return this.detected
+    const help = await getExecOutput('docker', ['buildx', 'build', '--help'], {
+      ignoreReturnCode: true,
+      silent: true
+    })
+    this.detected = {
+      buildx: help.exitCode === 0,
+      attestationFlags: help.stdout.includes('--provenance')
+    }
+    return this.detected
+  }
+
+  async run(args: readonly string[], env?: Record<string, string>): Promise<string> {
+    const result = await getExecOutput('docker', [...args], {
+      ignoreReturnCode: true,
+      env: env ? { ...stringEnvironment(), ...env } : undefined
+    })
+    if (result.exitCode !== 0) {
+      throw new ActionError(
+        `docker-${args[0] === 'buildx' ? 'build' : (args[0] ?? 'command')}-failed`,
+        `docker ${args.slice(0, 2).join(' ')} failed with exit code ${result.exitCode}: ${lastLines(result.stderr || result.stdout)}`,
+        'Read the docker output above for the failing step; the build runs exactly as `docker buildx build` would on your machine.'
+      )
+    }
+    return result.stdout
+  }
+
+  async inspectImage(reference: string): Promise<InspectedImage> {
+    const inspected = await getExecOutput('docker', ['image', 'inspect', reference], {
+      silent: true
+    })
+    const [image] = JSON.parse(inspected.stdout) as DockerInspect[]
+    if (!image) throw new Error(`docker image inspect returned nothing for ${reference}`)
+    const history = await getExecOutput(
+      'docker',
+      ['history', '--no-trunc', '--human=false', '--format', '{{json .}}', reference],
+      { silent: true }
+    )
+    const layers: ImageLayer[] = history.stdout
+      .split('\n')
+      .filter(line => line.trim() !== '')
+      .map(line => JSON.parse(line) as DockerHistoryLine)
+      .map(line => ({ sizeBytes: Number(line.Size) || 0, createdBy: line.CreatedBy ?? '' }))
+      .filter(layer => layer.sizeBytes > 0)
+    const config = image.Config ?? {}
+    return {
+      id: image.Id,
+      os: image.Os ?? '',
+      architecture: image.Architecture ?? '',
+      variant: image.Variant,
+      sizeBytes: image.Size ?? 0,
+      layers,
+      entrypoint: config.Entrypoint ?? [],
+      cmd: config.Cmd ?? [],
+      workingDir: config.WorkingDir ?? '',
+      env: config.Env ?? [],
+      user: config.User ?? ''
+    }
+  }
+
+  async push(reference: string, dockerConfigDir: string): Promise<string> {
+    core.info(`Pushing ${reference}`)
+    const output = await this.run(['push', reference], { DOCKER_CONFIG: dockerConfigDir })
+    const digest = /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1]
+    if (!digest) throw new Error(`docker push did not report a digest for ${reference}`)
+    return digest
+  }
+}
+
+interface DockerInspect {
+  Id: string
+  Os?: string
+  Architecture?: string
+  Variant?: string
+  Size?: number
+  Config?: {
+    Entrypoint?: string[] | null
+    Cmd?: string[] | null
+    WorkingDir?: string
+    Env?: string[] | null
+    User?: string
+  }
+}
+
+interface DockerHistoryLine {
+  Size?: string
+  CreatedBy?: string
+}
+
+function stringEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)
+  )
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-5).join('\n')
+}

@@ -1,0 +1,148 @@
+import {
+  BatchGetImageCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand
+} from '@aws-sdk/client-ecr'
+import { repositoryLocation, type RepositoryLocation } from '../domain/aws-names.js'
+import { ActionError } from '../domain/errors.js'
+import { errorName, explainAwsError } from './aws-errors.js'
+
+/** Amazon ECR, as the steps need it. One instance per region. */
+export interface ContainerRegistry {
+  findRepository(account: string, name: string): Promise<RepositoryLocation>
+  /** Basic-auth credentials for docker, valid for 12 hours. */
+  authorization(repository: RepositoryLocation): Promise<RegistryCredentials>
+  manifest(repository: RepositoryLocation, digest: string): Promise<StoredManifest>
+  /** The policy text, or undefined when the repository has none. */
+  policy(repository: RepositoryLocation): Promise<string | undefined>
+  setPolicy(repository: RepositoryLocation, text: string): Promise<void>
+}
+
+export interface RegistryCredentials {
+  readonly username: string
+  readonly password: string
+}
+
+export interface StoredManifest {
+  readonly digest: string
+  readonly mediaType: string
+  readonly body: string
+}
+
+/** Ask for every manifest type so that an index is reported as one, not as "missing". */
+const ANY_MANIFEST_TYPE = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.index.v1+json'
+]
+
+export function createContainerRegistry(client: ECRClient): ContainerRegistry {
+  return {
+    async findRepository(account, name) {
+      try {
+        const answer = await client.send(
+          new DescribeRepositoriesCommand({ registryId: account, repositoryNames: [name] })
+        )
+        const found = answer.repositories?.[0]
+        if (!found?.repositoryUri) throw new Error('DescribeRepositories returned no repository')
+        const region = await client.config.region()
+        return repositoryLocation(found.registryId ?? account, region, name)
+      } catch (error) {
+        if (errorName(error) === 'RepositoryNotFoundException') {
+          const region = await client.config.region()
+          throw new ActionError(
+            'repository-not-found',
+            `There is no ECR repository "${name}" in account ${account}, region ${region}.`,
+            `Create it (aws ecr create-repository --repository-name ${name} --region ${region}) or give the full repository URI.`
+          )
+        }
+        throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${name}`)
+      }
+    },
+
+    async authorization(repository) {
+      try {
+        const answer = await client.send(
+          new GetAuthorizationTokenCommand({ registryIds: [repository.account] })
+        )
+        const token = answer.authorizationData?.[0]?.authorizationToken
+        if (!token) throw new Error('GetAuthorizationToken returned no token')
+        const decoded = Buffer.from(token, 'base64').toString('utf8')
+        const colon = decoded.indexOf(':')
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+      } catch (error) {
+        throw explainAwsError(error, 'ecr:GetAuthorizationToken', `registry ${repository.registry}`)
+      }
+    },
+
+    async manifest(repository, digest) {
+      try {
+        const answer = await client.send(
+          new BatchGetImageCommand({
+            registryId: repository.account,
+            repositoryName: repository.name,
+            imageIds: [{ imageDigest: digest }],
+            acceptedMediaTypes: ANY_MANIFEST_TYPE
+          })
+        )
+        const image = answer.images?.[0]
+        if (!image?.imageManifest) {
+          const failure = answer.failures?.[0]
+          throw new ActionError(
+            'pushed-image-missing',
+            `ECR does not return the pushed image ${repository.uri}@${digest} (${failure?.failureCode ?? 'no image'}: ${failure?.failureReason ?? ''}).`,
+            'Check the push output above; the repository may have a lifecycle rule or tag immutability that removed or refused it.'
+          )
+        }
+        return {
+          digest: image.imageId?.imageDigest ?? digest,
+          mediaType: image.imageManifestMediaType ?? mediaTypeOf(image.imageManifest),
+          body: image.imageManifest
+        }
+      } catch (error) {
+        throw explainAwsError(error, 'ecr:BatchGetImage', `repository ${repository.uri}`)
+      }
+    },
+
+    async policy(repository) {
+      try {
+        const answer = await client.send(
+          new GetRepositoryPolicyCommand({
+            registryId: repository.account,
+            repositoryName: repository.name
+          })
+        )
+        return answer.policyText
+      } catch (error) {
+        if (errorName(error) === 'RepositoryPolicyNotFoundException') return undefined
+        throw explainAwsError(error, 'ecr:GetRepositoryPolicy', `repository ${repository.uri}`)
+      }
+    },
+
+    async setPolicy(repository, text) {
+      try {
+        await client.send(
+          new SetRepositoryPolicyCommand({
+            registryId: repository.account,
+            repositoryName: repository.name,
+            policyText: text
+          })
+        )
+      } catch (error) {
+        throw explainAwsError(error, 'ecr:SetRepositoryPolicy', `repository ${repository.uri}`)
+      }
+    }
+  }
+}
+
+function mediaTypeOf(manifest: string): string {
+  try {
+    return (JSON.parse(manifest) as { mediaType?: string }).mediaType ?? ''
+  } catch {
+    return ''
+  }
+}

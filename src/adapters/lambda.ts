@@ -1,0 +1,103 @@
+import {
+  GetFunctionCommand,
+  LambdaClient,
+  UpdateFunctionCodeCommand,
+  waitUntilFunctionUpdatedV2,
+  type FunctionConfiguration
+} from '@aws-sdk/client-lambda'
+import { ActionError } from '../domain/errors.js'
+import type { LambdaArchitecture } from '../domain/lambda-limits.js'
+import { errorName, explainAwsError } from './aws-errors.js'
+
+/** What the action knows about a function; no SDK types beyond this adapter. */
+export interface FunctionFacts {
+  readonly arn: string
+  readonly name: string
+  readonly packageType: string
+  readonly architectures: readonly string[]
+  /** For image functions: the manifest digest, hex without "sha256:". */
+  readonly codeSha256: string
+  readonly imageUri: string
+  readonly lastUpdateStatus: string
+  readonly lastUpdateStatusReason: string
+  readonly state: string
+}
+
+export interface CodeUpdate {
+  readonly functionName: string
+  readonly imageUri: string
+  readonly architectures?: readonly LambdaArchitecture[]
+}
+
+/** AWS Lambda, as the steps need it. One instance per region. */
+export interface FunctionService {
+  describe(functionName: string): Promise<FunctionFacts>
+  updateCode(update: CodeUpdate): Promise<FunctionFacts>
+  /** Waits until LastUpdateStatus leaves InProgress; returns the final facts either way. */
+  waitForUpdate(functionName: string, timeoutSeconds: number): Promise<FunctionFacts>
+}
+
+export function createFunctionService(client: LambdaClient): FunctionService {
+  const describe = async (functionName: string): Promise<FunctionFacts> => {
+    try {
+      const answer = await client.send(new GetFunctionCommand({ FunctionName: functionName }))
+      return factsOf(answer.Configuration ?? {}, answer.Code?.ImageUri ?? '')
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') {
+        const region = await client.config.region()
+        throw new ActionError(
+          'function-not-found',
+          `There is no Lambda function "${functionName}" in ${region} for these credentials.`,
+          'Check function-name and aws-region; this action updates an existing function (create it first with PackageType Image).'
+        )
+      }
+      throw explainAwsError(error, 'lambda:GetFunction', `function ${functionName}`)
+    }
+  }
+
+  return {
+    describe,
+
+    async updateCode(update) {
+      try {
+        const answer = await client.send(
+          new UpdateFunctionCodeCommand({
+            FunctionName: update.functionName,
+            ImageUri: update.imageUri,
+            Architectures: update.architectures ? [...update.architectures] : undefined
+          })
+        )
+        return factsOf(answer, update.imageUri)
+      } catch (error) {
+        throw explainAwsError(error, 'lambda:UpdateFunctionCode', `function ${update.functionName}`)
+      }
+    },
+
+    async waitForUpdate(functionName, timeoutSeconds) {
+      try {
+        await waitUntilFunctionUpdatedV2(
+          { client, maxWaitTime: timeoutSeconds, minDelay: 1, maxDelay: 10 },
+          { FunctionName: functionName }
+        )
+      } catch {
+        // The waiter throws on Failed, on time-out and on errors alike; describe() below tells
+        // which (and raises a real error, such as missing permission, itself).
+      }
+      return describe(functionName)
+    }
+  }
+}
+
+function factsOf(configuration: FunctionConfiguration, imageUri: string): FunctionFacts {
+  return {
+    arn: configuration.FunctionArn ?? '',
+    name: configuration.FunctionName ?? '',
+    packageType: configuration.PackageType ?? 'Zip',
+    architectures: configuration.Architectures ?? ['x86_64'],
+    codeSha256: configuration.CodeSha256 ?? '',
+    imageUri,
+    lastUpdateStatus: configuration.LastUpdateStatus ?? 'Successful',
+    lastUpdateStatusReason: configuration.LastUpdateStatusReason ?? '',
+    state: configuration.State ?? ''
+  }
+}

@@ -1,0 +1,143 @@
+import { ActionError } from './errors.js'
+
+/**
+ * Parsing of the names a user gives: function names/ARNs and ECR repository URIs. Pure, so that
+ * a mismatch is refused before anything is built or changed.
+ */
+
+export interface FunctionReference {
+  /** The function's name, without account, region or qualifier. */
+  readonly name: string
+  /** What to pass as `FunctionName` to the Lambda API (the name or ARN as given, minus qualifier). */
+  readonly apiName: string
+  readonly account?: string
+  readonly region?: string
+  readonly partition?: string
+}
+
+// https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html#lambda-UpdateFunctionCode-request-FunctionName
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/
+const FUNCTION_ARN =
+  /^arn:(aws[a-zA-Z-]*):lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d{1}):(\d{12}):function:([a-zA-Z0-9-_]{1,64})(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/
+const PARTIAL_ARN = /^(\d{12}):function:([a-zA-Z0-9-_]{1,64})(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/
+
+export function parseFunctionReference(value: string): FunctionReference {
+  const given = value.trim()
+  if (FUNCTION_NAME.test(given)) return { name: given, apiName: given }
+  const arn = FUNCTION_ARN.exec(given)
+  if (arn) {
+    const [, partition, region, account, name, qualifier] = arn as unknown as string[]
+    rejectQualifier(given, qualifier)
+    return {
+      name: name!,
+      apiName: `arn:${partition}:lambda:${region}:${account}:function:${name}`,
+      account,
+      region,
+      partition
+    }
+  }
+  const partial = PARTIAL_ARN.exec(given)
+  if (partial) {
+    const [, account, name, qualifier] = partial as unknown as string[]
+    rejectQualifier(given, qualifier)
+    return { name: name!, apiName: `${account}:function:${name}`, account }
+  }
+  throw new ActionError(
+    'invalid-function-name',
+    `function-name "${given}" is not a Lambda function name or ARN.`,
+    'Use the name (1-64 letters, digits, - or _), a partial ARN (123456789012:function:NAME) or a full ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME).'
+  )
+}
+
+function rejectQualifier(given: string, qualifier: string | undefined): void {
+  if (qualifier === undefined) return
+  throw new ActionError(
+    'function-qualifier-not-allowed',
+    `function-name "${given}" has a version or alias qualifier (":${qualifier}"); code is only ever updated on $LATEST.`,
+    'Remove the qualifier from function-name.'
+  )
+}
+
+export interface RepositoryLocation {
+  readonly account: string
+  readonly region: string
+  /** The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com. */
+  readonly registry: string
+  readonly name: string
+  /** `registry/name`: what docker pushes to and what Lambda's ImageUri starts with. */
+  readonly uri: string
+}
+
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html#registry_concepts
+// Covers commercial, China (.amazonaws.com.cn) and FIPS (dkr.ecr-fips) endpoints.
+const ECR_HOST =
+  /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1})\.amazonaws\.com(?:\.cn)?$/
+// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html#ECR-CreateRepository-request-repositoryName
+const REPOSITORY_NAME =
+  /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/
+
+export function isRepositoryName(value: string): boolean {
+  return REPOSITORY_NAME.test(value)
+}
+
+/** True when the value looks like a registry URI rather than a bare repository name. */
+export function looksLikeRepositoryUri(value: string): boolean {
+  const first = value.split('/')[0] ?? ''
+  return first.includes('.') || first.includes(':')
+}
+
+export function parseRepositoryUri(value: string): RepositoryLocation {
+  const given = value.trim().replace(/^https?:\/\//, '')
+  if (/[@:]/.test(given.split('/').slice(1).join('/'))) {
+    throw new ActionError(
+      'repository-has-tag',
+      `repository "${value}" includes a tag or digest.`,
+      'Give the repository alone (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME) and put tags in the tags input.'
+    )
+  }
+  const slash = given.indexOf('/')
+  const host = slash < 0 ? given : given.slice(0, slash)
+  const name = slash < 0 ? '' : given.slice(slash + 1)
+  const match = ECR_HOST.exec(host)
+  if (!match) {
+    throw new ActionError(
+      'repository-not-ecr',
+      `repository "${value}" is not in a private Amazon ECR registry; Lambda only runs images from ECR private repositories.`,
+      'Use a URI of the form ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME, or just the repository name to use the function’s own account and region.'
+    )
+  }
+  if (!isRepositoryName(name)) {
+    throw new ActionError(
+      'invalid-repository-name',
+      `repository "${value}" has no valid repository name after the registry host.`,
+      'Repository names are 2-256 lower-case letters, digits and . _ - / (e.g. my-team/my-function).'
+    )
+  }
+  const [, account, region] = match as unknown as [string, string, string]
+  return { account, region, registry: host, name, uri: `${host}/${name}` }
+}
+
+/** The registry host for an account and region, for a repository given by name only. */
+export function repositoryLocation(
+  account: string,
+  region: string,
+  name: string
+): RepositoryLocation {
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
+  const registry = `${account}.dkr.ecr.${region}.${suffix}`
+  return { account, region, registry, name, uri: `${registry}/${name}` }
+}
+
+/** Parses `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`. */
+export function parseFunctionArn(arn: string): {
+  partition: string
+  region: string
+  account: string
+  name: string
+} {
+  const parts = arn.split(':')
+  if (parts.length < 7 || parts[0] !== 'arn' || parts[2] !== 'lambda' || parts[5] !== 'function') {
+    throw new Error(`Not a Lambda function ARN: ${arn}`)
+  }
+  return { partition: parts[1]!, region: parts[3]!, account: parts[4]!, name: parts[6]! }
+}

@@ -1,0 +1,21 @@
+/**
+ * A failure the user can act on. It stays a value (id, reason, fix) until the presentation layer
+ * turns it into an annotation, so tests can assert on the id instead of on prose.
+ */
+export class ActionError extends Error {
+  constructor(
+    /** Stable identifier, e.g. `repository-region-mismatch`; documented in the README. */
+    readonly id: string,
+    /** What is wrong (the cause), in one sentence. */
+    readonly reason: string,
+    /** What the user should do about it. */
+    readonly fix: string
+  ) {
+    super(`${reason} ${fix}`)
+    this.name = 'ActionError'
+  }
+}
+
+export function isActionError(value: unknown): value is ActionError {
+  return value instanceof ActionError
+}

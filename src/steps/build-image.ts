@@ -1,0 +1,74 @@
+import * as core from '@actions/core'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
+import { makeSecretDirectory, removeSecretDirectory } from '../adapters/temporary-files.js'
+import { buildArguments } from '../domain/build-command.js'
+import { platformFor } from '../domain/lambda-limits.js'
+import type { ActionConfig, Environment } from '../inputs.js'
+import type { DeployTarget } from './resolve-target.js'
+
+export interface BuiltImage {
+  /** The local image, as docker knows it. */
+  readonly image: InspectedImage
+  /** REGISTRY/NAME:TAG for every tag, in the order given. */
+  readonly references: readonly string[]
+  readonly platform: string
+}
+
+export async function buildImage(
+  config: ActionConfig,
+  target: DeployTarget,
+  docker: DockerEngine,
+  env: Environment
+): Promise<BuiltImage> {
+  const platform = platformFor(target.architecture)
+  const references = config.tags.map(tag => `${target.repository.uri}:${tag}`)
+  const workDir = makeSecretDirectory('build')
+  try {
+    const secretFiles = config.build.secrets.map((secret, index) => {
+      core.setSecret(secret.value)
+      const file = path.join(workDir, `secret-${index}`)
+      writeFileSync(file, secret.value, { mode: 0o600 })
+      return { id: secret.id, path: file }
+    })
+    const iidFile = path.join(workDir, 'image-id')
+    const args = buildArguments(
+      {
+        ...config.build,
+        platform,
+        labels: [...provenanceLabels(env), ...config.build.labels],
+        imageRefs: references,
+        secretFiles,
+        iidFile
+      },
+      await docker.capabilities()
+    )
+    await core.group(`Build ${platform} image`, () =>
+      docker.run(args, { DOCKER_BUILDKIT: '1', BUILDX_NO_DEFAULT_ATTESTATIONS: '1' })
+    )
+    const imageId = readFileSync(iidFile, 'utf8').trim()
+    return { image: await docker.inspectImage(imageId), references, platform }
+  } finally {
+    removeSecretDirectory(workDir)
+  }
+}
+
+/**
+ * OCI annotations that tell where an image came from. `created` is the commit time rather than
+ * the build time, so that rebuilding unchanged source gives the same image digest and the deploy
+ * can be skipped.
+ */
+export function provenanceLabels(env: Environment): string[] {
+  const labels: string[] = []
+  if (env.GITHUB_REPOSITORY) {
+    const server = env.GITHUB_SERVER_URL || 'https://github.com'
+    labels.push(`org.opencontainers.image.source=${server}/${env.GITHUB_REPOSITORY}`)
+  }
+  if (env.GITHUB_SHA) labels.push(`org.opencontainers.image.revision=${env.GITHUB_SHA}`)
+  const epoch = Number(env.SOURCE_DATE_EPOCH)
+  if (env.SOURCE_DATE_EPOCH && Number.isFinite(epoch)) {
+    labels.push(`org.opencontainers.image.created=${new Date(epoch * 1000).toISOString()}`)
+  }
+  return labels
+}

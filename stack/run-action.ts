@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import topology from './topology.json' with { type: 'json' }
+
+/**
+ * Runs the bundled action (dist/index.js) exactly as a GitHub runner does: inputs as INPUT_*
+ * variables, outputs and summary through the files named by GITHUB_OUTPUT and
+ * GITHUB_STEP_SUMMARY. AWS is reached only through the SDK's standard endpoint variables.
+ * Shared by the e2e tests and `npm run demo`.
+ */
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface ActionRun {
+  readonly exitCode: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly outputs: Record<string, string>
+  readonly summary: string
+  /** The runner's temp dir and HOME for this run, to look for anything left behind. */
+  readonly runnerTemp: string
+  readonly home: string
+}
+
+export interface RunOptions {
+  readonly standInUrl: string
+  /** The account whose credentials the run uses. */
+  readonly account?: string
+  readonly region?: string
+  readonly env?: Record<string, string>
+  readonly cwd?: string
+  /** Called with the child process once started, e.g. to send it a signal. */
+  readonly onStart?: (child: import('node:child_process').ChildProcess) => void
+  /** Echo the action's output live (the demo does). */
+  readonly echo?: boolean
+}
+
+export function credentialsFor(account: string): { accessKeyId: string; secretAccessKey: string } {
+  const found = topology.accounts.find(candidate => candidate.id === account)
+  if (!found) throw new Error(`No account ${account} in stack/topology.json`)
+  return { accessKeyId: found.accessKeyId, secretAccessKey: found.secretAccessKey }
+}
+
+export async function runAction(
+  inputs: Record<string, string>,
+  options: RunOptions
+): Promise<ActionRun> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'action-run-'))
+  const runnerTemp = mkdtempSync(path.join(work, 'runner-temp-'))
+  const home = mkdtempSync(path.join(work, 'home-'))
+  const outputFile = path.join(work, 'github-output')
+  const summaryFile = path.join(work, 'step-summary')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const credentials = credentialsFor(options.account ?? topology.accounts[0]!.id)
+
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    RUNNER_TEMP: runnerTemp,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_ACTIONS: 'true',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: options.region ?? 'us-east-1',
+    AWS_ENDPOINT_URL_ECR: options.standInUrl,
+    AWS_ENDPOINT_URL_LAMBDA: options.standInUrl,
+    AWS_ENDPOINT_URL_STS: options.standInUrl,
+    ...options.env
+  }
+  // Docker's own config (buildx plugin and builders) stays where the machine has it.
+  if (process.env.DOCKER_CONFIG) env.DOCKER_CONFIG = process.env.DOCKER_CONFIG
+  else env.DOCKER_CONFIG = path.join(os.homedir(), '.docker')
+  for (const [name, value] of Object.entries(inputs)) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'index.js')], {
+    cwd: options.cwd ?? repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  options.onStart?.(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+    if (options.echo) process.stdout.write(chunk)
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+    if (options.echo) process.stderr.write(chunk)
+  })
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
+    child.on('close', (code, sig) => resolve([code, sig]))
+  )
+  return {
+    exitCode,
+    signal,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+    summary: readFileSync(summaryFile, 'utf8'),
+    runnerTemp,
+    home
+  }
+}
+
+/** The runner's file format: `name<<DELIMITER`, value lines, `DELIMITER`. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i += 1) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i]!)
+    if (!match) continue
+    const [, name, delimiter] = match as unknown as [string, string, string]
+    const value: string[] = []
+    for (i += 1; i < lines.length && lines[i] !== delimiter; i += 1) value.push(lines[i]!)
+    outputs[name] = value.join('\n')
+  }
+  return outputs
+}
