@@ -1,0 +1,40 @@
+import path from 'node:path'
+import { ensureStandIn } from '../stack/ensure-stand-in.js'
+import { StandInControl } from '../stack/stand-in/control-client.js'
+import { repoRoot, runAction } from '../stack/run-action.js'
+
+/**
+ * The README's first command: one real deploy of examples/hello-node, through dist/index.js as a
+ * runner would run it, against the stand-in (started in the background when not yet running).
+ */
+const ACCOUNT = '111111111111'
+const REGION = 'us-east-1'
+const NAME = 'hello-node'
+
+const standInUrl = await ensureStandIn()
+const control = new StandInControl(standInUrl)
+await control.createRepository({ account: ACCOUNT, region: REGION, name: NAME })
+await control.createFunction({
+  account: ACCOUNT,
+  region: REGION,
+  name: NAME,
+  packageType: 'Image',
+  architectures: ['x86_64']
+})
+
+console.log(`AWS stand-in at ${standInUrl}; deploying examples/${NAME}\n`)
+const run = await runAction(
+  {
+    'function-name': NAME,
+    repository: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${NAME}`,
+    context: path.join(repoRoot, 'examples', NAME),
+    tags: 'demo'
+  },
+  { standInUrl, account: ACCOUNT, region: REGION, echo: true }
+)
+
+console.log('\n== outputs')
+for (const [name, value] of Object.entries(run.outputs)) console.log(`${name}: ${value}`)
+console.log('\n== job summary (markdown)')
+console.log(run.summary)
+process.exitCode = run.exitCode ?? 1

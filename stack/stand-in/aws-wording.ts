@@ -1,0 +1,231 @@
+/**
+ * Every name, number and sentence the stand-in borrows from AWS, each once, with where it comes
+ * from. Messages quoted from real responses (seen in public bug reports) say so; the few the
+ * stand-in had to word itself say that instead, so nobody mistakes them for AWS's text.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Wire protocols
+// ---------------------------------------------------------------------------------------------
+
+/** ECR speaks JSON 1.1; the operation is named in X-Amz-Target as `<prefix>.<Operation>`.
+ * Source: the ECR API reference ("Making API requests") and the SDK's protocolSettings. */
+export const ECR_TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921'
+export const ECR_CONTENT_TYPE = 'application/x-amz-json-1.1'
+
+/** Lambda speaks REST-JSON under one dated prefix. Source: Lambda API reference, every operation. */
+export const LAMBDA_PATH_PREFIX = '/2015-03-31/functions/'
+
+/** STS speaks the Query protocol (form-encoded POST, XML answer). Source: STS API reference. */
+export const STS_VERSION = '2011-06-15'
+export const STS_XML_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/'
+
+/** Signing names in the credential scope. Source: the SDKs' `signingName` for each service. */
+export const SIGNING_NAMES = { ecr: 'ecr', lambda: 'lambda', sts: 'sts' } as const
+export type ServiceName = keyof typeof SIGNING_NAMES
+
+/** SigV4 allows 15 minutes of clock skew. Source: "Signature Version 4 signing process",
+ * "Elements of an AWS API request signature". */
+export const SIGNATURE_MAX_SKEW_MS = 15 * 60 * 1000
+
+/** ECR authorization tokens last 12 hours. Source: GetAuthorizationToken API reference. */
+export const ECR_TOKEN_LIFETIME_MS = 12 * 60 * 60 * 1000
+
+// ---------------------------------------------------------------------------------------------
+// Image media types. Source: OCI image-spec and Docker "Image Manifest V2, Schema 2"; Lambda
+// accepts only the two single-image manifests ("Working with Lambda container images").
+// ---------------------------------------------------------------------------------------------
+export const MEDIA_TYPES = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json'
+} as const
+
+export const SINGLE_IMAGE_MEDIA_TYPES: readonly string[] = [
+  MEDIA_TYPES.dockerManifest,
+  MEDIA_TYPES.ociManifest
+]
+export const ALL_MANIFEST_MEDIA_TYPES: readonly string[] = Object.values(MEDIA_TYPES)
+
+// ---------------------------------------------------------------------------------------------
+// Signature and authentication failures
+// ---------------------------------------------------------------------------------------------
+
+/** Error codes for the same failure differ by protocol: JSON services (ECR, Lambda) use the
+ * `...Exception` names, the Query protocol (STS) the older short ones. Source: "Common Errors"
+ * in each API reference; STS's list names InvalidClientTokenId and SignatureDoesNotMatch. */
+export const AUTH_ERROR_CODES = {
+  json: {
+    missing: 'MissingAuthenticationTokenException',
+    incomplete: 'IncompleteSignatureException',
+    unknownKey: 'UnrecognizedClientException',
+    badSignature: 'InvalidSignatureException'
+  },
+  query: {
+    missing: 'MissingAuthenticationToken',
+    incomplete: 'IncompleteSignature',
+    unknownKey: 'InvalidClientTokenId',
+    badSignature: 'SignatureDoesNotMatch'
+  }
+} as const
+
+/** HTTP status of an authentication failure: JSON 1.1 services answer 400, REST-JSON and Query
+ * services 403. Source: real responses (ECR's `400 Bad Request` with UnrecognizedClientException,
+ * Lambda's `StatusCode: 403` with the same error, STS's 403 InvalidClientTokenId). */
+export const AUTH_ERROR_STATUS = { json: 400, 'rest-json': 403, query: 403 } as const
+
+export const AUTH_MESSAGES = {
+  // Quoted from real responses.
+  missing: 'Missing Authentication Token',
+  unknownKey: 'The security token included in the request is invalid.',
+  badSignature:
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  wrongService: (expected: string) =>
+    `Credential should be scoped to correct service: '${expected}'. `,
+  wrongRegion: (region: string) =>
+    `Credential should be scoped to a valid region, not '${region}'. `,
+  expired: (signed: string, earliest: string, now: string) =>
+    `Signature expired: ${signed} is now earlier than ${earliest} (${now} - 15 min.)`,
+  notYetCurrent: (signed: string, latest: string, now: string) =>
+    `Signature not yet current: ${signed} is still later than ${latest} (${now} + 15 min.)`,
+  // Worded by the stand-in, after AWS's "Authorization header requires '...' parameter."
+  incomplete: (what: string) => `Authorization header requires '${what}' parameter.`
+} as const
+
+// ---------------------------------------------------------------------------------------------
+// ECR errors and messages. Source: ECR API reference, "Errors" of each operation; the messages
+// are quoted from real responses.
+// ---------------------------------------------------------------------------------------------
+export const ECR_MESSAGES = {
+  repositoryNotFound: (name: string, registryId: string) =>
+    `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
+  repositoryExists: (name: string, registryId: string) =>
+    `The repository with name '${name}' already exists in the registry with id '${registryId}'`,
+  policyNotFound: (name: string, registryId: string) =>
+    `Repository policy does not exist for the repository with name '${name}' in the registry with id '${registryId}'`,
+  imageNotFound: (
+    digest: string | undefined,
+    tag: string | undefined,
+    name: string,
+    registryId: string
+  ) =>
+    `The image with imageId {imageDigest:'${digest ?? 'null'}', imageTag:'${tag ?? 'null'}'} does not exist within the repository with name '${name}' in the registry with id '${registryId}'`,
+  invalidParameter: (name: string, constraint: string) =>
+    `Invalid parameter at '${name}' failed to satisfy constraint: '${constraint}'`,
+  invalidPolicyConstraint: 'Invalid repository policy provided',
+  missingDigestAndTagFailure: 'Invalid request parameters: both tag and digest cannot be null',
+  throttled: 'Rate exceeded',
+  // Worded by the stand-in.
+  unknownOperation: (target: string) => `Unknown operation ${target}`,
+  notJson: 'The request body is not valid JSON.',
+  // BatchGetImage failure reasons.
+  imageNotFoundFailure: 'Requested image not found',
+  // Worded by the stand-in: the API reference documents no reason text for this failure.
+  unsupportedImageTypeFailure: 'The image manifest media type is not among acceptedMediaTypes'
+} as const
+
+/** BatchGetImage `failureCode` values (ECR API reference, ImageFailure). The reference lists no
+ * code for "stored manifest type not in acceptedMediaTypes"; the stand-in answers
+ * UnsupportedImageType there, which the SDK passes through as a plain string. */
+export const ECR_FAILURE_CODES = {
+  imageNotFound: 'ImageNotFound',
+  unsupportedImageType: 'UnsupportedImageType',
+  missingDigestAndTag: 'MissingDigestAndTag'
+} as const
+
+// ---------------------------------------------------------------------------------------------
+// Lambda errors and messages. Source: Lambda API reference, "Errors" of each operation; HTTP
+// statuses and the member that carries the message (`message` or `Message`) from the service
+// model, as the SDK's schemas show them.
+// ---------------------------------------------------------------------------------------------
+export const LAMBDA_ERRORS = {
+  InvalidParameterValueException: { status: 400, messageMember: 'message' },
+  InvalidRequestContentException: { status: 400, messageMember: 'message' },
+  ValidationException: { status: 400, messageMember: 'message' },
+  AccessDeniedException: { status: 403, messageMember: 'Message' },
+  ResourceNotFoundException: { status: 404, messageMember: 'Message' },
+  ResourceConflictException: { status: 409, messageMember: 'message' },
+  PreconditionFailedException: { status: 412, messageMember: 'message' },
+  TooManyRequestsException: { status: 429, messageMember: 'message' },
+  ServiceException: { status: 500, messageMember: 'Message' },
+  UnknownOperationException: { status: 404, messageMember: 'message' }
+} as const
+export type LambdaErrorCode = keyof typeof LAMBDA_ERRORS
+
+export const LAMBDA_MESSAGES = {
+  // Quoted from real responses.
+  functionNotFound: (arn: string) => `Function not found: ${arn}`,
+  aliasNotFound: (arn: string) => `Alias not found: ${arn}`,
+  aliasExists: (arn: string) => `Alias already exists: ${arn}`,
+  updateInProgress: (arn: string) =>
+    `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`,
+  imageUriForZip: "Please don't provide ImageUri when updating a function with packageType Zip.",
+  imageUriMissing: 'Please provide ImageUri when updating a function with packageType Image.',
+  sourceImageInvalid: (uri: string) =>
+    `Source image ${uri} is not valid. Provide a valid source image.`,
+  mediaTypeNotSupported: (uri: string) =>
+    `The image manifest, config or layer media type for the source image ${uri} is not supported.`,
+  imageAccessDenied:
+    'Lambda does not have permission to access the ECR image. Check the ECR permissions.',
+  revisionMismatch:
+    'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+  derivedQualifierMismatch:
+    'The derived qualifier from the function name does not match the specified qualifier.',
+  invalidJson: 'Could not parse request body into json',
+  accessDenied: (principal: string, action: string, arn: string) =>
+    `User: ${principal} is not authorized to perform: ${action} on resource: ${arn} because no resource-based policy allows the ${action} action`,
+  throttled: 'Rate exceeded',
+  serviceError: 'An error occurred and the request cannot be processed.',
+  // After the model's validation wording ("1 validation error detected: ...").
+  validation: (value: string, member: string, constraint: string) =>
+    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${constraint}`,
+  // Worded by the stand-in.
+  codeShaMismatch: (given: string, current: string) =>
+    `CodeSHA256 (${given}) is different from current CodeSHA256 in $LATEST (${current}). Please try again`,
+  unknownOperation: (method: string, path: string) =>
+    `No Lambda operation answers ${method} ${path}`,
+  weightsNotAMap: 'AdditionalVersionWeights must be a map of version to weight.',
+  oneAdditionalVersion: 'Only one additional version can be routed to.',
+  noWeightsOnLatest: 'Weighted routing is not supported for an alias of $LATEST.',
+  additionalVersionIsPrimary: 'The additional version must differ from the primary version.'
+} as const
+
+/** TooManyRequestsException carries a Reason. Source: Lambda API reference, ThrottleReason. */
+export const LAMBDA_THROTTLE_REASON = 'CallerRateLimitExceeded'
+
+/** LastUpdateStatusReasonCode for an image Lambda could not use. Source: Lambda API reference,
+ * FunctionConfiguration.LastUpdateStatusReasonCode ("InvalidImage"). */
+export const DEFAULT_FAILED_UPDATE_REASON_CODE = 'InvalidImage'
+
+/** The two architectures and their image platforms. Source: Lambda "Lambda instruction set
+ * architectures"; the image config's `architecture` uses Go's names. */
+export const LAMBDA_ARCHITECTURES = ['x86_64', 'arm64'] as const
+export const IMAGE_ARCHITECTURE_OF = { x86_64: 'amd64', arm64: 'arm64' } as const
+
+/** What Lambda needs granted on a repository to pull an image. Source: Lambda "Amazon ECR
+ * permissions" (configuration-images.html#configuration-images-permissions). */
+export const LAMBDA_PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const
+export const LAMBDA_SERVICE_PRINCIPAL = 'lambda.amazonaws.com'
+
+/** Defaults of a new function. Source: CreateFunction API reference (Timeout 3, MemorySize 128,
+ * EphemeralStorage 512, TracingConfig PassThrough, Architectures x86_64). */
+export const FUNCTION_DEFAULTS = {
+  timeout: 3,
+  memorySize: 128,
+  ephemeralStorageMb: 512,
+  tracingMode: 'PassThrough',
+  architectures: ['x86_64']
+} as const
+
+// ---------------------------------------------------------------------------------------------
+// STS
+// ---------------------------------------------------------------------------------------------
+export const STS_MESSAGES = {
+  // Quoted from real responses.
+  unknownAction: (action: string) =>
+    `Could not find operation ${action} for version ${STS_VERSION}`,
+  throttled: 'Rate exceeded',
+  // Worded by the stand-in.
+  internalFailure: 'The request processing has failed because of an unknown error.'
+} as const

@@ -1,0 +1,122 @@
+import type { CallRecord } from './call-log.js'
+import type {
+  FunctionSeed,
+  RegistryImage,
+  RepositorySeed,
+  StandInSettings
+} from './control-types.js'
+import type { FaultSpec } from './faults.js'
+import type { FunctionRecord, RepositoryRecord } from './state.js'
+
+export type { CallRecord } from './call-log.js'
+export type { FunctionSeed, RegistryImage, RepositorySeed } from './control-types.js'
+export type { FaultKind, FaultSpec } from './faults.js'
+
+/** The stand-in's whole state, as GET /_stand-in/state gives it. */
+export interface StandInStateSnapshot {
+  readonly settings: StandInSettings
+  readonly repositories: RepositoryRecord[]
+  readonly functions: FunctionRecord[]
+}
+
+/** A fault as the test writes it: `times` defaults to 1. */
+export type FaultRequest = Omit<FaultSpec, 'times'> & { readonly times?: number }
+
+/**
+ * A typed client for the stand-in's control API, for tests and the demo: seed repositories and
+ * functions, inject faults, and read back the state, the call log and the real registry.
+ */
+export class StandInControl {
+  constructor(readonly url: string) {}
+
+  /** Forgets every repository, function, fault and call; restores the start-up settings. */
+  async reset(): Promise<void> {
+    await this.send('POST', 'reset')
+  }
+
+  async createRepository(seed: RepositorySeed): Promise<void> {
+    await this.send('POST', 'repositories', seed)
+  }
+
+  async createFunction(seed: FunctionSeed): Promise<void> {
+    await this.send('POST', 'functions', seed)
+  }
+
+  /** How long accepted Lambda updates stay InProgress from now on. */
+  async setUpdateDelay(updateDelayMs: number): Promise<void> {
+    await this.send('PUT', 'settings', { updateDelayMs })
+  }
+
+  async injectFault(fault: FaultRequest): Promise<void> {
+    await this.send('POST', 'faults', { times: 1, ...fault })
+  }
+
+  async clearFaults(): Promise<void> {
+    await this.send('DELETE', 'faults')
+  }
+
+  async state(): Promise<StandInStateSnapshot> {
+    return JSON.parse(await this.stateText()) as StandInStateSnapshot
+  }
+
+  /** The state as canonical JSON (sorted keys): equal states give equal text. */
+  async stateText(): Promise<string> {
+    return this.send('GET', 'state')
+  }
+
+  async calls(): Promise<CallRecord[]> {
+    return JSON.parse(await this.send('GET', 'calls')) as CallRecord[]
+  }
+
+  async clearCalls(): Promise<void> {
+    await this.send('DELETE', 'calls')
+  }
+
+  /** The repository's policy text, or undefined when it has none. */
+  async repositoryPolicy(
+    account: string,
+    region: string,
+    name: string
+  ): Promise<string | undefined> {
+    const answer = JSON.parse(
+      await this.send('GET', `repository-policy?${locator(account, region, name)}`)
+    ) as { policyText: string | null }
+    return answer.policyText ?? undefined
+  }
+
+  /** The tags the real registry holds for a repository (none when it never got a push). */
+  async registryTags(account: string, region: string, name: string): Promise<string[]> {
+    const answer = JSON.parse(
+      await this.send('GET', `registry/tags?${locator(account, region, name)}`)
+    ) as { tags: string[] }
+    return answer.tags
+  }
+
+  /** A manifest from the real registry by tag or digest, with its image config. */
+  async registryManifest(
+    account: string,
+    region: string,
+    name: string,
+    reference: string
+  ): Promise<RegistryImage> {
+    const query = `${locator(account, region, name)}&reference=${encodeURIComponent(reference)}`
+    return JSON.parse(await this.send('GET', `registry/manifest?${query}`)) as RegistryImage
+  }
+
+  private async send(method: string, route: string, body?: unknown): Promise<string> {
+    const response = await fetch(`${this.url}/_stand-in/${route}`, {
+      method,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const text = await response.text()
+    if (!response.ok) {
+      throw new Error(`stand-in control ${method} ${route} failed (${response.status}): ${text}`)
+    }
+    return text
+  }
+}
+
+function locator(account: string, region: string, name: string): string {
+  return new URLSearchParams({ account, region, name }).toString()
+}
