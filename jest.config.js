@@ -14,13 +14,14 @@ const shared = {
 }
 
 export default {
+  // Per-project testTimeout is ignored by jest; builds and waits in e2e tests take seconds.
+  testTimeout: 300000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
     {
       ...shared,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
-      testTimeout: 600000
+      testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts']
     }
   ]
 }

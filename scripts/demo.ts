@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { ensureStandIn } from '../stack/ensure-stand-in.js'
 import { StandInControl } from '../stack/stand-in/control-client.js'
-import { repoRoot, runAction } from '../stack/run-action.js'
+import { credentialsFor, repoRoot, runAction } from '../stack/run-action.js'
 
 /**
  * The README's first command: one real deploy of examples/hello-node, through dist/index.js as a
@@ -21,6 +21,23 @@ await control.createFunction({
   packageType: 'Image',
   architectures: ['x86_64']
 })
+
+if (process.argv.includes('--prepare-only')) {
+  // For a workflow that runs the action itself (uses: ./): the environment it needs, as
+  // GITHUB_ENV lines. These are the stand-in's fixed test keys, not secrets.
+  const credentials = credentialsFor(ACCOUNT)
+  for (const [name, value] of Object.entries({
+    AWS_ENDPOINT_URL_ECR: standInUrl,
+    AWS_ENDPOINT_URL_LAMBDA: standInUrl,
+    AWS_ENDPOINT_URL_STS: standInUrl,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: REGION
+  })) {
+    console.log(`${name}=${value}`)
+  }
+  process.exit(0)
+}
 
 console.log(`AWS stand-in at ${standInUrl}; deploying examples/${NAME}\n`)
 const run = await runAction(

@@ -30,7 +30,7 @@ export interface RunFacts {
 export function reportFindings(findings: readonly Finding[], dockerfile: string): void {
   for (const finding of findings) {
     const text = `${finding.message} Fix: ${finding.fix}`
-    const properties = { title: `Lambda image check: ${finding.id}`, file: dockerfile }
+    const properties = { title: `${finding.id} (Lambda image check)`, file: dockerfile }
     if (finding.severity === 'error') core.error(text, properties)
     else core.warning(text, properties)
   }
