@@ -64,13 +64,13 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
   if (failure !== undefined) summary.addRaw(`**Failed:** ${escape(describeFailure(failure))}`, true)
   const rows: [string, string][] = []
   const fn = facts.deploy?.function ?? facts.target?.function
-  if (fn) rows.push(['Function', `\`${fn.arn}\``])
+  if (fn) rows.push(['Function', code(fn.arn)])
   if (facts.deploy) {
     rows.push(['Deployed', facts.deploy.deployed ? 'yes' : 'no (already running this image)'])
   }
   if (facts.pushed) {
-    rows.push(['Image', `\`${facts.pushed.imageUri}\``])
-    rows.push(['Manifest', facts.pushed.mediaType])
+    rows.push(['Image', code(facts.pushed.imageUri)])
+    rows.push(['Manifest', escape(facts.pushed.mediaType)])
   }
   if (facts.built) {
     const limit = facts.maxImageBytes ?? MAX_UNCOMPRESSED_IMAGE_BYTES
@@ -80,9 +80,9 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
     ])
     rows.push(['Platform', facts.built.platform])
     const image = facts.built.image
-    rows.push(['Entrypoint', code(image.entrypoint)])
-    rows.push(['Cmd', code(image.cmd)])
-    if (image.workingDir) rows.push(['WorkingDir', `\`${image.workingDir}\``])
+    rows.push(['Entrypoint', codeList(image.entrypoint)])
+    rows.push(['Cmd', codeList(image.cmd)])
+    if (image.workingDir) rows.push(['WorkingDir', code(image.workingDir)])
   }
   if (facts.grant) {
     const text =
@@ -91,7 +91,7 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
         : facts.grant.status === 'already-granted'
           ? 'already lets Lambda pull (unchanged)'
           : 'not managed (manage-repository-policy: false)'
-    rows.push(['Repository policy', text])
+    rows.push(['Repository policy', escape(text)])
   }
   if (rows.length > 0) {
     summary.addTable([
@@ -99,7 +99,7 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
         { data: 'What', header: true },
         { data: 'Value', header: true }
       ],
-      ...rows.map(([what, value]) => [what, escapeCell(value)])
+      ...rows
     ])
   }
   if (facts.built && facts.built.image.layers.length > 0) {
@@ -111,7 +111,7 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
       ],
       ...largestLayers(facts.built.image.layers, 5).map(layer => [
         formatBytes(layer.sizeBytes),
-        escapeCell(`\`${summarizeInstruction(layer.createdBy)}\``)
+        code(summarizeInstruction(layer.createdBy))
       ])
     ])
   }
@@ -126,14 +126,15 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
   await summary.write()
 }
 
-function code(values: readonly string[]): string {
-  return values.length === 0 ? '(none)' : `\`${JSON.stringify(values)}\``
+// core.summary tables are HTML, where markdown backticks would show as-is.
+function code(text: string): string {
+  return `<code>${escape(text)}</code>`
+}
+
+function codeList(values: readonly string[]): string {
+  return values.length === 0 ? '(none)' : code(JSON.stringify(values))
 }
 
 function escape(text: string): string {
-  return text.replace(/[<>]/g, ch => (ch === '<' ? '&lt;' : '&gt;'))
-}
-
-function escapeCell(text: string): string {
-  return escape(text).replace(/\|/g, '\\|')
+  return text.replace(/[&<>"]/g, ch => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' }[ch]};`)
 }
