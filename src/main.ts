@@ -67,7 +67,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   const built = await timed('build', () => buildImage(config, target, docker, env))
   facts.built = built
 
-  const findings = checkBuiltImage(built.image, config, target)
+  const findings = await timed('check', () => checkBuiltImage(built.image, config, target, docker))
   facts.findings = findings
   reportFindings(findings, config.build.file)
   const errors = findings.filter(finding => finding.severity === 'error')

@@ -1,8 +1,10 @@
 import * as core from '@actions/core'
-import { getExecOutput } from '@actions/exec'
+import { exec, getExecOutput } from '@actions/exec'
 import { ActionError } from '../domain/errors.js'
 import type { BuilderCapabilities } from '../domain/build-command.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
+import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
+import { parseSingleEntryTar } from './tar-entry.js'
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
@@ -12,6 +14,11 @@ export interface DockerEngine {
   inspectImage(reference: string): Promise<InspectedImage>
   /** Pushes one reference with the given DOCKER_CONFIG; returns the digest docker reports. */
   push(reference: string, dockerConfigDir: string): Promise<string>
+  /**
+   * Lends `work` a reader of the image's files. The image is never run: a container is created
+   * (not started) so `docker cp` can read from it, and removed afterwards.
+   */
+  withImageFiles<T>(image: string, work: (read: ImageFileReader) => Promise<T>): Promise<T>
 }
 
 export interface InspectedImage extends ImageFacts {
@@ -94,6 +101,41 @@ class DockerCli implements DockerEngine {
     if (!digest) throw new Error(`docker push did not report a digest for ${reference}`)
     return digest
   }
+
+  async withImageFiles<T>(image: string, work: (read: ImageFileReader) => Promise<T>): Promise<T> {
+    // The entrypoint override only satisfies `docker create`; the container never starts.
+    const created = await getExecOutput(
+      'docker',
+      ['create', '--entrypoint', '/lambda-image-deploy-never-run', image],
+      { silent: true }
+    )
+    const container = created.stdout.trim()
+    try {
+      return await work(path => readImageFile(container, path))
+    } finally {
+      await exec('docker', ['rm', '--force', container], { silent: true, ignoreReturnCode: true })
+    }
+  }
+}
+
+/** Enough of a file for its tar header, an ELF header or a #! line. */
+const HEAD_BYTES = 4096
+
+async function readImageFile(container: string, path: string): Promise<ImageFile> {
+  const chunks: Buffer[] = []
+  let kept = 0
+  const exitCode = await exec('docker', ['cp', `${container}:${path}`, '-'], {
+    silent: true,
+    ignoreReturnCode: true,
+    listeners: {
+      stdout: (data: Buffer) => {
+        if (kept < HEAD_BYTES * 4) chunks.push(data)
+        kept += data.length
+      }
+    }
+  })
+  if (exitCode !== 0) return { path, kind: 'missing', mode: 0, uid: 0, head: new Uint8Array() }
+  return { path, ...parseSingleEntryTar(Buffer.concat(chunks), HEAD_BYTES) }
 }
 
 interface DockerInspect {

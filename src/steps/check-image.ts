@@ -1,15 +1,33 @@
-import { checkImage, type Finding, type ImageFacts } from '../domain/image-checks.js'
+import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
+import { checkImage, type Finding } from '../domain/image-checks.js'
+import { checkEntrypointFile } from '../domain/image-files.js'
 import type { ActionConfig } from '../inputs.js'
 import type { DeployTarget } from './resolve-target.js'
 
-/** Lambda's requirements, checked on the local image before anything is pushed. */
-export function checkBuiltImage(
-  image: ImageFacts,
+/** Lambda's requirements, checked on the local image (config and files) before anything is pushed. */
+export async function checkBuiltImage(
+  image: InspectedImage,
   config: ActionConfig,
-  target: DeployTarget
-): Finding[] {
-  return checkImage(image, {
+  target: DeployTarget,
+  docker: DockerEngine
+): Promise<Finding[]> {
+  const configFindings = checkImage(image, {
     architecture: target.architecture,
     maxImageBytes: config.maxImageBytes
   })
+  // A non-Linux image has no Linux programs to look at; its config finding says it all.
+  if (configFindings.some(finding => finding.id === 'image-not-linux')) return configFindings
+  const fileFindings = await docker.withImageFiles(image.id, read =>
+    checkEntrypointFile(image.entrypoint, target.architecture, read)
+  )
+  const configSaysWrongArchitecture = configFindings.some(
+    finding => finding.id === 'image-architecture-mismatch'
+  )
+  // The config finding already says it; the file finding would only repeat it.
+  return [
+    ...configFindings,
+    ...fileFindings.filter(
+      finding => !(configSaysWrongArchitecture && finding.id === 'entrypoint-wrong-architecture')
+    )
+  ]
 }
