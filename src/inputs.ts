@@ -4,22 +4,30 @@ import {
   looksLikeRepositoryUri,
   isRepositoryName,
   parseFunctionReference,
+  parseImageReference,
   parseRepositoryUri,
   type FunctionReference,
+  type ImageReference,
   type RepositoryLocation
 } from './domain/aws-names.js'
 import { ActionError } from './domain/errors.js'
+import { parseFunctionOverrides, type OverridesByFunction } from './domain/function-overrides.js'
 import {
   isLambdaArchitecture,
   MAX_UNCOMPRESSED_IMAGE_BYTES,
   type LambdaArchitecture
 } from './domain/lambda-limits.js'
 import { formatBytes } from './domain/image-checks.js'
+import { REBUILD_MODES, type RebuildMode } from './domain/refresh-decision.js'
 
-/** The repository as the user gave it: a full URI, or a name to find in the function's account. */
-export type RepositoryInput =
-  | { readonly kind: 'uri'; readonly location: RepositoryLocation }
-  | { readonly kind: 'name'; readonly name: string }
+/**
+ * Where the image goes: one URI per region (each function uses the one in its region), and/or
+ * one name, looked up in the caller's account in each region that has no URI.
+ */
+export interface RepositoryInputs {
+  readonly byRegion: ReadonlyMap<string, RepositoryLocation>
+  readonly name?: string
+}
 
 export interface BuildSettings {
   readonly context: string
@@ -34,26 +42,54 @@ export interface BuildSettings {
   readonly builder?: string
 }
 
+export interface AliasSettings {
+  readonly name: string
+  /** Canary: the share of traffic (0 < w < 1) the new version gets; the rest stays put. */
+  readonly routingWeight?: number
+}
+
+/** A function to update, with the region it is in (from its ARN or the default region). */
+export interface FunctionTarget {
+  readonly reference: FunctionReference
+  readonly region: string
+  /** As the user wrote it, to match function-config entries and to name it in messages. */
+  readonly given: string
+}
+
 /** Every input, parsed and validated once, before anything happens. */
 export interface ActionConfig {
-  readonly function: FunctionReference
-  readonly repository: RepositoryInput
+  readonly functions: readonly FunctionTarget[]
+  readonly repositories: RepositoryInputs
+  /** Deploy-only: an image that exists already; no build. */
+  readonly image?: ImageReference
   readonly tags: readonly string[]
-  readonly build: BuildSettings
-  /** Undefined: use the function's current architecture. */
+  /** Undefined in deploy-only runs. */
+  readonly build?: BuildSettings
+  /** Undefined: use the functions' current architecture. */
   readonly architecture?: LambdaArchitecture
   readonly maxImageBytes: number
   readonly manageRepositoryPolicy: boolean
   readonly wait: boolean
   readonly waitTimeoutSeconds: number
-  /** The region of the function: from its ARN, the aws-region input, or the environment. */
-  readonly region: string
+  /** The default region: aws-region, or the environment; functions given by ARN carry their own. */
+  readonly region?: string
+  readonly overrides: OverridesByFunction
+  readonly publish: boolean
+  readonly alias?: AliasSettings
+  readonly dryRun: boolean
+  /** Role name (or ARN with ACCOUNT in it) to assume for functions in other accounts. */
+  readonly crossAccountRole?: string
+  readonly maxConcurrency: number
+  readonly revision?: string
+  /** always: build and deploy every run; if-base-changed: only when the base image moved. */
+  readonly rebuild: RebuildMode
 }
 
 export type InputReader = (name: string) => string
 export type Environment = Readonly<Record<string, string | undefined>>
 
 const DEFAULT_WAIT_TIMEOUT_SECONDS = 600
+const DEFAULT_CONCURRENCY = 10
 
 /** Reads `INPUT_*` like @actions/core does, so this module stays testable without a runner. */
 export function inputsFromEnvironment(env: Environment): InputReader {
@@ -61,35 +97,110 @@ export function inputsFromEnvironment(env: Environment): InputReader {
 }
 
 export function parseConfig(read: InputReader, env: Environment): ActionConfig {
-  const fn = parseFunctionReference(required(read, 'function-name'))
-  const repository = parseRepository(required(read, 'repository'))
-  const region = resolveRegion(fn, read('aws-region'), env)
-  if (repository.kind === 'uri' && repository.location.region !== region) {
-    throw regionMismatch(repository.location, region)
+  const region = parseDefaultRegion(read('aws-region'), env)
+  const functions = parseFunctions(required(read, 'function-name'), read('aws-region'), region)
+  const image = read('image') === '' ? undefined : parseImageReference(read('image'))
+  const repositories = parseRepositories(read('repository'), image)
+  for (const target of functions) {
+    if (repositories.name === undefined && !repositories.byRegion.has(target.region)) {
+      const other = [...repositories.byRegion.values()][0]!
+      throw regionMismatch(other, target.region)
+    }
   }
-  const context = parseContext(read('context'))
+  const overrides = parseFunctionOverrides(read('function-config'))
+  for (const key of overrides.keys()) {
+    if (key !== '*' && !functions.some(target => namesOf(target).includes(key))) {
+      throw new ActionError(
+        'function-config-unknown-function',
+        `function-config has settings for "${key}", which is not in function-name.`,
+        'Key each entry by a function exactly as written in function-name (or by "*" for all).'
+      )
+    }
+  }
+  const publish = parseBoolean(read, 'publish', false)
+  const alias = parseAlias(read('alias'), read('alias-routing-weight'), publish)
   return {
-    function: fn,
-    repository,
+    functions,
+    repositories,
+    image,
     tags: parseTags(read('tags'), env),
-    build: {
-      context,
-      file: parseDockerfile(read('file'), context),
-      target: optionalToken(read, 'target', /^[a-zA-Z][a-zA-Z0-9._-]*$/),
-      buildArgs: parseKeyValues(read('build-args'), 'build-args'),
-      labels: parseKeyValues(read('labels'), 'labels'),
-      secrets: parseSecrets(read('secrets')),
-      cacheFrom: parseBuilderOptions(read('cache-from'), 'cache-from'),
-      cacheTo: parseBuilderOptions(read('cache-to'), 'cache-to'),
-      builder: optionalToken(read, 'builder', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/)
-    },
+    build: image ? undefined : parseBuild(read),
     architecture: parseArchitecture(read('architecture')),
     maxImageBytes: parseMaxImageSize(read('max-image-size')),
     manageRepositoryPolicy: parseBoolean(read, 'manage-repository-policy', true),
     wait: parseBoolean(read, 'wait', true),
     waitTimeoutSeconds: parseDuration(read('wait-timeout'), 'wait-timeout'),
-    region
+    region,
+    overrides,
+    publish,
+    alias,
+    dryRun: parseBoolean(read, 'dry-run', false),
+    crossAccountRole: parseRole(read('cross-account-role')),
+    maxConcurrency: parseCount(read('max-concurrency'), 'max-concurrency', DEFAULT_CONCURRENCY),
+    rebuild: parseRebuild(read('rebuild'), image),
+    revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
+}
+
+/** The names a function can be keyed by in function-config. */
+export function namesOf(target: FunctionTarget): string[] {
+  return [target.given, target.reference.name, target.reference.apiName]
+}
+
+function parseBuild(read: InputReader): BuildSettings {
+  const context = parseContext(read('context'))
+  return {
+    context,
+    file: parseDockerfile(read('file'), context),
+    target: optionalToken(read, 'target', /^[a-zA-Z][a-zA-Z0-9._-]*$/),
+    buildArgs: parseKeyValues(read('build-args'), 'build-args'),
+    labels: parseKeyValues(read('labels'), 'labels'),
+    secrets: parseSecrets(read('secrets')),
+    cacheFrom: parseBuilderOptions(read('cache-from'), 'cache-from'),
+    cacheTo: parseBuilderOptions(read('cache-to'), 'cache-to'),
+    builder: optionalToken(read, 'builder', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/)
+  }
+}
+
+function parseFunctions(
+  value: string,
+  regionInput: string,
+  defaultRegion: string | undefined
+): FunctionTarget[] {
+  const targets: FunctionTarget[] = []
+  for (const given of splitList(value, true)) {
+    const reference = parseFunctionReference(given)
+    if (reference.region !== undefined) {
+      if (
+        regionInput !== '' &&
+        regionInput !== reference.region &&
+        splitList(value, true).length === 1
+      ) {
+        throw new ActionError(
+          'function-region-mismatch',
+          `function-name is in ${reference.region} but aws-region is ${regionInput}.`,
+          'Remove aws-region or make it match the region in the function ARN.'
+        )
+      }
+    } else if (defaultRegion === undefined) {
+      throw new ActionError(
+        'missing-region',
+        `No AWS region is known for the function ${given}.`,
+        'Set aws-region, give function-name as a full ARN, or run aws-actions/configure-aws-credentials with aws-region first.'
+      )
+    }
+    const region = reference.region ?? defaultRegion!
+    const key = `${reference.account ?? ''}:${region}:${reference.name}`
+    if (targets.some(t => `${t.reference.account ?? ''}:${t.region}:${t.reference.name}` === key)) {
+      throw new ActionError(
+        'duplicate-function',
+        `function-name lists ${given} twice.`,
+        'List each function once.'
+      )
+    }
+    targets.push({ reference, region, given })
+  }
+  return targets
 }
 
 function required(read: InputReader, name: string): string {
@@ -104,7 +215,59 @@ function required(read: InputReader, name: string): string {
   return value
 }
 
-function parseRepository(value: string): RepositoryInput {
+function parseRepositories(value: string, image: ImageReference | undefined): RepositoryInputs {
+  const byRegion = new Map<string, RepositoryLocation>()
+  let name: string | undefined
+  const items = splitList(value, true)
+  if (items.length === 0 && !image) {
+    throw new ActionError(
+      'missing-repository',
+      'The repository input is required.',
+      "Set repository in the step's with: block (a URI, or a name in the function's account)."
+    )
+  }
+  for (const item of items) {
+    const parsed = parseRepository(item)
+    if (parsed.kind === 'name') {
+      if (name !== undefined && name !== parsed.name) {
+        throw new ActionError(
+          'ambiguous-repository',
+          `repository lists two names, "${name}" and "${parsed.name}".`,
+          'Give one name (looked up in every region), or one URI per region.'
+        )
+      }
+      name = parsed.name
+      continue
+    }
+    const existing = byRegion.get(parsed.location.region)
+    if (existing && existing.uri !== parsed.location.uri) {
+      throw new ActionError(
+        'ambiguous-repository',
+        `repository lists two repositories in ${parsed.location.region}: ${existing.uri} and ${parsed.location.uri}.`,
+        'Give at most one repository per region.'
+      )
+    }
+    byRegion.set(parsed.location.region, parsed.location)
+  }
+  if (image) {
+    const given = [...byRegion.values()]
+    if (name !== undefined || given.some(location => location.uri !== image.repository.uri)) {
+      throw new ActionError(
+        'image-repository-mismatch',
+        `image is in ${image.repository.uri}, which is not the repository input (${items.join(', ')}).`,
+        'Leave repository empty when image is set, or make them name the same repository.'
+      )
+    }
+    byRegion.set(image.repository.region, image.repository)
+  }
+  return { byRegion, name }
+}
+
+function parseRepository(
+  value: string
+):
+  | { readonly kind: 'uri'; readonly location: RepositoryLocation }
+  | { readonly kind: 'name'; readonly name: string } {
   if (looksLikeRepositoryUri(value)) return { kind: 'uri', location: parseRepositoryUri(value) }
   if (!isRepositoryName(value)) {
     throw new ActionError(
@@ -118,33 +281,17 @@ function parseRepository(value: string): RepositoryInput {
 
 const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$/
 
-function resolveRegion(fn: FunctionReference, input: string, env: Environment): string {
-  const fromEnvironment = input || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
-  if (fromEnvironment !== '' && !REGION.test(fromEnvironment)) {
+function parseDefaultRegion(input: string, env: Environment): string | undefined {
+  const region = input || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
+  if (region === '') return undefined
+  if (!REGION.test(region)) {
     throw new ActionError(
       'invalid-region',
-      `"${fromEnvironment}" is not an AWS region name.`,
+      `"${region}" is not an AWS region name.`,
       'Set aws-region (or AWS_REGION) to a region such as us-east-1.'
     )
   }
-  if (fn.region !== undefined) {
-    if (input !== '' && input !== fn.region) {
-      throw new ActionError(
-        'function-region-mismatch',
-        `function-name is in ${fn.region} but aws-region is ${input}.`,
-        'Remove aws-region or make it match the region in the function ARN.'
-      )
-    }
-    return fn.region
-  }
-  if (fromEnvironment === '') {
-    throw new ActionError(
-      'missing-region',
-      'No AWS region is known for the function.',
-      'Set aws-region, give function-name as a full ARN, or run aws-actions/configure-aws-credentials with aws-region first.'
-    )
-  }
-  return fromEnvironment
+  return region
 }
 
 export function regionMismatch(
@@ -154,8 +301,76 @@ export function regionMismatch(
   return new ActionError(
     'repository-region-mismatch',
     `The repository ${repository.uri} is in ${repository.region}, but the function is in ${functionRegion}; Lambda only runs images from a repository in the function's own region.`,
-    `Use (or create, and replicate to) a repository in ${functionRegion}: ${repository.account}.dkr.ecr.${functionRegion}.amazonaws.com/${repository.name}.`
+    `Use (or create, and replicate to) a repository in ${functionRegion}: ${repository.account}.dkr.ecr.${functionRegion}.amazonaws.com/${repository.name}, and list it in repository.`
   )
+}
+
+// https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html#lambda-CreateAlias-request-Name
+const ALIAS = /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/
+
+function parseAlias(name: string, weight: string, publish: boolean): AliasSettings | undefined {
+  if (name === '') {
+    if (weight !== '') {
+      throw new ActionError(
+        'alias-routing-weight-without-alias',
+        'alias-routing-weight is set but alias is not.',
+        'Set alias to the alias whose traffic the new version should share.'
+      )
+    }
+    return undefined
+  }
+  if (!ALIAS.test(name) || name === '$LATEST') {
+    throw new ActionError(
+      'invalid-alias',
+      `alias "${name}" is not a valid alias name.`,
+      'Use 1-128 letters, digits, - and _, not only digits (those are version numbers).'
+    )
+  }
+  if (!publish) {
+    throw new ActionError(
+      'alias-needs-publish',
+      `alias "${name}" is set but publish is not; an alias points at a published version.`,
+      'Set publish: true.'
+    )
+  }
+  if (weight === '') return { name }
+  const routingWeight = Number(weight)
+  if (!/^\d*\.?\d+$/.test(weight) || !(routingWeight > 0 && routingWeight < 1)) {
+    throw new ActionError(
+      'invalid-alias-routing-weight',
+      `alias-routing-weight "${weight}" is not a number between 0 and 1 (exclusive).`,
+      'Give the share of traffic for the new version, e.g. 0.1 for 10%; leave it empty to move the alias outright.'
+    )
+  }
+  return { name, routingWeight }
+}
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|ACCOUNT):role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/
+
+function parseRole(value: string): string | undefined {
+  if (value === '') return undefined
+  if (!ROLE_NAME.test(value) && !ROLE_ARN.test(value)) {
+    throw new ActionError(
+      'invalid-cross-account-role',
+      `cross-account-role "${value}" is neither a role name nor a role ARN.`,
+      'Give the name of a role that exists in each workload account (e.g. lambda-deployer), or arn:aws:iam::ACCOUNT:role/NAME with the literal word ACCOUNT.'
+    )
+  }
+  return value
+}
+
+function parseCount(value: string, name: string, fallback: number): number {
+  if (value === '') return fallback
+  const count = Number(value)
+  if (!/^\d+$/.test(value) || count < 1 || count > 50) {
+    throw new ActionError(
+      `invalid-${name}`,
+      `${name} "${value}" is not a whole number from 1 to 50.`,
+      `Give a number such as ${fallback}.`
+    )
+  }
+  return count
 }
 
 /** Docker's tag grammar (https://docs.docker.com/reference/cli/docker/image/tag/). */
@@ -353,4 +568,23 @@ function splitList(value: string, commas: boolean): string[] {
     .split(commas ? /[\n,]/ : /\n/)
     .map(item => item.trim())
     .filter(item => item !== '')
+}
+
+function parseRebuild(value: string, image: ImageReference | undefined): RebuildMode {
+  if (value === '') return 'always'
+  if (!(REBUILD_MODES as readonly string[]).includes(value)) {
+    throw new ActionError(
+      'invalid-rebuild',
+      `rebuild is "${value}", not one of ${REBUILD_MODES.join(', ')}.`,
+      'Use always (every run builds and deploys) or if-base-changed (scheduled refresh: only when the base image was updated).'
+    )
+  }
+  if (value === 'if-base-changed' && image) {
+    throw new ActionError(
+      'rebuild-with-image',
+      'rebuild: if-base-changed needs a Dockerfile to rebuild, but image (deploy-only) is set.',
+      'Remove image, or remove rebuild.'
+    )
+  }
+  return value as RebuildMode
 }

@@ -2,21 +2,31 @@ import * as core from '@actions/core'
 import { createAwsServices, type AwsServices } from './adapters/aws-clients.js'
 import { createDockerEngine, type DockerEngine } from './adapters/docker.js'
 import { removeAllSecretDirectories } from './adapters/temporary-files.js'
-import { ActionError } from './domain/errors.js'
-import { inputsFromEnvironment, parseConfig, type Environment } from './inputs.js'
+import { ActionError, describeFailure } from './domain/errors.js'
 import {
-  describeFailure,
+  inputsFromEnvironment,
+  parseConfig,
+  type ActionConfig,
+  type Environment
+} from './inputs.js'
+import {
   reportFindings,
+  reportPlan,
   setOutputs,
   writeSummary,
   type RunFacts
 } from './presentation/report.js'
-import { buildImage } from './steps/build-image.js'
+import { buildImage, type BuiltImage } from './steps/build-image.js'
+import { baseLabels, decideRebuild, registryClient, resolveBaseImage } from './steps/base-image.js'
 import { checkBuiltImage } from './steps/check-image.js'
-import { deployFunction } from './steps/deploy-function.js'
+import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { grantLambdaPull } from './steps/grant-pull.js'
-import { pushImage } from './steps/push-image.js'
-import { resolveTarget } from './steps/resolve-target.js'
+import { planDeploy } from './steps/plan-deploy.js'
+import { pushImage, type PushedImage } from './steps/push-image.js'
+import { resolveExistingImage } from './steps/resolve-image.js'
+import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
+import type { ImageReference } from './domain/aws-names.js'
+import type { Finding } from './domain/image-checks.js'
 
 export interface Dependencies {
   readonly aws: AwsServices
@@ -46,8 +56,10 @@ export async function run(
   }
 }
 
+type Timed = <T>(phase: string, work: () => Promise<T>) => Promise<T>
+
 async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Promise<void> {
-  const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+  const timed: Timed = async (phase, work) => {
     const started = performance.now()
     try {
       return await work()
@@ -58,33 +70,162 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
 
   const config = parseConfig(inputsFromEnvironment(env), env)
   facts.maxImageBytes = config.maxImageBytes
-  facts.dockerfile = config.build.file
+  facts.dockerfile = config.build?.file
+  facts.dryRun = config.dryRun
 
-  const target = await timed('resolve', () => resolveTarget(config, aws))
-  facts.target = target
-  const registry = aws.registry(target.region)
-
-  const built = await timed('build', () => buildImage(config, target, docker, env))
+  const plan = await timed('resolve', () => resolveTargets(config, aws))
+  facts.plan = plan
+  if (config.image) {
+    await deployExisting(config.image, plan, aws, config, facts, timed)
+    return
+  }
+  const build = config.build!
+  const registry = registryClient(aws)
+  const base = await timed('base-image', () => resolveBaseImage(build, plan.architecture, registry))
+  facts.base = base
+  if (config.rebuild === 'if-base-changed') {
+    facts.refresh = await timed('refresh-check', () =>
+      decideRebuild(plan.targets[0]!, base, registry, config.revision)
+    )
+    if (!facts.refresh.rebuild) return
+  }
+  const built = await timed('build', () =>
+    buildImage(build, { ...plan, tags: config.tags, baseLabels: baseLabels(base) }, docker, env)
+  )
   facts.built = built
+  await checkOrFail(built, plan, config, docker, facts, timed)
 
-  const findings = await timed('check', () => checkBuiltImage(built.image, config, target, docker))
+  if (config.dryRun) {
+    facts.dryRunReport = await timed('plan', () =>
+      planDeploy(
+        plan.targets,
+        plan.repositories,
+        { kind: 'local', configDigest: built.image.id, references: built.references },
+        aws,
+        config
+      )
+    )
+    reportPlan(facts.dryRunReport)
+    return
+  }
+
+  const pushed = new Map<string, PushedImage>()
+  await timed('push', async () => {
+    for (const repository of plan.repositories) {
+      const target = plan.targets.find(t => t.repository === repository)!
+      const own = {
+        ...built,
+        references: built.references.filter(ref => ref.startsWith(`${repository.uri}:`))
+      }
+      pushed.set(
+        repository.uri,
+        await pushImage(own, target, aws.registry(repository.region), docker)
+      )
+    }
+  })
+  facts.pushed = [...pushed.values()]
+  await timed('grant', () => grantAll(plan, aws, config, facts))
+  facts.results = await timed('deploy', () =>
+    deployFunctions(plan.targets, t => pushed.get(t.repository.uri)!, aws, config)
+  )
+  const failed = failureOf(facts.results)
+  if (failed !== undefined) throw failed as Error
+}
+
+/** Deploy-only: the image is in ECR already; check what the registry holds, then deploy it. */
+async function deployExisting(
+  reference: ImageReference,
+  plan: DeployPlan,
+  aws: AwsServices,
+  config: ActionConfig,
+  facts: RunFacts,
+  timed: Timed
+): Promise<void> {
+  const existing = await timed('check', () =>
+    resolveExistingImage(
+      reference,
+      plan,
+      aws.registry(reference.repository.region),
+      config.maxImageBytes
+    )
+  )
+  facts.findings = existing.findings
+  failOnFindings(existing.findings, undefined, 'nothing was deployed')
+  if (config.dryRun) {
+    facts.dryRunReport = await timed('plan', () =>
+      planDeploy(
+        plan.targets,
+        plan.repositories,
+        { kind: 'pushed', digest: existing.pushed.digest },
+        aws,
+        config
+      )
+    )
+    reportPlan(facts.dryRunReport)
+    return
+  }
+  facts.pushed = [existing.pushed]
+  await timed('grant', () => grantAll(plan, aws, config, facts))
+  facts.results = await timed('deploy', () =>
+    deployFunctions(plan.targets, () => existing.pushed, aws, config)
+  )
+  const failed = failureOf(facts.results)
+  if (failed !== undefined) throw failed as Error
+}
+
+async function checkOrFail(
+  built: BuiltImage,
+  plan: DeployPlan,
+  config: ActionConfig,
+  docker: DockerEngine,
+  facts: RunFacts,
+  timed: Timed
+): Promise<void> {
+  const findings = await timed('check', () =>
+    checkBuiltImage(
+      built.image,
+      { architecture: plan.architecture, maxImageBytes: config.maxImageBytes },
+      docker
+    )
+  )
   facts.findings = findings
-  reportFindings(findings, config.build.file)
+  failOnFindings(findings, config.build?.file, 'nothing was pushed')
+}
+
+function failOnFindings(
+  findings: readonly Finding[],
+  dockerfile: string | undefined,
+  consequence: string
+): void {
+  reportFindings(findings, dockerfile)
   const errors = findings.filter(finding => finding.severity === 'error')
   if (errors.length > 0) {
     throw new ActionError(
       'image-checks-failed',
-      `The image fails ${errors.length} of Lambda's requirements (${errors.map(e => e.id).join(', ')}); nothing was pushed.`,
+      `The image fails ${errors.length} of Lambda's requirements (${errors.map(e => e.id).join(', ')}); ${consequence}.`,
       'See the annotations for each finding and its fix.'
     )
   }
+}
 
-  facts.pushed = await timed('push', () => pushImage(built, target, registry, docker))
-  const pushed = facts.pushed
-  facts.grant = await timed('grant', () =>
-    grantLambdaPull(target, registry, config.manageRepositoryPolicy)
-  )
-  facts.deploy = await timed('deploy', () =>
-    deployFunction(target, pushed, aws.functions(target.region), config)
-  )
+/** One policy merge per repository and account: each account's functions must be able to pull. */
+async function grantAll(
+  plan: DeployPlan,
+  aws: AwsServices,
+  config: ActionConfig,
+  facts: RunFacts
+): Promise<void> {
+  facts.grants = []
+  const seen = new Set<string>()
+  for (const target of plan.targets) {
+    const key = `${target.repository.uri} ${target.account}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    const outcome = await grantLambdaPull(
+      target,
+      aws.registry(target.repository.region),
+      config.manageRepositoryPolicy
+    )
+    facts.grants.push({ repository: target.repository.uri, account: target.account, outcome })
+  }
 }

@@ -73,6 +73,9 @@ export async function runAction(
     AWS_ENDPOINT_URL_STS: options.standInUrl,
     ...options.env
   }
+  // The stack's registries use a CA made on this machine; the action's own HTTPS (registry API)
+  // trusts it the way a runner trusts a corporate CA.
+  if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS
   // Docker's own config (buildx plugin and builders) stays where the machine has it.
   if (process.env.DOCKER_CONFIG) env.DOCKER_CONFIG = process.env.DOCKER_CONFIG
   else env.DOCKER_CONFIG = path.join(os.homedir(), '.docker')

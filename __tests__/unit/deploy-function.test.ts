@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import type { CodeUpdate, FunctionFacts, FunctionService } from '../../src/adapters/lambda.js'
+import {
+  UPDATE_CONFLICT,
+  type CodeUpdate,
+  type FunctionFacts,
+  type FunctionService
+} from '../../src/adapters/lambda.js'
 import { ActionError } from '../../src/domain/errors.js'
-import { deployFunction } from '../../src/steps/deploy-function.js'
+import { MAX_CONFLICT_ATTEMPTS, deployFunction } from '../../src/steps/deploy-function.js'
 import type { DeployTarget } from '../../src/steps/resolve-target.js'
 
 const DIGEST = `sha256:${'b'.repeat(64)}`
@@ -26,6 +31,7 @@ const idle: FunctionFacts = {
 function target(fn: FunctionFacts, changesArchitecture = false): DeployTarget {
   return {
     function: fn,
+    given: 'app',
     region: 'us-east-1',
     account: '111111111111',
     repository: {
@@ -139,5 +145,73 @@ describe('deployFunction', () => {
     })
     expect(lambda.calls).toEqual(['updateCode'])
     expect(outcome.deployed).toBe(true)
+  })
+})
+
+describe('deployFunction when another update is in progress', () => {
+  const conflict = () =>
+    new ActionError(UPDATE_CONFLICT, 'Lambda refused: an update is in progress', 'serialize')
+
+  function conflictingLambda(conflicts: number) {
+    const calls: string[] = []
+    const service: FunctionService = {
+      describe: () => Promise.resolve(idle),
+      updateCode: () => {
+        calls.push('updateCode')
+        if (calls.filter(call => call === 'updateCode').length <= conflicts) {
+          return Promise.reject(conflict())
+        }
+        return Promise.resolve({ ...idle, lastUpdateStatus: 'InProgress' })
+      },
+      waitForUpdate: () => {
+        calls.push('waitForUpdate')
+        return Promise.resolve({ ...idle, codeSha256: 'b'.repeat(64) })
+      }
+    }
+    return { service, calls }
+  }
+  const noSleep = () => Promise.resolve()
+
+  it('waits for the other update, then retries the code update', async () => {
+    const lambda = conflictingLambda(2)
+    const outcome = await deployFunction(target(idle), image, lambda.service, settings, noSleep)
+    expect(lambda.calls).toEqual([
+      'updateCode',
+      'waitForUpdate',
+      'updateCode',
+      'waitForUpdate',
+      'updateCode',
+      'waitForUpdate'
+    ])
+    expect(outcome.deployed).toBe(true)
+  })
+
+  it('gives up after a bounded number of conflicts, saying so', async () => {
+    const lambda = conflictingLambda(100)
+    await expect(
+      deployFunction(target(idle), image, lambda.service, settings, noSleep)
+    ).rejects.toMatchObject({
+      id: UPDATE_CONFLICT,
+      reason: expect.stringContaining(`after ${MAX_CONFLICT_ATTEMPTS} attempts`)
+    })
+    expect(lambda.calls.filter(call => call === 'updateCode')).toHaveLength(MAX_CONFLICT_ATTEMPTS)
+  })
+
+  it('reports state, status and reason when the wait runs out', async () => {
+    const lambda = fakeLambda([
+      {
+        lastUpdateStatus: 'InProgress',
+        state: 'Pending',
+        lastUpdateStatusReason: 'Creating the function image cache'
+      }
+    ])
+    await expect(
+      deployFunction(target(idle), image, lambda.service, settings)
+    ).rejects.toMatchObject({
+      id: 'function-update-timeout',
+      reason: expect.stringMatching(
+        /LastUpdateStatus InProgress, State Pending; reason: Creating the function image cache, after 30 s/
+      )
+    })
   })
 })

@@ -40,7 +40,7 @@ describe('parseConfig', () => {
       waitTimeoutSeconds: 600,
       architecture: undefined
     })
-    expect(config.build.file).toBe(path.join(context, 'Dockerfile'))
+    expect(config.build?.file).toBe(path.join(context, 'Dockerfile'))
   })
 
   it('reads lists, sizes and durations', () => {
@@ -55,12 +55,12 @@ describe('parseConfig', () => {
       secrets: 'token=abc=def'
     })
     expect(config.tags).toEqual(['v1', 'latest'])
-    expect(config.build.buildArgs).toEqual(['A=1', 'B=x,y=z'])
+    expect(config.build?.buildArgs).toEqual(['A=1', 'B=x,y=z'])
     expect(config.maxImageBytes).toBe(512 * 2 ** 20)
     expect(config.waitTimeoutSeconds).toBe(300)
     expect(config.architecture).toBe('arm64')
     expect(config.manageRepositoryPolicy).toBe(false)
-    expect(config.build.secrets).toEqual([{ id: 'token', value: 'abc=def' }])
+    expect(config.build?.secrets).toEqual([{ id: 'token', value: 'abc=def' }])
   })
 
   it('takes the region from a function ARN', () => {
@@ -68,7 +68,7 @@ describe('parseConfig', () => {
       { ...good, 'function-name': 'arn:aws:lambda:us-east-1:111111111111:function:f' },
       {}
     )
-    expect(config.region).toBe('us-east-1')
+    expect(config.functions[0]?.region).toBe('us-east-1')
   })
 
   const refusals: [string, Record<string, string>, string, Environment?][] = [

@@ -1,44 +1,138 @@
 import { ECRClient } from '@aws-sdk/client-ecr'
 import { LambdaClient } from '@aws-sdk/client-lambda'
+import { STSClient } from '@aws-sdk/client-sts'
+import { assumedRoleCredentials, callerAccount } from './assumed-role.js'
 import { createContainerRegistry, type ContainerRegistry } from './ecr.js'
 import { createFunctionService, type FunctionService } from './lambda.js'
+import { createReleaseService, type ReleaseService } from './lambda-releases.js'
 
 /**
- * The one place SDK clients are made. Endpoints, credentials and retries come from the SDK's
- * standard settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_LAMBDA, AWS_MAX_ATTEMPTS, ...), so the
- * action has no test-only paths.
+ * The one place SDK clients are made. Endpoints and credentials come from the SDK's standard
+ * settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_LAMBDA, AWS_MAX_ATTEMPTS, ...), so the action
+ * has no test-only paths. Every call is bounded: a few attempts with the SDK's adaptive retry
+ * mode (exponential back-off, and a client-side rate limit once AWS throttles), a time limit per
+ * attempt, and a deadline for the call as a whole, so a hung endpoint fails the step instead of
+ * the job's six-hour limit.
  */
 export interface AwsServices {
   registry(region: string): ContainerRegistry
-  functions(region: string): FunctionService
+  /** Lambda in a region; with a role ARN, as that role (for functions in another account). */
+  functions(region: string, roleArn?: string): FunctionService
+  releases(region: string, roleArn?: string): ReleaseService
+  /** The account of the workflow's own credentials (one STS call, remembered). */
+  callerAccount(): Promise<string>
 }
 
 const USER_AGENT: [string, string][] = [['lambda-image-deploy', '0.1.0']]
 
-export function createAwsServices(): AwsServices {
+/** Attempts per call (the SDK's default is 3): rides out a burst of throttling or 5xx. */
+export const MAX_ATTEMPTS = 5
+/** Time to open a connection, and time an attempt may take once the request is sent. */
+export const CONNECTION_TIMEOUT_MS = 5_000
+export const ATTEMPT_TIMEOUT_MS = 30_000
+/** One call, all attempts and back-off included (the SDK caps one back-off at 20 s). */
+export const CALL_DEADLINE_MS = 120_000
+
+type ProcessEnvironment = Readonly<Record<string, string | undefined>>
+
+export function createAwsServices(env: ProcessEnvironment = process.env): AwsServices {
   const registries = new Map<string, ContainerRegistry>()
+  const lambdaClients = new Map<string, LambdaClient>()
   const functions = new Map<string, FunctionService>()
+  const releases = new Map<string, ReleaseService>()
+  let sts: STSClient | undefined
+  const roleCredentials = new Map<string, ReturnType<typeof assumedRoleCredentials>>()
+  let account: Promise<string> | undefined
   const clientSettings = (region: string) => ({
     region,
     customUserAgent: USER_AGENT,
-    retryMode: 'adaptive' as const
+    retryMode: 'adaptive' as const,
+    // AWS_MAX_ATTEMPTS, when the workflow sets it, is the SDK's to read.
+    maxAttempts: env.AWS_MAX_ATTEMPTS ? undefined : MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: ATTEMPT_TIMEOUT_MS,
+      throwOnRequestTimeout: true
+    }
   })
   return {
     registry(region) {
       let registry = registries.get(region)
       if (!registry) {
-        registry = createContainerRegistry(new ECRClient(clientSettings(region)))
+        const client = withCallDeadline(new ECRClient(clientSettings(region)))
+        registry = createContainerRegistry(client)
         registries.set(region, registry)
       }
       return registry
     },
-    functions(region) {
-      let service = functions.get(region)
+    functions(region, roleArn) {
+      const key = `${region} ${roleArn ?? ''}`
+      let service = functions.get(key)
       if (!service) {
-        service = createFunctionService(new LambdaClient(clientSettings(region)))
-        functions.set(region, service)
+        service = createFunctionService(lambdaClient(region, roleArn))
+        functions.set(key, service)
       }
       return service
+    },
+    releases(region, roleArn) {
+      const key = `${region} ${roleArn ?? ''}`
+      let service = releases.get(key)
+      if (!service) {
+        service = createReleaseService(lambdaClient(region, roleArn))
+        releases.set(key, service)
+      }
+      return service
+    },
+    callerAccount() {
+      account ??= callerAccount(stsClient())
+      return account
     }
   }
+
+  function stsClient(): STSClient {
+    // STS is global, but a regional endpoint keeps the call in the workflow's region.
+    sts ??= withCallDeadline(new STSClient(clientSettings(env.AWS_REGION || 'us-east-1')))
+    return sts
+  }
+
+  /** One AssumeRole per role, shared by every region's client. */
+  function credentialsFor(roleArn: string) {
+    let provider = roleCredentials.get(roleArn)
+    if (!provider) {
+      provider = assumedRoleCredentials(stsClient(), roleArn, 'lambda-image-deploy')
+      roleCredentials.set(roleArn, provider)
+    }
+    return provider
+  }
+
+  /** One client per region and role, shared by the code and the release services. */
+  function lambdaClient(region: string, roleArn?: string): LambdaClient {
+    const key = `${region} ${roleArn ?? ''}`
+    let client = lambdaClients.get(key)
+    if (!client) {
+      client = withCallDeadline(
+        new LambdaClient({
+          ...clientSettings(region),
+          ...(roleArn ? { credentials: credentialsFor(roleArn) } : {})
+        })
+      )
+      lambdaClients.set(key, client)
+    }
+    return client
+  }
+}
+
+/**
+ * Gives every send() without its own abort signal one that fires after CALL_DEADLINE_MS. The SDK
+ * has no setting for the total time of a call: per-attempt time-outs times attempts plus back-off
+ * is only a bound on paper.
+ */
+function withCallDeadline<Client extends ECRClient | LambdaClient | STSClient>(
+  client: Client
+): Client {
+  const send = client.send.bind(client) as (command: unknown, options?: object) => Promise<unknown>
+  const bounded = (command: unknown, options?: object) =>
+    send(command, { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS), ...options })
+  client.send = bounded as Client['send']
+  return client
 }

@@ -19,6 +19,39 @@ export interface DockerEngine {
    * (not started) so `docker cp` can read from it, and removed afterwards.
    */
   withImageFiles<T>(image: string, work: (read: ImageFileReader) => Promise<T>): Promise<T>
+  /**
+   * Starts `docker run --name NAME ARGS` attached, so the container's output streams into the
+   * log as it comes; the container is kept after it exits until `remove()`.
+   */
+  startContainer(name: string, args: readonly string[]): RunningContainer
+  /**
+   * Creates a bridge network of its own; its gateway is the host's address as containers on the
+   * network reach it. `remove()` deletes it (after its containers are gone).
+   */
+  createNetwork(name: string): Promise<BridgeNetwork>
+}
+
+export interface BridgeNetwork {
+  readonly name: string
+  /** IPv4 address of the host on this network. */
+  readonly gateway: string
+  remove(): Promise<void>
+}
+
+export interface RunningContainer {
+  /** Settles when the container has exited (or was removed) and its output is all read. */
+  readonly exited: Promise<ContainerExit>
+  /** The container's output so far (stdout and stderr, by line, the last 500 lines). */
+  output(): readonly string[]
+  /** `docker rm --force`: kills the container if it still runs; then waits for `exited`. */
+  remove(): Promise<ContainerExit>
+}
+
+export interface ContainerExit {
+  /** The container's exit code; 125 when docker could not run it at all. */
+  readonly exitCode: number
+  /** The kernel killed it for going over its memory limit. */
+  readonly oomKilled: boolean
 }
 
 export interface InspectedImage extends ImageFacts {
@@ -116,7 +149,64 @@ class DockerCli implements DockerEngine {
       await exec('docker', ['rm', '--force', container], { silent: true, ignoreReturnCode: true })
     }
   }
+
+  startContainer(name: string, args: readonly string[]): RunningContainer {
+    const lines: string[] = []
+    const keep = (line: string) => {
+      lines.push(line)
+      if (lines.length > KEPT_OUTPUT_LINES) lines.shift()
+    }
+    const exited = exec('docker', ['run', '--name', name, ...args], {
+      ignoreReturnCode: true,
+      listeners: { stdline: keep, errline: keep }
+    }).then(async exitCode => {
+      const state = await getExecOutput(
+        'docker',
+        ['container', 'inspect', '--format', '{{.State.OOMKilled}}', name],
+        { silent: true, ignoreReturnCode: true }
+      )
+      return { exitCode, oomKilled: state.stdout.trim() === 'true' }
+    })
+    return {
+      exited,
+      output: () => [...lines],
+      remove: async () => {
+        await exec('docker', ['rm', '--force', name], { silent: true, ignoreReturnCode: true })
+        return exited
+      }
+    }
+  }
+
+  async createNetwork(name: string): Promise<BridgeNetwork> {
+    const created = await getExecOutput(
+      'docker',
+      ['network', 'create', '--driver', 'bridge', name],
+      { silent: true, ignoreReturnCode: true }
+    )
+    if (created.exitCode !== 0) {
+      throw new Error(`docker network create failed: ${lastLines(created.stderr)}`)
+    }
+    const remove = async () => {
+      await exec('docker', ['network', 'rm', name], { silent: true, ignoreReturnCode: true })
+    }
+    const inspected = await getExecOutput(
+      'docker',
+      ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', name],
+      { silent: true, ignoreReturnCode: true }
+    )
+    const gateway = inspected.stdout
+      .split(/\s+/)
+      .find(address => /^\d+\.\d+\.\d+\.\d+$/.test(address))
+    if (!gateway) {
+      await remove()
+      throw new Error(`docker network ${name} has no IPv4 gateway: ${inspected.stderr.trim()}`)
+    }
+    return { name, gateway, remove }
+  }
 }
+
+/** Enough of a container's output for the end of an error message. */
+const KEPT_OUTPUT_LINES = 500
 
 /** Enough of a file for its tar header, an ELF header or a #! line. */
 const HEAD_BYTES = 4096

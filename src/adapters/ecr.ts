@@ -15,7 +15,8 @@ export interface ContainerRegistry {
   findRepository(account: string, name: string): Promise<RepositoryLocation>
   /** Basic-auth credentials for docker, valid for 12 hours. */
   authorization(repository: RepositoryLocation): Promise<RegistryCredentials>
-  manifest(repository: RepositoryLocation, digest: string): Promise<StoredManifest>
+  /** The manifest `reference` (a digest, or a tag) names, as ECR stores it. */
+  manifest(repository: RepositoryLocation, reference: string): Promise<StoredManifest>
   /** The policy text, or undefined when the repository has none. */
   policy(repository: RepositoryLocation): Promise<string | undefined>
   setPolicy(repository: RepositoryLocation, text: string): Promise<void>
@@ -79,13 +80,16 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
       }
     },
 
-    async manifest(repository, digest) {
+    async manifest(repository, reference) {
+      const digest = reference
       try {
         const answer = await client.send(
           new BatchGetImageCommand({
             registryId: repository.account,
             repositoryName: repository.name,
-            imageIds: [{ imageDigest: digest }],
+            imageIds: [
+              reference.startsWith('sha256:') ? { imageDigest: reference } : { imageTag: reference }
+            ],
             acceptedMediaTypes: ANY_MANIFEST_TYPE
           })
         )

@@ -20,6 +20,8 @@ export interface FunctionFacts {
   readonly imageUri: string
   readonly lastUpdateStatus: string
   readonly lastUpdateStatusReason: string
+  /** E.g. ImageAccessDenied, InvalidImage; empty when Lambda gave none. */
+  readonly lastUpdateStatusReasonCode?: string
   readonly state: string
 }
 
@@ -29,13 +31,21 @@ export interface CodeUpdate {
   readonly architectures?: readonly LambdaArchitecture[]
 }
 
+/** The id of the error updateCode throws when another update of the function is in progress. */
+export const UPDATE_CONFLICT = 'function-update-conflict'
+
 /** AWS Lambda, as the steps need it. One instance per region. */
 export interface FunctionService {
   describe(functionName: string): Promise<FunctionFacts>
+  /** Throws an ActionError with id UPDATE_CONFLICT while another update is in progress. */
   updateCode(update: CodeUpdate): Promise<FunctionFacts>
   /** Waits until LastUpdateStatus leaves InProgress; returns the final facts either way. */
   waitForUpdate(functionName: string, timeoutSeconds: number): Promise<FunctionFacts>
 }
+
+// The waiter polls GetFunction with a delay between these bounds (seconds).
+const WAITER_MIN_DELAY = 1
+const WAITER_MAX_DELAY = 10
 
 export function createFunctionService(client: LambdaClient): FunctionService {
   const describe = async (functionName: string): Promise<FunctionFacts> => {
@@ -69,6 +79,15 @@ export function createFunctionService(client: LambdaClient): FunctionService {
         )
         return factsOf(answer, update.imageUri)
       } catch (error) {
+        // Lambda refuses a code update while another update (code or configuration) of the same
+        // function is in progress; the SDK does not retry it, since only waiting helps.
+        if (errorName(error) === 'ResourceConflictException') {
+          throw new ActionError(
+            UPDATE_CONFLICT,
+            `Lambda refused to update ${update.functionName} because another update of it is in progress: ${(error as Error).message}`,
+            'Another deployment or configuration change is running on this function; serialize deployments (e.g. a concurrency group in the workflow) and run again.'
+          )
+        }
         throw explainAwsError(error, 'lambda:UpdateFunctionCode', `function ${update.functionName}`)
       }
     },
@@ -76,7 +95,12 @@ export function createFunctionService(client: LambdaClient): FunctionService {
     async waitForUpdate(functionName, timeoutSeconds) {
       try {
         await waitUntilFunctionUpdatedV2(
-          { client, maxWaitTime: timeoutSeconds, minDelay: 1, maxDelay: 10 },
+          {
+            client,
+            maxWaitTime: timeoutSeconds,
+            minDelay: WAITER_MIN_DELAY,
+            maxDelay: WAITER_MAX_DELAY
+          },
           { FunctionName: functionName }
         )
       } catch {
@@ -98,6 +122,7 @@ function factsOf(configuration: FunctionConfiguration, imageUri: string): Functi
     imageUri,
     lastUpdateStatus: configuration.LastUpdateStatus ?? 'Successful',
     lastUpdateStatusReason: configuration.LastUpdateStatusReason ?? '',
+    lastUpdateStatusReasonCode: configuration.LastUpdateStatusReasonCode ?? '',
     state: configuration.State ?? ''
   }
 }

@@ -5,13 +5,16 @@ import path from 'node:path'
 /**
  * Temporary directories that hold secrets (registry credentials, build secrets). They are
  * removed when the work is done, when the process exits, and when the runner cancels the job
- * (SIGINT, then SIGTERM): nothing secret outlives the step.
+ * (SIGINT, then SIGTERM after 7.5 s): nothing secret outlives the step.
  */
 const live = new Set<string>()
 let hooked = false
 
+/** The conventional exit status for death by a signal: 128 + its number. */
+const SIGNAL_EXIT_STATUS = { SIGINT: 128 + 2, SIGTERM: 128 + 15 } as const
+
 export function makeSecretDirectory(purpose: string): string {
-  hookProcessEnd()
+  handleCancellation()
   const base = process.env.RUNNER_TEMP || os.tmpdir()
   const dir = mkdtempSync(path.join(base, `lambda-image-deploy-${purpose}-`))
   live.add(dir)
@@ -19,23 +22,42 @@ export function makeSecretDirectory(purpose: string): string {
 }
 
 export function removeSecretDirectory(dir: string): void {
-  rmSync(dir, { recursive: true, force: true })
-  live.delete(dir)
+  try {
+    rmSync(dir, { recursive: true, force: true })
+  } finally {
+    live.delete(dir)
+  }
 }
 
 export function removeAllSecretDirectories(): void {
-  for (const dir of live) removeSecretDirectory(dir)
+  for (const dir of [...live]) {
+    try {
+      removeSecretDirectory(dir)
+    } catch {
+      // Keep going: one directory that cannot be removed must not keep the others.
+    }
+  }
 }
 
-function hookProcessEnd(): void {
+/**
+ * On SIGINT/SIGTERM: remove every secret directory and exit at once with 128 + the signal's
+ * number. Exiting at once is safe for AWS state: each AWS change the action makes is one API
+ * call (SetRepositoryPolicy with a whole document, UpdateFunctionCode), which either happened or
+ * did not; nothing is left half-done by stopping between two calls. Installed by the entry point
+ * before anything runs, and again (idempotently) by the first secret directory.
+ */
+export function handleCancellation(): void {
   if (hooked) return
   hooked = true
   process.on('exit', removeAllSecretDirectories)
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       removeAllSecretDirectories()
-      // The conventional exit status for death by signal: 128 + its number.
-      process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+      // Written synchronously (a pipe or file on the runner), so it is not lost by exit().
+      process.stdout.write(
+        `::error::[cancelled] Received ${signal}; removed temporary credentials and stopped.\n`
+      )
+      process.exit(SIGNAL_EXIT_STATUS[signal])
     })
   }
 }

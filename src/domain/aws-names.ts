@@ -141,3 +141,48 @@ export function parseFunctionArn(arn: string): {
   }
   return { partition: parts[1]!, region: parts[3]!, account: parts[4]!, name: parts[6]! }
 }
+
+/** An existing image in ECR, for deploy-only runs: pinned by digest, or a tag to resolve once. */
+export interface ImageReference {
+  readonly repository: RepositoryLocation
+  readonly digest?: string
+  readonly tag?: string
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+
+/** Parses `ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME@sha256:HEX` or `...:TAG`. */
+export function parseImageReference(value: string): ImageReference {
+  const given = value.trim()
+  const at = given.indexOf('@')
+  if (at >= 0) {
+    const digest = given.slice(at + 1)
+    if (!DIGEST.test(digest)) {
+      throw new ActionError(
+        'invalid-image-digest',
+        `image "${value}" has "${digest}" after @, which is not a sha256 digest.`,
+        'Pin the image as REPOSITORY@sha256:<64 hex digits>, e.g. the image-digest output of the build job.'
+      )
+    }
+    return { repository: parseRepositoryUri(given.slice(0, at)), digest }
+  }
+  const lastSlash = given.lastIndexOf('/')
+  const colon = given.indexOf(':', lastSlash + 1)
+  if (lastSlash < 0 || colon < 0) {
+    throw new ActionError(
+      'image-not-pinned',
+      `image "${value}" names no tag or digest.`,
+      'Give REPOSITORY@sha256:DIGEST (preferred) or REPOSITORY:TAG.'
+    )
+  }
+  const tag = given.slice(colon + 1)
+  if (!IMAGE_TAG.test(tag)) {
+    throw new ActionError(
+      'invalid-tag',
+      `image "${value}" has the tag "${tag}", which is not a valid image tag.`,
+      'A tag is 1-128 letters, digits, _ . and -, and does not start with . or -.'
+    )
+  }
+  return { repository: parseRepositoryUri(given.slice(0, colon)), tag }
+}

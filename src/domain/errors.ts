@@ -19,3 +19,10 @@ export class ActionError extends Error {
 export function isActionError(value: unknown): value is ActionError {
   return value instanceof ActionError
 }
+
+/** One line for the log and the summary: `[id] cause Fix: fix`, or the message of any other error. */
+export function describeFailure(error: unknown): string {
+  if (isActionError(error)) return `[${error.id}] ${error.reason} Fix: ${error.fix}`
+  if (error instanceof Error) return error.message
+  return String(error)
+}

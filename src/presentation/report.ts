@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { isActionError } from '../domain/errors.js'
+import { describeFailure } from '../domain/errors.js'
 import {
   formatBytes,
   largestLayers,
@@ -8,26 +8,34 @@ import {
 } from '../domain/image-checks.js'
 import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../domain/lambda-limits.js'
 import type { BuiltImage } from '../steps/build-image.js'
-import type { DeployOutcome } from '../steps/deploy-function.js'
+import type { RefreshDecision } from '../domain/refresh-decision.js'
+import type { ResolvedBase } from '../steps/base-image.js'
+import type { FunctionResult } from '../steps/deploy-functions.js'
 import type { GrantOutcome } from '../steps/grant-pull.js'
+import type { DeployPlanReport } from '../steps/plan-deploy.js'
 import type { PushedImage } from '../steps/push-image.js'
-import type { DeployTarget } from '../steps/resolve-target.js'
+import type { DeployPlan } from '../steps/resolve-target.js'
 
 /** What the steps found out, in the order they ran; the only input of outputs and summary. */
 export interface RunFacts {
-  target?: DeployTarget
+  plan?: DeployPlan
   built?: BuiltImage
   findings?: readonly Finding[]
-  pushed?: PushedImage
-  grant?: GrantOutcome
-  deploy?: DeployOutcome
+  /** One per region's repository. */
+  pushed?: readonly PushedImage[]
+  grants?: { repository: string; account: string; outcome: GrantOutcome }[]
+  results?: readonly FunctionResult[]
+  dryRun?: boolean
+  base?: ResolvedBase
+  refresh?: RefreshDecision
+  dryRunReport?: DeployPlanReport
   maxImageBytes?: number
   dockerfile?: string
   /** Seconds each phase took, in order. */
   readonly timings: { phase: string; seconds: number }[]
 }
 
-export function reportFindings(findings: readonly Finding[], dockerfile: string): void {
+export function reportFindings(findings: readonly Finding[], dockerfile: string | undefined): void {
   for (const finding of findings) {
     const text = `${finding.message} Fix: ${finding.fix}`
     const properties = { title: `${finding.id} (Lambda image check)`, file: dockerfile }
@@ -36,41 +44,110 @@ export function reportFindings(findings: readonly Finding[], dockerfile: string)
   }
 }
 
-export function setOutputs(facts: RunFacts): void {
-  if (facts.pushed) {
-    core.setOutput('image-uri', facts.pushed.imageUri)
-    core.setOutput('image-digest', facts.pushed.digest)
+/** Dry-run: what would happen, in the log. */
+export function reportPlan(plan: DeployPlanReport): void {
+  core.startGroup('Plan (dry-run: nothing was pushed or changed)')
+  for (const reference of plan.pushes) core.info(`push ${reference}`)
+  for (const grant of plan.grants) {
+    core.info(
+      `policy of ${grant.repository}: ${grant.changes.length > 0 ? grant.changes.join('; ') : 'unchanged'}`
+    )
   }
-  if (facts.built) core.setOutput('image-size', String(facts.built.image.sizeBytes))
-  if (facts.target) core.setOutput('architecture', facts.target.architecture)
-  const fn = facts.deploy?.function ?? facts.target?.function
-  if (fn) {
-    core.setOutput('function-arn', fn.arn)
-    core.setOutput('code-sha256', fn.codeSha256)
+  for (const fn of plan.functions) {
+    const lines = fn.error ? [`cannot be deployed: ${describeFailure(fn.error)}`] : fn.changes
+    core.info(`${fn.target.function.arn}: ${lines.join('; ')}`)
   }
-  core.setOutput('deployed', String(facts.deploy?.deployed ?? false))
+  core.endGroup()
 }
 
-export function describeFailure(error: unknown): string {
-  if (isActionError(error)) return `[${error.id}] ${error.reason} Fix: ${error.fix}`
-  if (error instanceof Error) return error.message
-  return String(error)
+/** One function in the `functions` output; the keys are documented and stable. */
+export interface FunctionOutput {
+  readonly function: string
+  readonly arn: string
+  readonly region: string
+  readonly account: string
+  readonly status: string
+  readonly deployed: boolean
+  readonly imageUri?: string
+  readonly codeSha256: string
+  readonly version?: string
+  readonly alias?: string
+  readonly settingsChanges?: readonly string[]
+  readonly plan?: readonly string[]
+  readonly error?: string
 }
+
+/** Per-function results as the `functions` output: stable keys, one object per function. */
+export function functionsOutput(facts: RunFacts): FunctionOutput[] {
+  const results = new Map((facts.results ?? []).map(result => [result.target, result]))
+  const planned = new Map((facts.dryRunReport?.functions ?? []).map(entry => [entry.target, entry]))
+  return (facts.plan?.targets ?? []).map(target => {
+    const result = results.get(target)
+    const fn = result?.deploy?.function ?? target.function
+    const plan = planned.get(target)
+    const error = result?.error ?? plan?.error
+    return {
+      function: target.given,
+      arn: fn.arn,
+      region: target.region,
+      account: target.account,
+      status: result?.status ?? (plan ? 'planned' : 'not-started'),
+      deployed: result?.deploy?.deployed ?? false,
+      imageUri: result?.deploy ? fn.imageUri : undefined,
+      codeSha256: fn.codeSha256,
+      version: result?.release?.version,
+      alias: result?.release?.alias,
+      settingsChanges: result?.release?.settingsChanges,
+      plan: plan?.changes,
+      error: error === undefined ? undefined : describeFailure(error)
+    }
+  })
+}
+
+export function setOutputs(facts: RunFacts): void {
+  const first = facts.pushed?.[0]
+  if (first) {
+    core.setOutput('image-uri', first.imageUri)
+    core.setOutput('image-digest', first.digest)
+  }
+  if (facts.built) core.setOutput('image-size', String(facts.built.image.sizeBytes))
+  if (facts.plan) core.setOutput('architecture', facts.plan.architecture)
+  const firstTarget = facts.plan?.targets[0]
+  if (firstTarget) {
+    const result = facts.results?.find(r => r.target === firstTarget)
+    const fn = result?.deploy?.function ?? firstTarget.function
+    core.setOutput('function-arn', fn.arn)
+    core.setOutput('code-sha256', fn.codeSha256)
+    if (result?.release?.version) core.setOutput('version', result.release.version)
+  }
+  const baseName = facts.base?.base.reference?.canonical
+  if (baseName) core.setOutput('base-image', baseName)
+  if (facts.base?.digest) core.setOutput('base-image-digest', facts.base.digest)
+  if (facts.refresh) {
+    core.setOutput('deployed-base-digest', facts.refresh.deployedDigest ?? '')
+    const updated = facts.refresh.baseImageUpdated
+    core.setOutput('base-image-updated', updated === undefined ? '' : String(updated))
+  }
+  if (facts.plan) core.setOutput('functions', JSON.stringify(functionsOutput(facts)))
+  const deployed = (facts.results ?? []).some(
+    result => result.deploy?.deployed || (result.release?.settingsChanges.length ?? 0) > 0
+  )
+  core.setOutput('deployed', String(deployed))
+}
+
+export { describeFailure }
 
 /** The job summary: one table a reviewer can read without opening the log. */
 export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const summary = core.summary.addHeading('Lambda image deploy', 2)
   if (failure !== undefined) summary.addRaw(`**Failed:** ${escape(describeFailure(failure))}`, true)
+  if (facts.dryRun) summary.addRaw('**Dry run:** nothing was pushed or changed in AWS.', true)
+  if (facts.refresh) summary.addRaw(`**Base image refresh:** ${escape(facts.refresh.reason)}`, true)
   const rows: [string, string][] = []
-  const fn = facts.deploy?.function ?? facts.target?.function
-  if (fn) rows.push(['Function', code(fn.arn)])
-  if (facts.deploy) {
-    rows.push(['Deployed', facts.deploy.deployed ? 'yes' : 'no (already running this image)'])
-  }
-  if (facts.pushed) {
-    rows.push(['Image', code(facts.pushed.imageUri)])
-    rows.push(['Manifest', escape(facts.pushed.mediaType)])
+  for (const pushed of facts.pushed ?? []) {
+    rows.push(['Image', code(pushed.imageUri)])
+    rows.push(['Manifest', escape(pushed.mediaType)])
   }
   if (facts.built) {
     const limit = facts.maxImageBytes ?? MAX_UNCOMPRESSED_IMAGE_BYTES
@@ -84,14 +161,21 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
     rows.push(['Cmd', codeList(image.cmd)])
     if (image.workingDir) rows.push(['WorkingDir', code(image.workingDir)])
   }
-  if (facts.grant) {
+  for (const grant of facts.grants ?? []) {
     const text =
-      facts.grant.status === 'updated'
-        ? facts.grant.changes.join('; ')
-        : facts.grant.status === 'already-granted'
+      grant.outcome.status === 'updated'
+        ? grant.outcome.changes.join('; ')
+        : grant.outcome.status === 'already-granted'
           ? 'already lets Lambda pull (unchanged)'
           : 'not managed (manage-repository-policy: false)'
-    rows.push(['Repository policy', escape(text)])
+    rows.push([`Policy of ${escape(grant.repository)} for ${grant.account}`, escape(text)])
+  }
+  for (const grant of facts.dryRunReport?.grants ?? []) {
+    const text = grant.changes.length > 0 ? `would ${grant.changes.join('; ')}` : 'unchanged'
+    rows.push([`Policy of ${escape(grant.repository)}`, escape(text)])
+  }
+  for (const reference of facts.dryRunReport?.pushes ?? []) {
+    rows.push(['Would push', code(reference)])
   }
   if (rows.length > 0) {
     summary.addTable([
@@ -100,6 +184,14 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
         { data: 'Value', header: true }
       ],
       ...rows
+    ])
+  }
+  const functions = functionsOutput(facts)
+  if (functions.length > 0) {
+    summary.addHeading('Functions', 3)
+    summary.addTable([
+      ['Function', 'Region', 'Result', 'Details'].map(data => ({ data, header: true })),
+      ...functions.map(functionRow)
     ])
   }
   if (facts.built && facts.built.image.layers.length > 0) {
@@ -124,6 +216,29 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
     summary.addRaw(facts.timings.map(t => `${t.phase} ${t.seconds.toFixed(1)} s`).join(' · '), true)
   }
   await summary.write()
+}
+
+function functionRow(entry: FunctionOutput): string[] {
+  const details = [
+    entry.version ? `version ${entry.version}` : '',
+    entry.alias ? `alias ${entry.alias}` : '',
+    ...(entry.settingsChanges ?? []),
+    ...(entry.plan ?? []),
+    entry.error ?? ''
+  ].filter(text => text !== '')
+  const status = entry.status
+  const result =
+    status === 'updated'
+      ? 'updated'
+      : status === 'unchanged'
+        ? 'unchanged (already runs this image)'
+        : status
+  return [
+    code(String(entry.arn)),
+    escape(String(entry.region)),
+    escape(result),
+    escape(details.join('; '))
+  ]
 }
 
 // core.summary tables are HTML, where markdown backticks would show as-is.

@@ -5,8 +5,9 @@ import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
 import { makeSecretDirectory, removeSecretDirectory } from '../adapters/temporary-files.js'
 import { buildArguments } from '../domain/build-command.js'
 import { platformFor } from '../domain/lambda-limits.js'
-import type { ActionConfig, Environment } from '../inputs.js'
-import type { DeployTarget } from './resolve-target.js'
+import type { RepositoryLocation } from '../domain/aws-names.js'
+import type { LambdaArchitecture } from '../domain/lambda-limits.js'
+import type { BuildSettings, Environment } from '../inputs.js'
 
 export interface BuiltImage {
   /** The local image, as docker knows it. */
@@ -16,17 +17,26 @@ export interface BuiltImage {
   readonly platform: string
 }
 
+/** Builds once for every repository: the image is tagged REPOSITORY:TAG for each of them. */
 export async function buildImage(
-  config: ActionConfig,
-  target: DeployTarget,
+  build: BuildSettings,
+  destination: {
+    readonly architecture: LambdaArchitecture
+    readonly repositories: readonly RepositoryLocation[]
+    readonly tags: readonly string[]
+    /** Labels that record the base image (name and the digest resolved for this build). */
+    readonly baseLabels?: readonly string[]
+  },
   docker: DockerEngine,
   env: Environment
 ): Promise<BuiltImage> {
-  const platform = platformFor(target.architecture)
-  const references = config.tags.map(tag => `${target.repository.uri}:${tag}`)
+  const platform = platformFor(destination.architecture)
+  const references = destination.repositories.flatMap(repository =>
+    destination.tags.map(tag => `${repository.uri}:${tag}`)
+  )
   const workDir = makeSecretDirectory('build')
   try {
-    const secretFiles = config.build.secrets.map((secret, index) => {
+    const secretFiles = build.secrets.map((secret, index) => {
       core.setSecret(secret.value)
       const file = path.join(workDir, `secret-${index}`)
       writeFileSync(file, secret.value, { mode: 0o600 })
@@ -35,9 +45,9 @@ export async function buildImage(
     const iidFile = path.join(workDir, 'image-id')
     const args = buildArguments(
       {
-        ...config.build,
+        ...build,
         platform,
-        labels: [...provenanceLabels(env), ...config.build.labels],
+        labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
         imageRefs: references,
         secretFiles,
         iidFile

@@ -1,5 +1,7 @@
 import * as core from '@actions/core'
 import type { ContainerRegistry } from '../adapters/ecr.js'
+import { ActionError } from '../domain/errors.js'
+import { statementLabel, statementsMissing } from '../domain/policy-verification.js'
 import { mergeLambdaGrant } from '../domain/repository-policy.js'
 import type { DeployTarget } from './resolve-target.js'
 
@@ -10,26 +12,69 @@ export interface GrantOutcome {
   readonly changes: readonly string[]
 }
 
-/** Makes sure the repository policy lets Lambda (and the function's account) pull the image. */
+/** Writes of the policy before giving up on a writer that keeps replacing it. */
+export const MAX_POLICY_WRITES = 5
+
+/**
+ * Makes sure the repository policy lets Lambda (and the function's account) pull the image.
+ *
+ * Another writer (Terraform, a second pipeline) may replace the policy at any time, and ECR has no
+ * conditional write. So every write is read back: when a statement that was written (ours, or
+ * one that was there before) is no longer there unchanged, the grant is merged again into what
+ * the other writer left and written again, a bounded number of times. Their change is kept; ours
+ * is added to it.
+ *
+ * Each write is one SetRepositoryPolicy call with the whole document (the last policy read plus
+ * the grant), so however the run ends (failure, cancellation between two calls), the stored policy
+ * is one complete document that some writer meant, never a half-merged one. What no reader can see
+ * is a writer whose change lands between our read and our write: ECR offers nothing to detect it.
+ */
 export async function grantLambdaPull(
   target: DeployTarget,
   registry: ContainerRegistry,
   manage: boolean
 ): Promise<GrantOutcome> {
   if (!manage) return { status: 'not-managed', changes: [] }
-  const existing = await registry.policy(target.repository)
-  const merged = mergeLambdaGrant(existing, {
+  const request = {
     repositoryAccount: target.repository.account,
     functionArns: [target.function.arn]
-  })
-  if (merged.text === undefined) {
-    core.info(`The policy of ${target.repository.uri} already lets Lambda pull; left unchanged.`)
-    return { status: 'already-granted', changes: [] }
   }
-  await core.group(`Repository policy of ${target.repository.uri}`, async () => {
-    for (const change of merged.changes) core.info(change)
-    core.info(merged.text!)
-    await registry.setPolicy(target.repository, merged.text!)
-  })
-  return { status: 'updated', changes: merged.changes }
+  const uri = target.repository.uri
+  const changes: string[] = []
+  let current = await registry.policy(target.repository)
+  for (let write = 1; ; write += 1) {
+    const merged = mergeLambdaGrant(current, request)
+    if (merged.text === undefined) {
+      if (write === 1) {
+        core.info(`The policy of ${uri} already lets Lambda pull; left unchanged.`)
+        return { status: 'already-granted', changes: [] }
+      }
+      // The other writer's policy grants Lambda's pull itself.
+      return { status: 'updated', changes }
+    }
+    if (write > MAX_POLICY_WRITES) {
+      throw new ActionError(
+        'repository-policy-not-converged',
+        `Another writer replaced the policy of ${uri} right after each of ${MAX_POLICY_WRITES} writes, so Lambda's pull grant is not in it; nothing was deployed.`,
+        'Find what else writes this repository policy (infrastructure code, another pipeline) and add the Lambda grant there, then set manage-repository-policy: false.'
+      )
+    }
+    const text = merged.text
+    await core.group(
+      `Repository policy of ${uri}${write > 1 ? ` (write ${write})` : ''}`,
+      async () => {
+        for (const change of merged.changes) core.info(change)
+        core.info(text)
+        await registry.setPolicy(target.repository, text)
+      }
+    )
+    for (const change of merged.changes) if (!changes.includes(change)) changes.push(change)
+
+    current = await registry.policy(target.repository)
+    const missing = statementsMissing(text, current)
+    if (missing.length === 0) return { status: 'updated', changes }
+    core.warning(
+      `The policy of ${uri} changed right after it was written (${missing.map(statementLabel).join(', ')} no longer as written); merging the grant into the new policy (write ${write + 1} of at most ${MAX_POLICY_WRITES}).`
+    )
+  }
 }

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import type { DockerEngine } from '../adapters/docker.js'
 import type { ContainerRegistry } from '../adapters/ecr.js'
 import { withRegistryLogin } from '../adapters/registry-login.js'
-import { ActionError } from '../domain/errors.js'
+import { ActionError, isActionError } from '../domain/errors.js'
 import { LAMBDA_MANIFEST_MEDIA_TYPES } from '../domain/lambda-limits.js'
 import type { BuiltImage } from './build-image.js'
 import type { DeployTarget } from './resolve-target.js'
@@ -14,17 +14,38 @@ export interface PushedImage {
   readonly mediaType: string
 }
 
+/** How a failed `docker push` is tried again. A push is idempotent: layers and manifests are
+ * content-addressed, so a second push sends only what the registry does not have yet. */
+export interface PushRetry {
+  readonly attempts: number
+  /** Pause before the second attempt, doubled before each further one. */
+  readonly backoffMs: number
+}
+
+export const PUSH_RETRY: PushRetry = { attempts: 3, backoffMs: 2_000 }
+
+/**
+ * docker push failures that another attempt cannot fix (refused credentials or permission, a
+ * repository that does not exist, an immutable tag, an image that is not there). Everything else,
+ * such as a registry 5xx, a connection reset or a TLS handshake time-out, is tried again.
+ */
+const PERMANENT_PUSH_FAILURE =
+  /denied|unauthorized|authentication required|no basic auth credentials|name unknown|repository .* not found|tag invalid|manifest invalid|immutable|does not exist locally|no such image/i
+
 export async function pushImage(
   built: BuiltImage,
   target: DeployTarget,
   registry: ContainerRegistry,
-  docker: DockerEngine
+  docker: DockerEngine,
+  retry: PushRetry = PUSH_RETRY
 ): Promise<PushedImage> {
   const credentials = await registry.authorization(target.repository)
   const digests = await core.group(`Push to ${target.repository.uri}`, () =>
     withRegistryLogin(target.repository.registry, credentials, async configDir => {
       const pushed: string[] = []
-      for (const reference of built.references) pushed.push(await docker.push(reference, configDir))
+      for (const reference of built.references) {
+        pushed.push(await pushWithRetry(() => docker.push(reference, configDir), reference, retry))
+      }
       return pushed
     })
   )
@@ -32,6 +53,37 @@ export async function pushImage(
   const manifest = await registry.manifest(target.repository, digest)
   verifyManifest(manifest.mediaType, manifest.body, built.image.id, digest)
   return { digest, imageUri: `${target.repository.uri}@${digest}`, mediaType: manifest.mediaType }
+}
+
+async function pushWithRetry(
+  push: () => Promise<string>,
+  reference: string,
+  retry: PushRetry
+): Promise<string> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await push()
+    } catch (error) {
+      const text = isActionError(error)
+        ? error.reason
+        : error instanceof Error
+          ? error.message
+          : String(error)
+      if (PERMANENT_PUSH_FAILURE.test(text)) throw error
+      if (attempt >= retry.attempts) {
+        throw new ActionError(
+          'docker-push-failed',
+          `docker push ${reference} failed ${attempt} times; the last failure: ${text}`,
+          'The registry or the network to it failed repeatedly: run again, and check the ECR service health for the region if it persists.'
+        )
+      }
+      const pause = retry.backoffMs * 2 ** (attempt - 1)
+      core.warning(
+        `docker push ${reference} failed (attempt ${attempt} of ${retry.attempts}); pushing again in ${pause / 1000} s: ${text}`
+      )
+      await new Promise(resolve => setTimeout(resolve, pause))
+    }
+  }
 }
 
 /**

@@ -1,12 +1,14 @@
 import * as core from '@actions/core'
 import type { AwsServices } from '../adapters/aws-clients.js'
+import { roleArnFor } from '../adapters/assumed-role.js'
 import type { FunctionFacts } from '../adapters/lambda.js'
 import { parseFunctionArn, type RepositoryLocation } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
 import { isLambdaArchitecture, type LambdaArchitecture } from '../domain/lambda-limits.js'
-import { regionMismatch, type ActionConfig } from '../inputs.js'
+import { regionMismatch, type ActionConfig, type FunctionTarget } from '../inputs.js'
+import { mapConcurrently } from './concurrency.js'
 
-/** The function and repository a deploy goes to, checked to fit together. */
+/** One function a deploy goes to, and the repository (in its region) it pulls from. */
 export interface DeployTarget {
   readonly function: FunctionFacts
   readonly region: string
@@ -15,10 +17,69 @@ export interface DeployTarget {
   readonly architecture: LambdaArchitecture
   /** True when the user asked for another architecture than the function has now. */
   readonly changesArchitecture: boolean
+  /** The function as written in function-name. */
+  readonly given: string
+  /** The role assumed to reach the function, when it is in another account. */
+  readonly roleArn?: string
 }
 
-export async function resolveTarget(config: ActionConfig, aws: AwsServices): Promise<DeployTarget> {
-  const fn = await aws.functions(config.region).describe(config.function.apiName)
+/** Everything a run deploys to, checked to fit together before anything is built. */
+export interface DeployPlan {
+  readonly targets: readonly DeployTarget[]
+  readonly architecture: LambdaArchitecture
+  /** One repository per region that has functions, in the order the functions came. */
+  readonly repositories: readonly RepositoryLocation[]
+}
+
+export async function resolveTargets(config: ActionConfig, aws: AwsServices): Promise<DeployPlan> {
+  const roles = await rolesFor(config, aws)
+  const described = await mapConcurrently(config.functions, config.maxConcurrency, async target => {
+    const roleArn = target.reference.account ? roles.get(target.reference.account) : undefined
+    return { target, roleArn, fn: await describe(target, roleArn, aws) }
+  })
+  const architecture = config.architecture ?? commonArchitecture(described.map(d => d.fn))
+
+  const repositories = new Map<string, RepositoryLocation>()
+  for (const { fn } of described) {
+    const { region } = parseFunctionArn(fn.arn)
+    if (repositories.has(region)) continue
+    const given = config.repositories.byRegion.get(region)
+    if (given) repositories.set(region, given)
+    else if (config.repositories.name !== undefined) {
+      const account = await aws.callerAccount()
+      repositories.set(
+        region,
+        await aws.registry(region).findRepository(account, config.repositories.name)
+      )
+    } else throw regionMismatch([...config.repositories.byRegion.values()][0]!, region)
+  }
+
+  const targets = described.map(({ target, roleArn, fn }) => {
+    const arn = parseFunctionArn(fn.arn)
+    const current = fn.architectures[0] ?? 'x86_64'
+    if (architecture !== current) {
+      core.notice(`${fn.name} runs on ${current}; this deploy switches it to ${architecture}.`)
+    }
+    return {
+      function: fn,
+      region: arn.region,
+      account: arn.account,
+      repository: repositories.get(arn.region)!,
+      architecture,
+      changesArchitecture: architecture !== current,
+      given: target.given,
+      roleArn
+    }
+  })
+  return { targets, architecture, repositories: [...repositories.values()] }
+}
+
+async function describe(
+  target: FunctionTarget,
+  roleArn: string | undefined,
+  aws: AwsServices
+): Promise<FunctionFacts> {
+  const fn = await aws.functions(target.region, roleArn).describe(target.reference.apiName)
   if (fn.packageType !== 'Image') {
     throw new ActionError(
       'function-not-image',
@@ -26,26 +87,38 @@ export async function resolveTarget(config: ActionConfig, aws: AwsServices): Pro
       'Create a new function with --package-type Image and point function-name at it.'
     )
   }
-  const arn = parseFunctionArn(fn.arn)
-  const repository =
-    config.repository.kind === 'uri'
-      ? config.repository.location
-      : await aws.registry(arn.region).findRepository(arn.account, config.repository.name)
-  if (repository.region !== arn.region) throw regionMismatch(repository, arn.region)
+  return fn
+}
 
-  const current = fn.architectures[0] ?? 'x86_64'
-  const architecture = config.architecture ?? (isLambdaArchitecture(current) ? current : 'x86_64')
-  if (config.architecture && config.architecture !== current) {
-    core.notice(
-      `The function runs on ${current}; this deploy switches it to ${config.architecture}.`
+/** A role per other account, when cross-account-role is set; none are needed otherwise. */
+async function rolesFor(config: ActionConfig, aws: AwsServices): Promise<Map<string, string>> {
+  const roles = new Map<string, string>()
+  if (config.crossAccountRole === undefined) return roles
+  const accounts = new Set(config.functions.flatMap(f => f.reference.account ?? []))
+  if (accounts.size === 0) return roles
+  const own = await aws.callerAccount()
+  for (const account of accounts) {
+    if (account === own) continue
+    const partition = config.functions.find(f => f.reference.account === account)?.reference
+      .partition
+    roles.set(account, roleArnFor(config.crossAccountRole, account, partition))
+  }
+  return roles
+}
+
+function commonArchitecture(functions: readonly FunctionFacts[]): LambdaArchitecture {
+  const found = new Set(
+    functions.map(fn => {
+      const current = fn.architectures[0] ?? 'x86_64'
+      return isLambdaArchitecture(current) ? current : 'x86_64'
+    })
+  )
+  if (found.size > 1) {
+    throw new ActionError(
+      'functions-architecture-mismatch',
+      `The functions run on different architectures (${functions.map(fn => `${fn.name}: ${fn.architectures[0] ?? 'x86_64'}`).join(', ')}); one image has one architecture.`,
+      'Set architecture to the one they should all run on (the deploy switches the others), or deploy them in separate steps.'
     )
   }
-  return {
-    function: fn,
-    region: arn.region,
-    account: arn.account,
-    repository,
-    architecture,
-    changesArchitecture: architecture !== current
-  }
+  return [...found][0] ?? 'x86_64'
 }

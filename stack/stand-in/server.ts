@@ -159,7 +159,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         )
       }
       case 'sts':
-        return { status: 200, body: callSts(addressed.operation, caller) }
+        return { status: 200, body: callSts(addressed.operation, caller, body) }
     }
   }
 

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { STS_MESSAGES, STS_XML_NAMESPACE } from './aws-wording.js'
 import { callerArn, type Caller } from './sigv4.js'
+import { addSession, isKnownAccount } from './topology.js'
 import { AwsError, escapeXml } from './wire.js'
 
 /**
- * AWS STS, GetCallerIdentity only: who the signature says the caller is. Query protocol: the
- * action comes form-encoded in the body, the answer is XML (STS API reference).
+ * AWS STS: GetCallerIdentity (who the signature says the caller is) and AssumeRole (temporary
+ * credentials in another account; every role in a known account exists and trusts every caller,
+ * except roles whose name starts with `untrusted`). Query protocol: the action comes
+ * form-encoded in the body, the answer is XML (STS API reference).
  */
 
 /** The Action of a Query-protocol request body, e.g. GetCallerIdentity. */
@@ -13,7 +16,8 @@ export function stsAction(body: Buffer): string | undefined {
   return new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined
 }
 
-export function callSts(action: string, caller: Caller): string {
+export function callSts(action: string, caller: Caller, body: Buffer = Buffer.alloc(0)): string {
+  if (action === 'AssumeRole') return assumeRole(new URLSearchParams(body.toString('utf8')), caller)
   if (action !== 'GetCallerIdentity') {
     throw new AwsError('InvalidAction', STS_MESSAGES.unknownAction(action), 400)
   }
@@ -32,4 +36,40 @@ export function callSts(action: string, caller: Caller): string {
 /** IAM user ids start with AIDA (IAM "Unique identifiers"); one stable id per account. */
 function userIdOf(caller: Caller): string {
   return `AIDASTANDIN${caller.account}`
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/
+
+function assumeRole(parameters: URLSearchParams, caller: Caller): string {
+  const roleArn = parameters.get('RoleArn') ?? ''
+  const sessionName = parameters.get('RoleSessionName') ?? ''
+  const match = ROLE_ARN.exec(roleArn)
+  if (!match || !/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+    throw new AwsError('ValidationError', `Invalid RoleArn or RoleSessionName: ${roleArn}`, 400)
+  }
+  const [, account, roleName] = match as unknown as [string, string, string]
+  if (!isKnownAccount(account) || roleName.startsWith('untrusted')) {
+    throw new AwsError(
+      'AccessDenied',
+      `User: ${callerArn(caller)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      403
+    )
+  }
+  const session = addSession(account)
+  const expiration = new Date(Date.now() + 3600_000).toISOString()
+  return [
+    `<AssumeRoleResponse xmlns="${STS_XML_NAMESPACE}">`,
+    '<AssumeRoleResult>',
+    '<Credentials>',
+    `<AccessKeyId>${session.accessKeyId}</AccessKeyId>`,
+    `<SecretAccessKey>${escapeXml(session.secretAccessKey)}</SecretAccessKey>`,
+    `<SessionToken>${randomUUID()}</SessionToken>`,
+    `<Expiration>${expiration}</Expiration>`,
+    '</Credentials>',
+    `<AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/${escapeXml(roleName)}/${escapeXml(sessionName)}</Arn>`,
+    `<AssumedRoleId>AROASTANDIN${account}:${escapeXml(sessionName)}</AssumedRoleId></AssumedRoleUser>`,
+    '</AssumeRoleResult>',
+    `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata>`,
+    '</AssumeRoleResponse>'
+  ].join('')
 }

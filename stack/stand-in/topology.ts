@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import topologyFile from '../topology.json' with { type: 'json' }
 
 /**
@@ -33,8 +34,26 @@ export interface Topology {
 
 export const topology: Topology = topologyFile
 
+/** Temporary credentials handed out by AssumeRole: key id → the account they act in. */
+const sessions = new Map<string, Account>()
+
 export function accountByAccessKey(accessKeyId: string): Account | undefined {
-  return topology.accounts.find(account => account.accessKeyId === accessKeyId)
+  return (
+    topology.accounts.find(account => account.accessKeyId === accessKeyId) ??
+    sessions.get(accessKeyId)
+  )
+}
+
+/** Registers temporary credentials for an account (STS AssumeRole); they sign like any other key. */
+export function addSession(account: string): Account {
+  const id = randomBytes(8).toString('hex').toUpperCase()
+  const session = {
+    id: account,
+    accessKeyId: `ASIA${id}`,
+    secretAccessKey: randomBytes(30).toString('base64')
+  }
+  sessions.set(session.accessKeyId, session)
+  return session
 }
 
 export function isKnownAccount(account: string): boolean {

@@ -1,0 +1,95 @@
+import { describe, expect, it } from '@jest/globals'
+import type { ContainerRegistry } from '../../src/adapters/ecr.js'
+import { parseRepositoryUri } from '../../src/domain/aws-names.js'
+import { MAX_POLICY_WRITES, grantLambdaPull } from '../../src/steps/grant-pull.js'
+import type { DeployTarget } from '../../src/steps/resolve-target.js'
+
+const repository = parseRepositoryUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/app')
+const target = {
+  function: { arn: 'arn:aws:lambda:us-east-1:111111111111:function:app' },
+  repository
+} as unknown as DeployTarget
+
+const keep = {
+  Sid: 'KeepMe',
+  Effect: 'Allow',
+  Principal: { AWS: 'arn:aws:iam::111111111111:role/ci' },
+  Action: 'ecr:PutImage'
+}
+const theirs = {
+  Sid: 'Theirs',
+  Effect: 'Allow',
+  Principal: { AWS: 'arn:aws:iam::111111111111:role/tf' },
+  Action: 'ecr:DescribeImages'
+}
+const policy = (...statements: object[]) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: statements })
+
+/**
+ * A repository whose policy another writer replaces right after each of our first `races`
+ * writes, with `racePolicy` (a writer that started from the policy before ours).
+ */
+function racingRegistry(initial: string | undefined, races: number, racePolicy: string) {
+  let stored = initial
+  const writes: string[] = []
+  const registry = {
+    policy: () => Promise.resolve(stored),
+    setPolicy: (_repository: unknown, text: string) => {
+      writes.push(text)
+      stored = writes.length <= races ? racePolicy : text
+      return Promise.resolve()
+    }
+  } as unknown as ContainerRegistry
+  return { registry, writes, stored: () => stored }
+}
+
+const sids = (text: string | undefined) =>
+  (JSON.parse(text ?? '{}') as { Statement: { Sid: string }[] }).Statement.map(s => s.Sid)
+
+describe('grantLambdaPull', () => {
+  it('writes the grant once and reads it back', async () => {
+    const repo = racingRegistry(policy(keep), 0, '')
+    const outcome = await grantLambdaPull(target, repo.registry, true)
+    expect(outcome.status).toBe('updated')
+    expect(repo.writes).toHaveLength(1)
+    expect(sids(repo.stored())).toEqual(['KeepMe', 'LambdaECRImageRetrievalPolicy'])
+  })
+
+  it('merges again into a concurrent writer’s policy, keeping their statement and ours', async () => {
+    const repo = racingRegistry(policy(keep), 2, policy(keep, theirs))
+    const outcome = await grantLambdaPull(target, repo.registry, true)
+    expect(outcome.status).toBe('updated')
+    expect(repo.writes).toHaveLength(3)
+    expect(sids(repo.stored())).toEqual(['KeepMe', 'Theirs', 'LambdaECRImageRetrievalPolicy'])
+  })
+
+  it('stops writing when the other writer’s policy already grants Lambda’s pull', async () => {
+    const probe = racingRegistry(policy(keep, theirs), 0, '')
+    await grantLambdaPull(target, probe.registry, true)
+    const theirsWithGrant = probe.stored()!
+    const repo = racingRegistry(policy(keep), 1, theirsWithGrant)
+    const outcome = await grantLambdaPull(target, repo.registry, true)
+    expect(outcome.status).toBe('updated')
+    expect(repo.writes).toHaveLength(1)
+    expect(repo.stored()).toBe(theirsWithGrant)
+  })
+
+  it('fails clearly when another writer replaces every write', async () => {
+    const repo = racingRegistry(policy(keep), 100, policy(keep, theirs))
+    await expect(grantLambdaPull(target, repo.registry, true)).rejects.toMatchObject({
+      id: 'repository-policy-not-converged'
+    })
+    expect(repo.writes).toHaveLength(MAX_POLICY_WRITES)
+    // What is left is the other writer's whole policy, not a half-merged one.
+    expect(repo.stored()).toBe(policy(keep, theirs))
+  })
+
+  it('writes nothing when the policy already grants the pull', async () => {
+    const repo = racingRegistry(policy(keep), 0, '')
+    await grantLambdaPull(target, repo.registry, true)
+    const again = racingRegistry(repo.stored(), 0, '')
+    const outcome = await grantLambdaPull(target, again.registry, true)
+    expect(outcome.status).toBe('already-granted')
+    expect(again.writes).toHaveLength(0)
+  })
+})

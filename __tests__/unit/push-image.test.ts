@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals'
+import type { DockerEngine } from '../../src/adapters/docker.js'
+import type { ContainerRegistry } from '../../src/adapters/ecr.js'
+import { parseRepositoryUri } from '../../src/domain/aws-names.js'
+import { ActionError } from '../../src/domain/errors.js'
+import type { BuiltImage } from '../../src/steps/build-image.js'
+import { pushImage } from '../../src/steps/push-image.js'
+import type { DeployTarget } from '../../src/steps/resolve-target.js'
+
+const DIGEST = `sha256:${'c'.repeat(64)}`
+const CONFIG = `sha256:${'d'.repeat(64)}`
+const repository = parseRepositoryUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/app')
+const target = { repository } as unknown as DeployTarget
+const built = {
+  image: { id: CONFIG },
+  references: [`${repository.uri}:v1`],
+  platform: 'linux/amd64'
+} as unknown as BuiltImage
+
+const registry = {
+  authorization: () => Promise.resolve({ username: 'AWS', password: 'secret' }),
+  manifest: () =>
+    Promise.resolve({
+      digest: DIGEST,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      body: JSON.stringify({ config: { digest: CONFIG } })
+    })
+} as unknown as ContainerRegistry
+
+const pushFailure = (text: string) =>
+  new ActionError(
+    'docker-push-failed',
+    `docker push failed with exit code 1: ${text}`,
+    'Read the output'
+  )
+
+/** A docker engine whose push fails with the given messages, in order, then succeeds. */
+function flakyDocker(failures: string[]) {
+  let pushes = 0
+  const docker = {
+    push: () => {
+      pushes += 1
+      const failure = failures.shift()
+      return failure === undefined ? Promise.resolve(DIGEST) : Promise.reject(pushFailure(failure))
+    }
+  } as unknown as DockerEngine
+  return { docker, pushes: () => pushes }
+}
+
+const fast = { attempts: 3, backoffMs: 0 }
+
+describe('pushImage retries', () => {
+  it('pushes again after a registry 5xx or a connection reset', async () => {
+    const docker = flakyDocker([
+      'received unexpected HTTP status: 500 Internal Server Error',
+      'read tcp 127.0.0.1:443: read: connection reset by peer'
+    ])
+    const pushed = await pushImage(built, target, registry, docker.docker, fast)
+    expect(pushed.digest).toBe(DIGEST)
+    expect(docker.pushes()).toBe(3)
+  })
+
+  it('gives up after the bounded number of attempts, with the last failure', async () => {
+    const docker = flakyDocker(['503 Service Unavailable', '503 Service Unavailable', 'EOF'])
+    await expect(pushImage(built, target, registry, docker.docker, fast)).rejects.toMatchObject({
+      id: 'docker-push-failed',
+      reason: expect.stringMatching(/failed 3 times; the last failure: .*EOF/)
+    })
+    expect(docker.pushes()).toBe(3)
+  })
+
+  it('does not retry what another attempt cannot fix', async () => {
+    const docker = flakyDocker(['denied: User is not authorized to perform ecr:PutImage'])
+    await expect(pushImage(built, target, registry, docker.docker, fast)).rejects.toMatchObject({
+      reason: expect.stringContaining('denied')
+    })
+    expect(docker.pushes()).toBe(1)
+  })
+})

@@ -1,0 +1,8 @@
+import type { CliCommand } from '../command.js'
+import { baseImageCommand } from './base-image.js'
+
+/**
+ * Every subcommand, in the order --help lists them. A new command is one file in this folder
+ * exporting a CliCommand, plus one entry here.
+ */
+export const commands: readonly CliCommand[] = [baseImageCommand]

@@ -1,0 +1,118 @@
+import * as core from '@actions/core'
+import { readFileSync } from 'node:fs'
+import type { AwsServices } from '../adapters/aws-clients.js'
+import { RegistryHttp } from '../adapters/registry-http.js'
+import { parseRepositoryUri } from '../domain/aws-names.js'
+import {
+  BASE_IMAGE_DIGEST_LABEL,
+  BASE_IMAGE_NAME_LABEL,
+  findDockerfileBase,
+  type DockerfileBase
+} from '../domain/dockerfile-base.js'
+import { isActionError } from '../domain/errors.js'
+import type { LambdaArchitecture } from '../domain/lambda-limits.js'
+import type { BuildSettings } from '../inputs.js'
+import { decideRefresh, type RefreshDecision } from '../domain/refresh-decision.js'
+import { lambdaPlatform } from './decide-refresh.js'
+import type { DeployTarget } from './resolve-target.js'
+
+/** The final stage's external base image, and its digest for the function's platform now. */
+export interface ResolvedBase {
+  readonly base: DockerfileBase
+  readonly digest?: string
+  /** Requests sent to the base image's registry. */
+  readonly requests: number
+}
+
+/**
+ * A registry client that answers ECR's Basic challenge with the ECR token (private base images
+ * and deployed images), and anonymous Bearer challenges by itself (public.ecr.aws, Docker Hub).
+ */
+export function registryClient(aws: AwsServices): RegistryHttp {
+  return new RegistryHttp({
+    credentials: async registry => {
+      let location
+      try {
+        location = parseRepositoryUri(`${registry}/credentials`)
+      } catch {
+        return undefined
+      }
+      const credentials = await aws.registry(location.region).authorization(location)
+      core.setSecret(credentials.password)
+      return credentials
+    }
+  })
+}
+
+/** Reads the Dockerfile's base image and resolves its current digest for the platform. */
+export async function resolveBaseImage(
+  build: BuildSettings,
+  architecture: LambdaArchitecture,
+  registry: RegistryHttp
+): Promise<ResolvedBase> {
+  const buildArgs = Object.fromEntries(
+    build.buildArgs.map(line => [
+      line.slice(0, line.indexOf('=')),
+      line.slice(line.indexOf('=') + 1)
+    ])
+  )
+  const base = findDockerfileBase(readFileSync(build.file, 'utf8'), {
+    target: build.target,
+    buildArgs,
+    platform: lambdaPlatform(architecture)
+  })
+  if (base.reference === null) return { base, requests: 0 }
+  if (base.reference.digest !== null) return { base, digest: base.reference.digest, requests: 0 }
+  try {
+    const resolved = await registry.resolvePlatformDigest(
+      base.reference.canonical,
+      lambdaPlatform(architecture)
+    )
+    return { base, digest: resolved.digest, requests: resolved.requests }
+  } catch (error) {
+    if (!isActionError(error)) throw error
+    core.notice(
+      `The base image ${base.reference.canonical} could not be resolved (${error.reason}); the image is labelled with its name only.`
+    )
+    return { base, requests: 0 }
+  }
+}
+
+/** The OCI labels that record the base, so a later refresh can compare. */
+export function baseLabels(resolved: ResolvedBase): string[] {
+  if (resolved.base.reference === null) return []
+  const labels = [`${BASE_IMAGE_NAME_LABEL}=${resolved.base.reference.canonical}`]
+  if (resolved.digest) labels.push(`${BASE_IMAGE_DIGEST_LABEL}=${resolved.digest}`)
+  return labels
+}
+
+/**
+ * rebuild: if-base-changed. Reads the labels of the image the (first) function runs from ECR and
+ * compares its base digest with the base's current one. No docker command runs.
+ */
+export async function decideRebuild(
+  target: DeployTarget,
+  resolved: ResolvedBase,
+  registry: RegistryHttp,
+  revision: string | undefined
+): Promise<RefreshDecision> {
+  let labels: Record<string, string> | undefined
+  if (/@sha256:[a-f0-9]{64}$/.test(target.function.imageUri)) {
+    try {
+      labels = { ...(await registry.readImageConfig(target.function.imageUri)).labels }
+    } catch (error) {
+      if (!isActionError(error)) throw error
+      core.notice(`The deployed image's config could not be read: ${error.reason}`)
+    }
+  }
+  const plan = decideRefresh({
+    mode: 'if-base-changed',
+    deployedLabels: labels,
+    currentDigest: resolved.digest,
+    ...(resolved.base.reference ? { dockerfileBase: resolved.base.reference.canonical } : {}),
+    ...(revision ? { checkedOutRevision: revision } : {})
+  })
+  for (const notice of plan.notices) core.notice(notice)
+  core.info(plan.reason)
+  return plan
+}

@@ -1,0 +1,73 @@
+import type { AwsServices } from '../adapters/aws-clients.js'
+import { ActionError, describeFailure } from '../domain/errors.js'
+import type { ActionConfig } from '../inputs.js'
+import { settleConcurrently } from './concurrency.js'
+import { deployFunction, type DeployOutcome } from './deploy-function.js'
+import type { PushedImage } from './push-image.js'
+import { releaseFunction, type ReleaseOutcome } from './release-function.js'
+import type { DeployTarget } from './resolve-target.js'
+
+export type FunctionStatus = 'updated' | 'unchanged' | 'failed'
+
+export interface FunctionResult {
+  readonly target: DeployTarget
+  readonly status: FunctionStatus
+  /** Set once the code update was made (or found unneeded), also when a later part failed. */
+  readonly deploy?: DeployOutcome
+  readonly release?: ReleaseOutcome
+  readonly error?: unknown
+}
+
+/**
+ * Updates every function, at most max-concurrency at once, each waited for. One failure does not
+ * stop the others (they are not rolled back either): every function's result is reported.
+ */
+export async function deployFunctions(
+  targets: readonly DeployTarget[],
+  imageFor: (target: DeployTarget) => PushedImage,
+  aws: AwsServices,
+  config: ActionConfig
+): Promise<FunctionResult[]> {
+  const settled = await settleConcurrently(targets, config.maxConcurrency, async target => {
+    let deploy: DeployOutcome | undefined
+    try {
+      const image = imageFor(target)
+      deploy = await deployFunction(
+        target,
+        image,
+        aws.functions(target.region, target.roleArn),
+        config
+      )
+      const release = await releaseFunction(
+        target,
+        image,
+        aws.releases(target.region, target.roleArn),
+        config
+      )
+      const changed = deploy.deployed || release.settingsChanges.length > 0
+      return { target, status: changed ? 'updated' : 'unchanged', deploy, release } as const
+    } catch (error) {
+      return { target, status: 'failed', deploy, error } as const
+    }
+  })
+  return settled.map(result => (result as PromiseFulfilledResult<FunctionResult>).value)
+}
+
+/** The step's error when any function failed: the only one's own error, or all of them. */
+export function failureOf(results: readonly FunctionResult[]): unknown {
+  const failed = results.filter(result => result.status === 'failed')
+  if (failed.length === 0) return undefined
+  if (results.length === 1) return failed[0]!.error
+  const updated = results.filter(result => result.deploy?.deployed)
+  return new ActionError(
+    'functions-failed',
+    `${failed.length} of ${results.length} functions failed: ${failed
+      .map(result => `${result.target.function.name} (${describeFailure(result.error)})`)
+      .join('; ')}. ${
+      updated.length > 0
+        ? `Updated and left as they are: ${updated.map(result => result.target.function.name).join(', ')}.`
+        : 'No function was updated.'
+    }`,
+    'Fix the cause for each failed function and run the step again; functions already on this image are skipped.'
+  )
+}

@@ -1,0 +1,79 @@
+import * as core from '@actions/core'
+import type { ContainerRegistry } from '../adapters/ecr.js'
+import { RegistryHttp } from '../adapters/registry-http.js'
+import { regionMismatch } from '../inputs.js'
+import type { ImageReference } from '../domain/aws-names.js'
+import { ActionError } from '../domain/errors.js'
+import { checkImage, formatBytes, type Finding } from '../domain/image-checks.js'
+import { LAMBDA_MANIFEST_MEDIA_TYPES } from '../domain/lambda-limits.js'
+import type { PushedImage } from './push-image.js'
+import type { DeployPlan } from './resolve-target.js'
+
+export interface ExistingImage {
+  readonly pushed: PushedImage
+  readonly findings: readonly Finding[]
+  /** Sum of the compressed layers: a lower bound of the uncompressed size Lambda limits. */
+  readonly compressedBytes: number
+}
+
+/**
+ * Deploy-only: the image is in ECR already. Its manifest and config are read from the registry
+ * (no pull) and checked like a built image, as far as a manifest and config tell.
+ */
+export async function resolveExistingImage(
+  reference: ImageReference,
+  plan: DeployPlan,
+  registry: ContainerRegistry,
+  maxImageBytes: number
+): Promise<ExistingImage> {
+  const repository = reference.repository
+  for (const target of plan.targets) {
+    if (target.region !== repository.region) throw regionMismatch(repository, target.region)
+  }
+  const manifest = await registry.manifest(repository, reference.digest ?? reference.tag!)
+  if (!LAMBDA_MANIFEST_MEDIA_TYPES.includes(manifest.mediaType)) {
+    throw new ActionError(
+      'image-is-index',
+      `${repository.uri}@${manifest.digest} is ${manifest.mediaType || 'not an image manifest'}; Lambda deploys only a single-platform image manifest.`,
+      'Deploy the digest of the platform manifest inside the index (docker buildx imagetools inspect shows them), or rebuild with one --platform and --provenance=false.'
+    )
+  }
+  if (reference.tag) core.info(`${repository.uri}:${reference.tag} is ${manifest.digest}`)
+  const layers = (JSON.parse(manifest.body) as { layers?: { size?: number }[] }).layers ?? []
+  const compressedBytes = layers.reduce((sum, layer) => sum + (layer.size ?? 0), 0)
+
+  const http = new RegistryHttp({
+    credentials: async () => {
+      const credentials = await registry.authorization(repository)
+      core.setSecret(credentials.password)
+      return credentials
+    }
+  })
+  const config = await http.readImageConfig(`${repository.uri}@${manifest.digest}`)
+  const findings = checkImage(
+    {
+      os: config.os ?? '',
+      architecture: config.architecture ?? '',
+      sizeBytes: compressedBytes,
+      layers: [],
+      entrypoint: [],
+      cmd: [],
+      workingDir: '',
+      env: [],
+      user: ''
+    },
+    { architecture: plan.architecture, maxImageBytes }
+  )
+  core.info(
+    `${repository.uri}@${manifest.digest}: ${config.os}/${config.architecture}, ${formatBytes(compressedBytes)} compressed`
+  )
+  return {
+    pushed: {
+      digest: manifest.digest,
+      imageUri: `${repository.uri}@${manifest.digest}`,
+      mediaType: manifest.mediaType
+    },
+    findings,
+    compressedBytes
+  }
+}
