@@ -89,7 +89,7 @@ export type InputReader = (name: string) => string
 export type Environment = Readonly<Record<string, string | undefined>>
 
 const DEFAULT_WAIT_TIMEOUT_SECONDS = 600
-const DEFAULT_CONCURRENCY = 10
+const DEFAULT_CONCURRENCY = 20
 
 /** Reads `INPUT_*` like @actions/core does, so this module stays testable without a runner. */
 export function inputsFromEnvironment(env: Environment): InputReader {

@@ -8,6 +8,7 @@ import {
   type DockerEngine,
   type InspectedImage
 } from '../../src/adapters/docker.js'
+import { runCli } from '../../src/cli/run.js'
 import { buildArguments } from '../../src/domain/build-command.js'
 import { ActionError } from '../../src/domain/errors.js'
 import { parseSmokeTestSettings } from '../../src/domain/smoke-test-settings.js'
@@ -28,7 +29,8 @@ const FIXTURES = [
   'smoke-root-only-files',
   'smoke-init-crash',
   'smoke-error-response',
-  'smoke-timeout'
+  'smoke-timeout',
+  'smoke-out-of-memory'
 ] as const
 type Fixture = (typeof FIXTURES)[number]
 
@@ -242,6 +244,22 @@ describe('smoke test of a built image', () => {
     expect(performance.now() - started).toBeLessThan(20_000)
   })
 
+  it('kills a function that goes over its memory size, and says so', async () => {
+    const error = await failure('smoke-out-of-memory')
+    expect(error.id).toBe('smoke-test-out-of-memory')
+    expect(error.reason).toContain('ran out of its 128 MB of memory while handling event 1')
+  })
+
+  it('passes the same handler given the memory it needs', async () => {
+    const report = await smokeTestImage(
+      image('smoke-out-of-memory'),
+      settings({ 'smoke-test-expect': 'equals {"allocated": 16}' }),
+      { ...fn, memoryMb: 1024 },
+      docker
+    )
+    expect(report.invocations).toHaveLength(1)
+  })
+
   it('caps the deadline at smoke-test-timeout when the function allows longer', async () => {
     const error = await failure(
       'smoke-timeout',
@@ -250,5 +268,44 @@ describe('smoke test of a built image', () => {
     )
     expect(error.id).toBe('smoke-test-timeout')
     expect(error.reason).toContain('within 1 second;')
+  })
+})
+
+describe('lambda-image-deploy check --smoke-test', () => {
+  async function check(argv: string[]) {
+    let stdout = ''
+    let stderr = ''
+    const code = await runCli(['check', ...argv], {
+      stdout: text => {
+        stdout += text
+      },
+      stderr: text => {
+        stderr += text
+      },
+      readTextFile: file => Promise.resolve(readFileSync(file, 'utf8')),
+      env: {}
+    })
+    return { code, stdout, stderr }
+  }
+
+  it('checks and runs a local image, exiting 0 when it passes', async () => {
+    const result = await check([
+      `${tag}:smoke-provided-bootstrap`,
+      '--smoke-test',
+      '--event',
+      '{"a": 1}',
+      '--expect',
+      'subset {"uid": 993, "bytes": 7}'
+    ])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('passes the image checks (x86_64)')
+    expect(result.stdout).toContain('passes the smoke test')
+  })
+
+  it('exits 1 with the error id when the smoke test fails', async () => {
+    const result = await check([`${tag}:smoke-init-crash`, '--smoke-test'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('[smoke-test-exited]')
   })
 })

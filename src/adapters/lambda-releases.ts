@@ -103,7 +103,8 @@ export function createReleaseService(client: LambdaClient): ReleaseService {
 
     async waitForUpdate(functionName, timeoutSeconds) {
       const result = await waitUntilFunctionUpdatedV2(
-        { client, maxWaitTime: timeoutSeconds, minDelay: 1, maxDelay: 5 },
+        // Poll every second, as the AWS CLI does: success is noticed within a second.
+        { client, maxWaitTime: timeoutSeconds, minDelay: 1, maxDelay: 1 },
         { FunctionName: functionName }
       ).catch((error: unknown) => ({ state: 'FAILURE', reason: error }))
       if (result.state !== 'SUCCESS') {

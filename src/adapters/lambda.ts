@@ -43,9 +43,11 @@ export interface FunctionService {
   waitForUpdate(functionName: string, timeoutSeconds: number): Promise<FunctionFacts>
 }
 
-// The waiter polls GetFunction with a delay between these bounds (seconds).
+// The waiter polls GetFunction every second, as the AWS CLI does, so success is noticed within
+// a second (the SDK's growing back-off noticed it up to seconds late). Lambda allows far more
+// GetFunction calls per second than a deploy makes.
 const WAITER_MIN_DELAY = 1
-const WAITER_MAX_DELAY = 10
+const WAITER_MAX_DELAY = 1
 
 export function createFunctionService(client: LambdaClient): FunctionService {
   const describe = async (functionName: string): Promise<FunctionFacts> => {

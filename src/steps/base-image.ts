@@ -68,6 +68,9 @@ export async function resolveBaseImage(
       base.reference.canonical,
       lambdaPlatform(architecture)
     )
+    core.info(
+      `Base image ${base.reference.canonical} is ${resolved.digest} for ${resolved.platform}, resolved in ${resolved.requests} registry requests.`
+    )
     return { base, digest: resolved.digest, requests: resolved.requests }
   } catch (error) {
     if (!isActionError(error)) throw error

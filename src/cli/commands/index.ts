@@ -1,8 +1,9 @@
 import type { CliCommand } from '../command.js'
 import { baseImageCommand } from './base-image.js'
+import { checkCommand } from './check.js'
 
 /**
  * Every subcommand, in the order --help lists them. A new command is one file in this folder
  * exporting a CliCommand, plus one entry here.
  */
-export const commands: readonly CliCommand[] = [baseImageCommand]
+export const commands: readonly CliCommand[] = [baseImageCommand, checkCommand]
