@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import {
   looksLikeRepositoryUri,
@@ -19,6 +19,7 @@ import {
 } from './domain/lambda-limits.js'
 import { formatBytes } from './domain/image-checks.js'
 import { REBUILD_MODES, type RebuildMode } from './domain/refresh-decision.js'
+import { parseSmokeTestSettings, type SmokeTestSettings } from './domain/smoke-test-settings.js'
 
 /**
  * Where the image goes: one URI per region (each function uses the one in its region), and/or
@@ -83,6 +84,10 @@ export interface ActionConfig {
   readonly revision?: string
   /** always: build and deploy every run; if-base-changed: only when the base image moved. */
   readonly rebuild: RebuildMode
+  readonly smokeTest: SmokeTestSettings
+  /** Finding ids to report as notices instead of failing or warning. */
+  readonly ignoreFindings: readonly string[]
+  readonly warningsAsErrors: boolean
 }
 
 export type InputReader = (name: string) => string
@@ -138,6 +143,9 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     crossAccountRole: parseRole(read('cross-account-role')),
     maxConcurrency: parseCount(read('max-concurrency'), 'max-concurrency', DEFAULT_CONCURRENCY),
     rebuild: parseRebuild(read('rebuild'), image),
+    smokeTest: parseSmokeTestSettings(read, file => readFileSync(file, 'utf8')),
+    ignoreFindings: parseFindingIds(read('ignore-findings')),
+    warningsAsErrors: parseBoolean(read, 'warnings-as-errors', false),
     revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
 }
@@ -587,4 +595,20 @@ function parseRebuild(value: string, image: ImageReference | undefined): Rebuild
     )
   }
   return value as RebuildMode
+}
+
+const FINDING_ID = /^[a-z][a-z0-9-]*$/
+
+function parseFindingIds(value: string): string[] {
+  const ids = splitList(value, true)
+  for (const id of ids) {
+    if (!FINDING_ID.test(id)) {
+      throw new ActionError(
+        'invalid-ignore-findings',
+        `ignore-findings has "${id}", which is not a finding id.`,
+        'List finding ids such as runtime-interface-client-not-found, one per line or comma-separated (the annotations show each id).'
+      )
+    }
+  }
+  return ids
 }

@@ -26,7 +26,11 @@ import { pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
-import type { Finding } from './domain/image-checks.js'
+import { applyFindingPolicy, type Finding } from './domain/image-checks.js'
+import { overridesFor } from './domain/function-overrides.js'
+import { functionKeys } from './steps/release-function.js'
+import { smokeTestImage, type SmokeTestReport } from './steps/smoke-test.js'
+import type { ResolvedBase } from './steps/base-image.js'
 
 export interface Dependencies {
   readonly aws: AwsServices
@@ -93,7 +97,12 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     buildImage(build, { ...plan, tags: config.tags, baseLabels: baseLabels(base) }, docker, env)
   )
   facts.built = built
-  await checkOrFail(built, plan, config, docker, facts, timed)
+  await checkOrFail(built, plan, config, base, docker, facts, timed)
+  if (config.smokeTest.enabled) {
+    facts.smokeTests = await timed('smoke-test', () =>
+      smokeTestTargets(built, plan, config, docker)
+    )
+  }
 
   if (config.dryRun) {
     facts.dryRunReport = await timed('plan', () =>
@@ -150,7 +159,7 @@ async function deployExisting(
     )
   )
   facts.findings = existing.findings
-  failOnFindings(existing.findings, undefined, 'nothing was deployed')
+  failOnFindings(existing.findings, config, 'nothing was deployed')
   if (config.dryRun) {
     facts.dryRunReport = await timed('plan', () =>
       planDeploy(
@@ -177,27 +186,79 @@ async function checkOrFail(
   built: BuiltImage,
   plan: DeployPlan,
   config: ActionConfig,
+  base: ResolvedBase,
   docker: DockerEngine,
   facts: RunFacts,
   timed: Timed
 ): Promise<void> {
+  const entrypointOverrides = plan.targets.flatMap(target => {
+    const entryPoint = overridesFor(config.overrides, functionKeys(target)).entryPoint
+    return entryPoint ? [{ function: target.function.name, entryPoint }] : []
+  })
   const findings = await timed('check', () =>
     checkBuiltImage(
       built.image,
-      { architecture: plan.architecture, maxImageBytes: config.maxImageBytes },
+      {
+        architecture: plan.architecture,
+        maxImageBytes: config.maxImageBytes,
+        awsBaseImage: base.base.isAwsLambdaBase,
+        entrypointOverrides
+      },
       docker
     )
   )
   facts.findings = findings
-  failOnFindings(findings, config.build?.file, 'nothing was pushed')
+  failOnFindings(findings, config, 'nothing was pushed')
 }
 
-function failOnFindings(
-  findings: readonly Finding[],
-  dockerfile: string | undefined,
-  consequence: string
-): void {
-  reportFindings(findings, dockerfile)
+/**
+ * Runs the image locally the way Lambda would, once per distinct function set-up (overrides,
+ * memory, timeout), before anything is pushed.
+ */
+async function smokeTestTargets(
+  built: BuiltImage,
+  plan: DeployPlan,
+  config: ActionConfig,
+  docker: DockerEngine
+): Promise<SmokeTestReport[]> {
+  const reports: SmokeTestReport[] = []
+  const seen = new Set<string>()
+  for (const target of plan.targets) {
+    const fn = target.function
+    const overrides = overridesFor(config.overrides, functionKeys(target))
+    const key = JSON.stringify([overrides, fn.memorySize, fn.timeout, fn.ephemeralStorageMb])
+    if (seen.has(key)) continue
+    seen.add(key)
+    reports.push(
+      await smokeTestImage(
+        built.image,
+        config.smokeTest,
+        {
+          name: fn.name,
+          arn: fn.arn,
+          region: target.region,
+          memoryMb: fn.memorySize,
+          timeoutSeconds: fn.timeout,
+          ephemeralStorageMb: fn.ephemeralStorageMb,
+          overrides
+        },
+        docker
+      )
+    )
+  }
+  return reports
+}
+
+function failOnFindings(all: readonly Finding[], config: ActionConfig, consequence: string): void {
+  const { findings, waived } = applyFindingPolicy(
+    all,
+    config.ignoreFindings,
+    config.warningsAsErrors
+  )
+  reportFindings(findings, config.build?.file)
+  for (const finding of waived) {
+    core.notice(`Waived by ignore-findings: [${finding.id}] ${finding.message}`)
+  }
   const errors = findings.filter(finding => finding.severity === 'error')
   if (errors.length > 0) {
     throw new ActionError(

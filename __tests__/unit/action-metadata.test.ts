@@ -17,9 +17,11 @@ function readmeTable(heading: string): string[] {
   return [...section.matchAll(/^\| `([a-z0-9-]+)`\s*\|/gm)].map(match => match[1]!)
 }
 
-/** The input names the source reads (inputs.ts is the only module that reads inputs). */
+/** The input names the source reads (inputs.ts, and the smoke-test settings it delegates to). */
 function inputsReadBySource(): string[] {
-  const source = readFileSync(path.join(root, 'src', 'inputs.ts'), 'utf8')
+  const source = ['inputs.ts', 'domain/smoke-test-settings.ts']
+    .map(file => readFileSync(path.join(root, 'src', file), 'utf8'))
+    .join('\n')
   return [
     ...source.matchAll(
       /\bread\(\s*'([a-z0-9-]+)'\)|required\(read, '([a-z0-9-]+)'\)|\(read, '([a-z0-9-]+)'/g

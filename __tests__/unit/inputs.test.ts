@@ -9,6 +9,8 @@ import { parseConfig, type Environment } from '../../src/inputs.js'
 const context = mkdtempSync(path.join(os.tmpdir(), 'inputs-test-'))
 writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\n')
 
+const IMG = '111111111111.dkr.ecr.us-east-1.amazonaws.com/app'
+
 const good: Record<string, string> = {
   'function-name': 'my-fn',
   repository: '111111111111.dkr.ecr.us-east-1.amazonaws.com/app',
@@ -143,7 +145,82 @@ describe('parseConfig', () => {
       'a function qualifier',
       { ...good, 'function-name': '111111111111:function:f:live' },
       'function-qualifier-not-allowed'
-    ]
+    ],
+    [
+      'an image that is a tag of another repository',
+      { ...good, image: '111111111111.dkr.ecr.us-east-1.amazonaws.com/other:v1' },
+      'image-repository-mismatch'
+    ],
+    [
+      'an image with neither tag nor digest',
+      { ...good, repository: '', image: IMG },
+      'image-not-pinned'
+    ],
+    [
+      'an image with a short digest',
+      { ...good, repository: '', image: `${IMG}@sha256:abc` },
+      'invalid-image-digest'
+    ],
+    [
+      'an image in a public registry',
+      { ...good, repository: '', image: 'public.ecr.aws/lambda/app:1' },
+      'repository-not-ecr'
+    ],
+    ['the same function twice', { ...good, 'function-name': 'my-fn\nmy-fn' }, 'duplicate-function'],
+    [
+      'two repositories in one region',
+      { ...good, repository: `${IMG}\n${IMG}-two` },
+      'ambiguous-repository'
+    ],
+    [
+      'function-config that is not YAML',
+      { ...good, 'function-config': 'a: [' },
+      'invalid-function-config'
+    ],
+    [
+      'function-config for an unlisted function',
+      { ...good, 'function-config': 'other:\n  command: [x]' },
+      'function-config-unknown-function'
+    ],
+    [
+      'function-config with a relative entrypoint',
+      { ...good, 'function-config': 'my-fn:\n  entrypoint: [run.sh]' },
+      'invalid-function-config'
+    ],
+    [
+      'function-config setting a reserved variable',
+      { ...good, 'function-config': 'my-fn:\n  environment: { AWS_REGION: x }' },
+      'invalid-function-config'
+    ],
+    ['an alias without publish', { ...good, alias: 'live' }, 'alias-needs-publish'],
+    [
+      'an alias that is a version number',
+      { ...good, publish: 'true', alias: '12' },
+      'invalid-alias'
+    ],
+    [
+      'a routing weight of 1.5',
+      { ...good, publish: 'true', alias: 'live', 'alias-routing-weight': '1.5' },
+      'invalid-alias-routing-weight'
+    ],
+    [
+      'a routing weight without alias',
+      { ...good, 'alias-routing-weight': '0.1' },
+      'alias-routing-weight-without-alias'
+    ],
+    [
+      'a cross-account role with a shell metacharacter',
+      { ...good, 'cross-account-role': 'x;rm -rf /' },
+      'invalid-cross-account-role'
+    ],
+    ['max-concurrency of 0', { ...good, 'max-concurrency': '0' }, 'invalid-max-concurrency'],
+    ['an unknown rebuild mode', { ...good, rebuild: 'sometimes' }, 'invalid-rebuild'],
+    [
+      'rebuild if-base-changed with a deploy-only image',
+      { ...good, repository: '', image: `${IMG}:v1`, rebuild: 'if-base-changed' },
+      'rebuild-with-image'
+    ],
+    ['dry-run that is not a boolean', { ...good, 'dry-run': 'yes' }, 'invalid-dry-run']
   ]
   // Every row gets an environment, so jest does not take the 4th parameter for a done callback.
   it.each(

@@ -4,7 +4,9 @@ import { ActionError } from '../domain/errors.js'
 import type { BuilderCapabilities } from '../domain/build-command.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
 import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
-import { parseSingleEntryTar } from './tar-entry.js'
+import { posix } from 'node:path'
+import type { TreeEntry } from '../domain/task-files.js'
+import { parseSingleEntryTar, TarLister } from './tar-entry.js'
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
@@ -18,7 +20,10 @@ export interface DockerEngine {
    * Lends `work` a reader of the image's files. The image is never run: a container is created
    * (not started) so `docker cp` can read from it, and removed afterwards.
    */
-  withImageFiles<T>(image: string, work: (read: ImageFileReader) => Promise<T>): Promise<T>
+  withImageFiles<T>(
+    image: string,
+    work: (read: ImageFileReader, list: ImageTreeLister) => Promise<T>
+  ): Promise<T>
   /**
    * Starts `docker run --name NAME ARGS` attached, so the container's output streams into the
    * log as it comes; the container is kept after it exits until `remove()`.
@@ -53,6 +58,9 @@ export interface ContainerExit {
   /** The kernel killed it for going over its memory limit. */
   readonly oomKilled: boolean
 }
+
+/** Lists a directory tree of the image, headers only. */
+export type ImageTreeLister = (directory: string) => Promise<TreeEntry[]>
 
 export interface InspectedImage extends ImageFacts {
   /** docker's image id: the config digest (classic store) or the manifest digest (containerd store). */
@@ -135,7 +143,10 @@ class DockerCli implements DockerEngine {
     return digest
   }
 
-  async withImageFiles<T>(image: string, work: (read: ImageFileReader) => Promise<T>): Promise<T> {
+  async withImageFiles<T>(
+    image: string,
+    work: (read: ImageFileReader, list: ImageTreeLister) => Promise<T>
+  ): Promise<T> {
     // The entrypoint override only satisfies `docker create`; the container never starts.
     const created = await getExecOutput(
       'docker',
@@ -144,7 +155,10 @@ class DockerCli implements DockerEngine {
     )
     const container = created.stdout.trim()
     try {
-      return await work(path => readImageFile(container, path))
+      return await work(
+        path => readImageFile(container, path),
+        directory => listImageTree(container, directory)
+      )
     } finally {
       await exec('docker', ['rm', '--force', container], { silent: true, ignoreReturnCode: true })
     }
@@ -210,6 +224,23 @@ const KEPT_OUTPUT_LINES = 500
 
 /** Enough of a file for its tar header, an ELF header or a #! line. */
 const HEAD_BYTES = 4096
+
+/** Every entry under a directory of the image (absolute paths); empty when it does not exist. */
+async function listImageTree(container: string, directory: string): Promise<TreeEntry[]> {
+  const lister = new TarLister()
+  const exitCode = await exec('docker', ['cp', `${container}:${directory}`, '-'], {
+    silent: true,
+    ignoreReturnCode: true,
+    listeners: { stdout: (data: Buffer) => lister.push(data) }
+  })
+  if (exitCode !== 0) return []
+  // docker cp names entries after the directory's last component: task/, task/index.mjs, ...
+  const parent = posix.dirname(directory.replace(/\/+$/, ''))
+  return lister.entries.map(entry => ({
+    ...entry,
+    path: posix.join(parent, entry.path).replace(/\/$/, '')
+  }))
+}
 
 async function readImageFile(container: string, path: string): Promise<ImageFile> {
   const chunks: Buffer[] = []

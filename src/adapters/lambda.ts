@@ -23,6 +23,10 @@ export interface FunctionFacts {
   /** E.g. ImageAccessDenied, InvalidImage; empty when Lambda gave none. */
   readonly lastUpdateStatusReasonCode?: string
   readonly state: string
+  /** Lambda's defaults when the API leaves them out: 128 MB, 3 s, 512 MB of /tmp. */
+  readonly memorySize: number
+  readonly timeout: number
+  readonly ephemeralStorageMb: number
 }
 
 export interface CodeUpdate {
@@ -125,6 +129,9 @@ function factsOf(configuration: FunctionConfiguration, imageUri: string): Functi
     lastUpdateStatus: configuration.LastUpdateStatus ?? 'Successful',
     lastUpdateStatusReason: configuration.LastUpdateStatusReason ?? '',
     lastUpdateStatusReasonCode: configuration.LastUpdateStatusReasonCode ?? '',
-    state: configuration.State ?? ''
+    state: configuration.State ?? '',
+    memorySize: configuration.MemorySize ?? 128,
+    timeout: configuration.Timeout ?? 3,
+    ephemeralStorageMb: configuration.EphemeralStorage?.Size ?? 512
   }
 }

@@ -62,3 +62,79 @@ function paxRecord(data: Buffer, key: string): string | undefined {
   }
   return undefined
 }
+
+/** One entry of a directory tree, as its tar header tells it (no file contents). */
+export interface TarListing {
+  readonly path: string
+  readonly kind: ImageFileKind
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}
+
+/**
+ * Lists a tar stream's entries as it arrives, keeping only headers: a task root with hundreds of
+ * megabytes of dependencies is read without holding its contents. PAX `path` records (long
+ * names) are honoured; entries after `limit` are not kept.
+ */
+export class TarLister {
+  readonly entries: TarListing[] = []
+  private pending: Buffer = Buffer.alloc(0)
+  /** File data still to drop. */
+  private skip = 0
+  /** A PAX header's record still to read: its size and padded length. */
+  private pax: { size: number; padded: number } | undefined
+  private paxPath: string | undefined
+
+  constructor(private readonly limit = 100_000) {}
+
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    for (;;) {
+      if (this.skip > 0) {
+        const dropped = Math.min(this.skip, this.pending.length)
+        this.pending = this.pending.subarray(dropped)
+        this.skip -= dropped
+        if (this.skip > 0) return
+      }
+      if (this.pax) {
+        if (this.pending.length < this.pax.padded) return
+        this.paxPath = paxRecord(this.pending.subarray(0, this.pax.size), 'path') ?? this.paxPath
+        this.pending = this.pending.subarray(this.pax.padded)
+        this.pax = undefined
+      }
+      if (this.pending.length < BLOCK) return
+      const header = this.pending.subarray(0, BLOCK)
+      this.pending = this.pending.subarray(BLOCK)
+      if (header.every(byte => byte === 0)) continue
+      const size = octal(header, 124, 12)
+      const padded = Math.ceil(size / BLOCK) * BLOCK
+      const type = String.fromCharCode(header[156] ?? 0)
+      if (type === 'x' || type === 'g') {
+        this.pax = { size, padded }
+        continue
+      }
+      const prefix = text(header, 345, 155)
+      const name = text(header, 0, 100)
+      const path = this.paxPath ?? (prefix ? `${prefix}/${name}` : name)
+      this.paxPath = undefined
+      if (this.entries.length < this.limit) {
+        this.entries.push({
+          path,
+          kind:
+            type === '0' || type === '\0'
+              ? 'file'
+              : type === '2'
+                ? 'symlink'
+                : type === '5'
+                  ? 'directory'
+                  : 'other',
+          mode: octal(header, 100, 8) & 0o7777,
+          uid: octal(header, 108, 8),
+          gid: octal(header, 116, 8)
+        })
+      }
+      this.skip = padded
+    }
+  }
+}

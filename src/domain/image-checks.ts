@@ -126,3 +126,23 @@ export function formatBytes(bytes: number): string {
   }
   return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`
 }
+
+/**
+ * Applies the user's finding policy: ids in `ignore` are waived (reported, never failing), and
+ * with `warningsAsErrors` every other warning fails the step like an error.
+ */
+export function applyFindingPolicy(
+  findings: readonly Finding[],
+  ignore: readonly string[],
+  warningsAsErrors: boolean
+): { readonly findings: Finding[]; readonly waived: Finding[] } {
+  const waived = findings.filter(finding => ignore.includes(finding.id))
+  const kept = findings
+    .filter(finding => !ignore.includes(finding.id))
+    .map(finding =>
+      warningsAsErrors && finding.severity === 'warning'
+        ? { ...finding, severity: 'error' as const }
+        : finding
+    )
+  return { findings: kept, waived }
+}

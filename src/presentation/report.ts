@@ -10,6 +10,7 @@ import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../domain/lambda-limits.js'
 import type { BuiltImage } from '../steps/build-image.js'
 import type { RefreshDecision } from '../domain/refresh-decision.js'
 import type { ResolvedBase } from '../steps/base-image.js'
+import type { SmokeTestReport } from '../steps/smoke-test.js'
 import type { FunctionResult } from '../steps/deploy-functions.js'
 import type { GrantOutcome } from '../steps/grant-pull.js'
 import type { DeployPlanReport } from '../steps/plan-deploy.js'
@@ -27,6 +28,7 @@ export interface RunFacts {
   results?: readonly FunctionResult[]
   dryRun?: boolean
   base?: ResolvedBase
+  smokeTests?: readonly SmokeTestReport[]
   refresh?: RefreshDecision
   dryRunReport?: DeployPlanReport
   maxImageBytes?: number
@@ -205,6 +207,21 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
         formatBytes(layer.sizeBytes),
         code(summarizeInstruction(layer.createdBy))
       ])
+    ])
+  }
+  if (facts.smokeTests && facts.smokeTests.length > 0) {
+    summary.addHeading('Smoke test', 3)
+    summary.addTable([
+      ['Function', 'Init', 'Event', 'Time', 'Response'].map(data => ({ data, header: true })),
+      ...facts.smokeTests.flatMap(report =>
+        report.invocations.map(invocation => [
+          escape(report.function),
+          `${report.initSeconds.toFixed(1)} s`,
+          escape(invocation.event),
+          `${invocation.seconds.toFixed(2)} s`,
+          code(invocation.response.slice(0, 200))
+        ])
+      )
     ])
   }
   if (facts.findings && facts.findings.length > 0) {

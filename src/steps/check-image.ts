@@ -2,19 +2,64 @@ import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
 import { checkImage, type Finding } from '../domain/image-checks.js'
 import { checkEntrypointFile } from '../domain/image-files.js'
 import type { LambdaArchitecture } from '../domain/lambda-limits.js'
+import { checkRuntimeClient, RUNTIME_CLIENT_PROBES } from '../domain/runtime-client.js'
+import { checkTaskFilesReadable } from '../domain/task-files.js'
 
-/** Lambda's requirements, checked on the local image (config and files) before anything is pushed. */
+export interface ImageExpectations {
+  readonly architecture: LambdaArchitecture
+  readonly maxImageBytes: number
+  /** From the Dockerfile analysis: built FROM an AWS Lambda base image; undefined when unknown. */
+  readonly awsBaseImage?: boolean
+  /** ImageConfig EntryPoint overrides that functions will run the image with. */
+  readonly entrypointOverrides?: readonly {
+    readonly function: string
+    readonly entryPoint: readonly string[]
+  }[]
+}
+
+/**
+ * Lambda's requirements, checked on the local image (its config and its files) before anything
+ * is pushed. Nothing in the image is run: files are read through `docker cp`.
+ */
 export async function checkBuiltImage(
   image: InspectedImage,
-  expected: { readonly architecture: LambdaArchitecture; readonly maxImageBytes: number },
+  expected: ImageExpectations,
   docker: DockerEngine
 ): Promise<Finding[]> {
   const configFindings = checkImage(image, expected)
   // A non-Linux image has no Linux programs to look at; its config finding says it all.
   if (configFindings.some(finding => finding.id === 'image-not-linux')) return configFindings
-  const fileFindings = await docker.withImageFiles(image.id, read =>
-    checkEntrypointFile(image.entrypoint, expected.architecture, read)
-  )
+
+  const fileFindings = await docker.withImageFiles(image.id, async (read, list) => {
+    const findings = await checkEntrypointFile(image.entrypoint, expected.architecture, read)
+    for (const override of expected.entrypointOverrides ?? []) {
+      const found = await checkEntrypointFile(override.entryPoint, expected.architecture, read)
+      findings.push(
+        ...found.map(finding => ({
+          ...finding,
+          id: `override-${finding.id}`,
+          message: `function-config for ${override.function}: ${finding.message.replace(/^ENTRYPOINT/, 'its entrypoint')}`
+        }))
+      )
+    }
+    const roots = taskRoots(image)
+    const tree = (await Promise.all(roots.map(root => list(root)))).flat()
+    const unreadable = checkTaskFilesReadable(roots, tree)
+    if (unreadable) findings.push(unreadable)
+    const existing: string[] = []
+    for (const probe of RUNTIME_CLIENT_PROBES) {
+      if ((await read(probe)).kind !== 'missing') existing.push(probe)
+    }
+    const runtimeClient = checkRuntimeClient({
+      awsBaseImage: expected.awsBaseImage,
+      entrypoint: image.entrypoint,
+      cmd: image.cmd,
+      taskPaths: tree.map(entry => entry.path),
+      existing
+    })
+    if (runtimeClient) findings.push(runtimeClient)
+    return findings
+  })
   const configSaysWrongArchitecture = configFindings.some(
     finding => finding.id === 'image-architecture-mismatch'
   )
@@ -25,4 +70,23 @@ export async function checkBuiltImage(
       finding => !(configSaysWrongArchitecture && finding.id === 'entrypoint-wrong-architecture')
     )
   ]
+}
+
+/** The directories whose files the function reads: LAMBDA_TASK_ROOT and WORKDIR. */
+function taskRoots(image: InspectedImage): string[] {
+  const taskRoot = image.env
+    .find(variable => variable.startsWith('LAMBDA_TASK_ROOT='))
+    ?.slice('LAMBDA_TASK_ROOT='.length)
+  const roots = [taskRoot || '/var/task']
+  const workDir = image.workingDir.replace(/\/+$/, '')
+  // The root directory or a system directory as WORKDIR would list the whole image.
+  if (
+    workDir.startsWith('/') &&
+    workDir !== '' &&
+    !['/', '/usr', '/bin', '/etc', '/opt', '/tmp'].includes(workDir) &&
+    !roots.some(root => workDir === root || workDir.startsWith(`${root}/`))
+  ) {
+    roots.push(workDir)
+  }
+  return roots
 }

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createDockerEngine } from '../../adapters/docker.js'
 import { ActionError } from '../../domain/errors.js'
-import { checkImage, type Finding } from '../../domain/image-checks.js'
-import { checkEntrypointFile } from '../../domain/image-files.js'
+import type { Finding } from '../../domain/image-checks.js'
+import { checkBuiltImage } from '../../steps/check-image.js'
 import {
   DEFAULT_FUNCTION_TIMEOUT_SECONDS,
   DEFAULT_MEMORY_MB,
@@ -23,7 +23,8 @@ import { EXIT_OK, UsageError, type CliCommand, type CliIo } from '../command.js'
 const HELP = `Usage: lambda-image-deploy check <IMAGE> [options]
 
 Checks a local image (one the Docker engine has: name:tag or id) against what Lambda demands,
-as the action does before it pushes: Linux, one architecture, size, ENTRYPOINT file. With
+as the action does before it pushes: Linux, one architecture, size, the ENTRYPOINT file, task
+files readable by a non-root user, a recognisable runtime interface client. With
 --smoke-test it then runs the image the way Lambda runs a function (read-only root, writable
 /tmp, non-root uid 993, memory limit, Lambda's variables) against a Runtime API served by this
 command, sends each event and checks each response. Unlike the other commands this one uses the
@@ -65,17 +66,11 @@ export const checkCommand: CliCommand = {
       )
     })
     const architecture = options.architecture ?? lambdaArchitectureOf(image.architecture)
-    const findings: Finding[] = checkImage(image, {
-      architecture,
-      maxImageBytes: MAX_UNCOMPRESSED_IMAGE_BYTES
-    })
-    if (!findings.some(finding => finding.id === 'image-not-linux')) {
-      findings.push(
-        ...(await docker.withImageFiles(image.id, read =>
-          checkEntrypointFile(image.entrypoint, architecture, read)
-        ))
-      )
-    }
+    const findings: Finding[] = await checkBuiltImage(
+      image,
+      { architecture, maxImageBytes: MAX_UNCOMPRESSED_IMAGE_BYTES },
+      docker
+    )
     for (const finding of findings) {
       io.stdout(`${finding.severity}: [${finding.id}] ${finding.message} Fix: ${finding.fix}\n`)
     }
