@@ -17,7 +17,14 @@ import {
   type RunFacts
 } from './presentation/report.js'
 import { buildImage, type BuiltImage } from './steps/build-image.js'
-import { baseLabels, decideRebuild, registryClient, resolveBaseImage } from './steps/base-image.js'
+import {
+  baseLabels,
+  builderCanPull,
+  decideRebuild,
+  registryClient,
+  resolveBaseImage,
+  verifyBaseLayers
+} from './steps/base-image.js'
 import { checkBuiltImage } from './steps/check-image.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { grantLambdaPull } from './steps/grant-pull.js'
@@ -94,9 +101,15 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     if (!facts.refresh.rebuild) return
   }
   const built = await timed('build', () =>
-    buildImage(build, { ...plan, tags: config.tags, baseLabels: baseLabels(base) }, docker, env)
+    buildImage(
+      build,
+      { ...plan, tags: config.tags, baseLabels: baseLabels(base), pull: builderCanPull(base) },
+      docker,
+      env
+    )
   )
   facts.built = built
+  await timed('base-image', () => verifyBaseLayers(built.image, base, registry))
   await checkOrFail(built, plan, config, base, docker, facts, timed)
   if (config.smokeTest.enabled) {
     facts.smokeTests = await timed('smoke-test', () =>

@@ -44,7 +44,8 @@ const LAMBDA_INDEX = index(OCI_INDEX, [
 const CONFIG_JSON = JSON.stringify({
   os: 'linux',
   architecture: 'arm64',
-  config: { Labels: { 'org.opencontainers.image.base.name': 'public.ecr.aws/lambda/nodejs:22' } }
+  config: { Labels: { 'org.opencontainers.image.base.name': 'public.ecr.aws/lambda/nodejs:22' } },
+  rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] }
 })
 const SINGLE = JSON.stringify({
   schemaVersion: 2,
@@ -433,6 +434,7 @@ describe('readImageConfig', () => {
       labels: { 'org.opencontainers.image.base.name': 'public.ecr.aws/lambda/nodejs:22' },
       os: 'linux',
       architecture: 'arm64',
+      diffIds: [`sha256:${'a'.repeat(64)}`],
       requests: 3
     })
   })

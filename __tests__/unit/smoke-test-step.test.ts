@@ -27,7 +27,8 @@ const image = {
   cmd: ['index.handler'],
   workingDir: '/var/task',
   env: [],
-  user: ''
+  user: '',
+  diffIds: []
 } satisfies InspectedImage
 const fn = {
   name: 'orders',

@@ -65,6 +65,8 @@ export type ImageTreeLister = (directory: string) => Promise<TreeEntry[]>
 export interface InspectedImage extends ImageFacts {
   /** docker's image id: the config digest (classic store) or the manifest digest (containerd store). */
   readonly id: string
+  /** The uncompressed layer digests, base first (RootFS.Layers). */
+  readonly diffIds: readonly string[]
 }
 
 export function createDockerEngine(): DockerEngine {
@@ -131,7 +133,8 @@ class DockerCli implements DockerEngine {
       cmd: config.Cmd ?? [],
       workingDir: config.WorkingDir ?? '',
       env: config.Env ?? [],
-      user: config.User ?? ''
+      user: config.User ?? '',
+      diffIds: image.RootFS?.Layers ?? []
     }
   }
 
@@ -265,6 +268,7 @@ interface DockerInspect {
   Architecture?: string
   Variant?: string
   Size?: number
+  RootFS?: { Layers?: string[] | null }
   Config?: {
     Entrypoint?: string[] | null
     Cmd?: string[] | null

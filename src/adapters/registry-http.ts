@@ -69,6 +69,8 @@ export interface ImageConfigFacts {
   readonly labels: Readonly<Record<string, string>>
   readonly os?: string
   readonly architecture?: string
+  /** The uncompressed layer digests, base first (rootfs.diff_ids). */
+  readonly diffIds: readonly string[]
   readonly requests: number
 }
 
@@ -201,6 +203,7 @@ export class RegistryHttp {
       labels,
       ...(config.os === undefined ? {} : { os: config.os }),
       ...(config.architecture === undefined ? {} : { architecture: config.architecture }),
+      diffIds: (config.rootfs?.diff_ids ?? []).filter((id): id is string => typeof id === 'string'),
       requests: this.requestCount - start
     }
   }
@@ -364,6 +367,7 @@ interface ManifestJson {
 interface ImageConfigJson {
   readonly os?: string
   readonly architecture?: string
+  readonly rootfs?: { readonly diff_ids?: readonly unknown[] }
   readonly config?: { readonly Labels?: Readonly<Record<string, unknown>> | null }
 }
 

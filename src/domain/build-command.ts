@@ -18,6 +18,8 @@ export interface BuildRequest {
   readonly builder?: string
   /** Where docker writes the built image's id. */
   readonly iidFile: string
+  /** Resolve FROM images from their registries even when a local copy exists. */
+  readonly pull?: boolean
 }
 
 /** What the local docker can do; detected once, so the command works on old and new engines. */
@@ -66,6 +68,7 @@ function legacyBuildArguments(request: BuildRequest): string[] {
 
 function commonArguments(request: BuildRequest): string[] {
   const args = ['--file', request.file, '--iidfile', request.iidFile]
+  if (request.pull) args.push('--pull')
   if (request.target !== undefined) args.push('--target', request.target)
   for (const arg of request.buildArgs) args.push('--build-arg', arg)
   for (const label of request.labels) args.push('--label', label)

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import type { AwsServices } from '../adapters/aws-clients.js'
+import type { InspectedImage } from '../adapters/docker.js'
 import { RegistryHttp } from '../adapters/registry-http.js'
 import { parseRepositoryUri } from '../domain/aws-names.js'
 import {
@@ -9,7 +10,7 @@ import {
   findDockerfileBase,
   type DockerfileBase
 } from '../domain/dockerfile-base.js'
-import { isActionError } from '../domain/errors.js'
+import { ActionError, isActionError } from '../domain/errors.js'
 import type { LambdaArchitecture } from '../domain/lambda-limits.js'
 import type { BuildSettings } from '../inputs.js'
 import { decideRefresh, type RefreshDecision } from '../domain/refresh-decision.js'
@@ -62,7 +63,7 @@ export async function resolveBaseImage(
     platform: lambdaPlatform(architecture)
   })
   if (base.reference === null) return { base, requests: 0 }
-  if (base.reference.digest !== null) return { base, digest: base.reference.digest, requests: 0 }
+  // A digest in the Dockerfile may name an index: resolve it to the platform's manifest too.
   try {
     const resolved = await registry.resolvePlatformDigest(
       base.reference.canonical,
@@ -118,4 +119,36 @@ export async function decideRebuild(
   for (const notice of plan.notices) core.notice(notice)
   core.info(plan.reason)
   return plan
+}
+
+/** Whether docker can fetch the base on its own: not a private ECR registry (that needs a login). */
+export function builderCanPull(resolved: ResolvedBase): boolean {
+  const registry = resolved.base.reference?.registry ?? ''
+  return resolved.digest !== undefined && !/\.dkr\.ecr(-fips)?\./.test(registry)
+}
+
+/**
+ * Proves the base label true: the built image's layers must begin with the layers of the base
+ * image at the recorded digest. A local copy of another version of the tag (or a tag moved during
+ * the build) would make the label lie, and the next refresh would decide on a false premise.
+ */
+export async function verifyBaseLayers(
+  built: InspectedImage,
+  resolved: ResolvedBase,
+  registry: RegistryHttp
+): Promise<void> {
+  const reference = resolved.base.reference
+  if (!reference || !resolved.digest) return
+  const base = await registry.readImageConfig(
+    `${reference.registry}/${reference.repository}@${resolved.digest}`
+  )
+  const matches =
+    base.diffIds.length > 0 && base.diffIds.every((id, index) => built.diffIds[index] === id)
+  if (!matches) {
+    throw new ActionError(
+      'base-image-mismatch',
+      `The image was not built on ${reference.canonical} at ${resolved.digest} (its first layers differ from that image's), so its base label would be wrong.`,
+      'The tag moved during the build, or the builder used an older local copy: run again (the action builds with --pull for public bases; for a private one, log docker in to its registry first).'
+    )
+  }
 }

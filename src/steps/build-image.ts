@@ -26,6 +26,8 @@ export async function buildImage(
     readonly tags: readonly string[]
     /** Labels that record the base image (name and the digest resolved for this build). */
     readonly baseLabels?: readonly string[]
+    /** Fetch FROM images from their registries, so the base is the one just resolved. */
+    readonly pull?: boolean
   },
   docker: DockerEngine,
   env: Environment
@@ -49,6 +51,7 @@ export async function buildImage(
         platform,
         labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
         imageRefs: references,
+        pull: destination.pull,
         secretFiles,
         iidFile
       },
