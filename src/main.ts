@@ -7,6 +7,7 @@ import {
   inputsFromEnvironment,
   parseConfig,
   type ActionConfig,
+  type BuildSettings,
   type Environment
 } from './inputs.js'
 import {
@@ -28,7 +29,7 @@ import {
 import { checkBuiltImage } from './steps/check-image.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { grantLambdaPull } from './steps/grant-pull.js'
-import { planDeploy } from './steps/plan-deploy.js'
+import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
 import { pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
@@ -86,11 +87,48 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
 
   const plan = await timed('resolve', () => resolveTargets(config, aws))
   facts.plan = plan
-  if (config.image) {
-    await deployExisting(config.image, plan, aws, config, facts, timed)
+  const image = config.image
+    ? await existingImage(config.image, plan, aws, config, facts, timed)
+    : await builtImage(config.build!, plan, { aws, docker, env }, config, facts, timed)
+  if (!image) return
+
+  if (config.dryRun) {
+    facts.dryRunReport = await timed('plan', () =>
+      planDeploy(plan.targets, plan.repositories, image.planned, aws, config)
+    )
+    reportPlan(facts.dryRunReport)
     return
   }
-  const build = config.build!
+  const pushed = await timed('push', image.publish)
+  facts.pushed = [...pushed.values()]
+  await timed('grant', () => grantAll(plan, aws, config, facts))
+  facts.results = await timed('deploy', () =>
+    deployFunctions(plan.targets, t => pushed.get(t.repository.uri)!, aws, config)
+  )
+  const failed = failureOf(facts.results)
+  if (failed !== undefined) throw failed as Error
+}
+
+/** The image a run deploys: how a plan names it, and how it gets into each region's repository. */
+interface DeployableImage {
+  readonly planned: PlannedImage
+  /** Pushes it where needed; the image in ECR per repository URI. */
+  readonly publish: () => Promise<Map<string, PushedImage>>
+}
+
+/**
+ * Build, and everything that must hold before a push: the base image resolved (and, for a
+ * scheduled refresh, compared with the deployed one), the checks, the smoke test. Undefined when
+ * the refresh finds nothing to do.
+ */
+async function builtImage(
+  build: BuildSettings,
+  plan: DeployPlan,
+  { aws, docker, env }: Dependencies,
+  config: ActionConfig,
+  facts: RunFacts,
+  timed: Timed
+): Promise<DeployableImage | undefined> {
   const registry = registryClient(aws)
   const base = await timed('base-image', () => resolveBaseImage(build, plan.architecture, registry))
   facts.base = base
@@ -98,7 +136,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     facts.refresh = await timed('refresh-check', () =>
       decideRebuild(plan.targets[0]!, base, registry, config.revision)
     )
-    if (!facts.refresh.rebuild) return
+    if (!facts.refresh.rebuild) return undefined
   }
   const built = await timed('build', () =>
     buildImage(
@@ -116,53 +154,35 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
       smokeTestTargets(built, plan, config, docker)
     )
   }
-
-  if (config.dryRun) {
-    facts.dryRunReport = await timed('plan', () =>
-      planDeploy(
-        plan.targets,
-        plan.repositories,
-        { kind: 'local', configDigest: built.image.id, references: built.references },
-        aws,
-        config
-      )
-    )
-    reportPlan(facts.dryRunReport)
-    return
-  }
-
-  const pushed = new Map<string, PushedImage>()
-  await timed('push', async () => {
-    for (const repository of plan.repositories) {
-      const target = plan.targets.find(t => t.repository === repository)!
-      const own = {
-        ...built,
-        references: built.references.filter(ref => ref.startsWith(`${repository.uri}:`))
+  return {
+    planned: { kind: 'local', configDigest: built.image.id, references: built.references },
+    publish: async () => {
+      const pushed = new Map<string, PushedImage>()
+      for (const repository of plan.repositories) {
+        const target = plan.targets.find(t => t.repository === repository)!
+        const own = {
+          ...built,
+          references: built.references.filter(ref => ref.startsWith(`${repository.uri}:`))
+        }
+        pushed.set(
+          repository.uri,
+          await pushImage(own, target, aws.registry(repository.region), docker)
+        )
       }
-      pushed.set(
-        repository.uri,
-        await pushImage(own, target, aws.registry(repository.region), docker)
-      )
+      return pushed
     }
-  })
-  facts.pushed = [...pushed.values()]
-  await timed('grant', () => grantAll(plan, aws, config, facts))
-  facts.results = await timed('deploy', () =>
-    deployFunctions(plan.targets, t => pushed.get(t.repository.uri)!, aws, config)
-  )
-  const failed = failureOf(facts.results)
-  if (failed !== undefined) throw failed as Error
+  }
 }
 
-/** Deploy-only: the image is in ECR already; check what the registry holds, then deploy it. */
-async function deployExisting(
+/** Deploy-only: the image is in ECR already; what the registry holds is checked, not pulled. */
+async function existingImage(
   reference: ImageReference,
   plan: DeployPlan,
   aws: AwsServices,
   config: ActionConfig,
   facts: RunFacts,
   timed: Timed
-): Promise<void> {
+): Promise<DeployableImage> {
   const existing = await timed('check', () =>
     resolveExistingImage(
       reference,
@@ -173,26 +193,10 @@ async function deployExisting(
   )
   facts.findings = existing.findings
   failOnFindings(existing.findings, config, 'nothing was deployed')
-  if (config.dryRun) {
-    facts.dryRunReport = await timed('plan', () =>
-      planDeploy(
-        plan.targets,
-        plan.repositories,
-        { kind: 'pushed', digest: existing.pushed.digest },
-        aws,
-        config
-      )
-    )
-    reportPlan(facts.dryRunReport)
-    return
+  return {
+    planned: { kind: 'pushed', digest: existing.pushed.digest },
+    publish: () => Promise.resolve(new Map([[reference.repository.uri, existing.pushed]]))
   }
-  facts.pushed = [existing.pushed]
-  await timed('grant', () => grantAll(plan, aws, config, facts))
-  facts.results = await timed('deploy', () =>
-    deployFunctions(plan.targets, () => existing.pushed, aws, config)
-  )
-  const failed = failureOf(facts.results)
-  if (failed !== undefined) throw failed as Error
 }
 
 async function checkOrFail(

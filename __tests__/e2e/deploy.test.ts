@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { credentialsFor, repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
+import { expectNoCredentialLeft } from './support.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
 import { StandInControl } from '../../stack/stand-in/control-client.js'
-import topology from '../../stack/topology.json' with { type: 'json' }
 
 /**
  * The action end to end: dist/index.js run as a runner runs it, building with the real Docker
@@ -18,10 +16,6 @@ const TOOLING = '111111111111'
 const WORKLOAD = '222222222222'
 const REGION = 'us-east-1'
 const fixtures = path.join(repoRoot, '__tests__', 'fixtures')
-const registryPassword = readFileSync(
-  path.join(topology.stateDir, 'registry-password'),
-  'utf8'
-).trim()
 
 let standIn: StandIn
 let control: StandInControl
@@ -104,44 +98,6 @@ function lambdaClient(account: string): LambdaClient {
 
 async function callsTo(operation: string): Promise<number> {
   return (await control.calls()).filter(call => call.operation === operation).length
-}
-
-/** Every file under a directory, recursively, for the no-secrets-left-behind check. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir).flatMap(entry => {
-    const full = path.join(dir, entry)
-    const stat = statSync(full, { throwIfNoEntry: false })
-    if (!stat) return []
-    return stat.isDirectory() ? filesUnder(full) : [full]
-  })
-}
-
-/** The registry credential must be in no log, output, summary or file the run left behind. */
-function expectNoCredentialLeft(run: ActionRun): void {
-  const auth = Buffer.from(`AWS:${registryPassword}`).toString('base64')
-  // `::add-mask::` is how the runner learns a secret; it never shows that line, and masks the
-  // value everywhere else. Every other line must be free of it.
-  const shown = run.stdout
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
-  if (run.stdout.includes('::group::Push')) {
-    expect(run.stdout).toContain(`::add-mask::${registryPassword}`)
-  }
-  const texts = [shown, run.stderr, run.summary, JSON.stringify(run.outputs)]
-  for (const text of texts) {
-    expect(text).not.toContain(registryPassword)
-    expect(text).not.toContain(auth)
-  }
-  const left = [...filesUnder(run.runnerTemp), ...filesUnder(run.home)]
-  for (const file of left) {
-    const content = readFileSync(file, 'utf8')
-    expect(content.includes(registryPassword) || content.includes(auth)).toBe(false)
-  }
-  expect(left.filter(file => file.endsWith('config.json'))).toEqual([])
-  const userConfig = path.join(os.homedir(), '.docker', 'config.json')
-  if (existsSync(userConfig)) expect(readFileSync(userConfig, 'utf8')).not.toContain(auth)
 }
 
 function expectFailure(run: ActionRun, id: string): void {

@@ -5,12 +5,11 @@ import {
   LambdaClient,
   UpdateAliasCommand
 } from '@aws-sdk/client-lambda'
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { credentialsFor, repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
 import { StandInControl } from '../../stack/stand-in/control-client.js'
-import topology from '../../stack/topology.json' with { type: 'json' }
+import { expectNoCredentialLeft, registryPassword } from './support.js'
 
 /**
  * One image, many functions (issue 6), end to end: the real engine builds once, the real
@@ -22,10 +21,6 @@ const WORKLOAD = '222222222222'
 const US = 'us-east-1'
 const EU = 'eu-west-1'
 const fixtures = path.join(repoRoot, '__tests__', 'fixtures')
-const registryPassword = readFileSync(
-  path.join(topology.stateDir, 'registry-password'),
-  'utf8'
-).trim()
 
 let standIn: StandIn
 let control: StandInControl
@@ -110,16 +105,6 @@ function deploySeconds(run: ActionRun): number {
   const match = /deploy (\d+\.\d) s/.exec(run.summary)
   if (!match) throw new Error(`no deploy timing in the summary:\n${run.summary}`)
   return Number(match[1])
-}
-
-function expectNoCredentialLeft(run: ActionRun): void {
-  const shown = run.stdout
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
-  for (const text of [shown, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
-    expect(text).not.toContain(registryPassword)
-  }
 }
 
 describe('one image, five functions in two regions and two accounts', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import * as prettier from 'prettier'
@@ -12,6 +12,7 @@ import {
 import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { StandInControl, type FaultRequest } from '../../stack/stand-in/control-client.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
+import { expectNoCredentialLeft, filesUnder, registryAuth } from './support.js'
 import topology from '../../stack/topology.json' with { type: 'json' }
 
 /**
@@ -31,11 +32,6 @@ const REGION = 'us-east-1'
 const REGISTRY = topology.ecrRegistries.find(r => r.account === ACCOUNT && r.region === REGION)!
 const PROXY_IP = '127.0.0.41'
 const fixture = path.join(repoRoot, '__tests__', 'fixtures', 'provided-multistage')
-const registryPassword = readFileSync(
-  path.join(topology.stateDir, 'registry-password'),
-  'utf8'
-).trim()
-const registryAuth = Buffer.from(`AWS:${registryPassword}`).toString('base64')
 
 /** The action's bounds (src/adapters/aws-clients.ts MAX_ATTEMPTS etc.), as a user sees them. */
 const SDK_ATTEMPTS = 5
@@ -192,16 +188,6 @@ async function statementsLost(fn: Seeded, before: readonly string[]): Promise<nu
   return [...expected].filter(statement => !now.has(statement)).length
 }
 
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir).flatMap(entry => {
-    const full = path.join(dir, entry)
-    const stat = statSync(full, { throwIfNoEntry: false })
-    if (!stat) return []
-    return stat.isDirectory() ? filesUnder(full) : [full]
-  })
-}
-
 /**
  * Docker configs with credentials left by the run: any config.json with auths under the run's
  * RUNNER_TEMP or HOME, and the machine's ~/.docker/config.json if it holds the registry's auth.
@@ -222,26 +208,6 @@ function credentialFilesLeft(run: ActionRun): number {
   const user =
     existsSync(userConfig) && readFileSync(userConfig, 'utf8').includes(registryAuth) ? 1 : 0
   return own.length + user
-}
-
-/** The password must be in no log line, output or file the run left (as deploy.test.ts checks). */
-function expectNoCredentialLeft(run: ActionRun): void {
-  const shown = run.stdout
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
-  for (const text of [shown, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
-    expect(text).not.toContain(registryPassword)
-    expect(text).not.toContain(registryAuth)
-  }
-  for (const file of [...filesUnder(run.runnerTemp), ...filesUnder(run.home)]) {
-    const content = readFileSync(file, 'utf8')
-    expect(content.includes(registryPassword) || content.includes(registryAuth)).toBe(false)
-  }
-  // Secret directories (docker config, build secrets) are gone, whatever the outcome.
-  expect(
-    readdirSync(run.runnerTemp).filter(entry => entry.startsWith('lambda-image-deploy-'))
-  ).toEqual([])
 }
 
 async function record(

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { runAction, type ActionRun } from '../../stack/run-action.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
 import { StandInControl } from '../../stack/stand-in/control-client.js'
-import topology from '../../stack/topology.json' with { type: 'json' }
+import { registryPassword } from './support.js'
 
 /**
  * The scheduled refresh (issue 5) end to end: a base image with an amd64 and an arm64 manifest
@@ -18,10 +18,6 @@ const ACCOUNT = '111111111111'
 const REGION = 'us-east-1'
 const PUBLIC = 'public.ecr.aws'
 const base = `lambda/refresh-${process.pid}`
-const registryPassword = readFileSync(
-  path.join(topology.stateDir, 'registry-password'),
-  'utf8'
-).trim()
 
 let standIn: StandIn
 let control: StandInControl

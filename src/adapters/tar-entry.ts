@@ -24,14 +24,7 @@ export function parseSingleEntryTar(
       offset = dataStart + Math.ceil(size / BLOCK) * BLOCK
       continue
     }
-    const kind: ImageFileKind =
-      type === '0' || type === '\0'
-        ? 'file'
-        : type === '2'
-          ? 'symlink'
-          : type === '5'
-            ? 'directory'
-            : 'other'
+    const kind = kindOf(type)
     return {
       kind,
       mode: octal(header, 100, 8) & 0o7777,
@@ -41,6 +34,14 @@ export function parseSingleEntryTar(
     }
   }
   return { kind: 'missing', mode: 0, uid: 0, head: new Uint8Array() }
+}
+
+/** The ustar type flag: 0 (or NUL) regular file, 2 symbolic link, 5 directory. */
+function kindOf(type: string): ImageFileKind {
+  if (type === '0' || type === '\0') return 'file'
+  if (type === '2') return 'symlink'
+  if (type === '5') return 'directory'
+  return 'other'
 }
 
 function text(block: Buffer, start: number, length: number): string {
@@ -121,14 +122,7 @@ export class TarLister {
       if (this.entries.length < this.limit) {
         this.entries.push({
           path,
-          kind:
-            type === '0' || type === '\0'
-              ? 'file'
-              : type === '2'
-                ? 'symlink'
-                : type === '5'
-                  ? 'directory'
-                  : 'other',
+          kind: kindOf(type),
           mode: octal(header, 100, 8) & 0o7777,
           uid: octal(header, 108, 8),
           gid: octal(header, 116, 8)

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import {
   baseImageLabels,
   findDockerfileBase,
@@ -7,7 +6,7 @@ import {
 } from '../../domain/dockerfile-base.js'
 import { ActionError } from '../../domain/errors.js'
 import type { ImageName } from '../../domain/image-name.js'
-import { EXIT_OK, UsageError, type CliCommand, type CliIo } from '../command.js'
+import { EXIT_OK, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js'
 
 const HELP = `Usage: lambda-image-deploy base-image <Dockerfile> [options]
 
@@ -55,35 +54,23 @@ interface BaseImageCommandOptions {
 }
 
 function parseOptions(args: readonly string[]): BaseImageCommandOptions | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'build-arg': { type: 'string', multiple: true },
-        target: { type: 'string' },
-        platform: { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (error) {
-    // parseArgs throws a TypeError with an ERR_PARSE_ARGS_* code for an unknown or bad option.
-    throw new UsageError(error instanceof Error ? error.message : String(error))
-  }
-  const { values, positionals } = parsed
-  if (values.help === true) return 'help'
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'give the path of the Dockerfile'
-        : `give one Dockerfile, not ${positionals.length} (${positionals.join(' ')})`
-    )
-  }
+  const parsed = parseCommandArgs(
+    args,
+    {
+      'build-arg': { type: 'string', multiple: true },
+      target: { type: 'string' },
+      platform: { type: 'string' }
+    },
+    {
+      missing: 'give the path of the Dockerfile',
+      tooMany: given => `give one Dockerfile, not ${given.length} (${given.join(' ')})`
+    }
+  )
+  if (parsed === 'help') return 'help'
+  const { values, positional } = parsed
   if (values.target === '') throw new UsageError('--target needs a stage name')
   return {
-    dockerfile: positionals[0] as string,
+    dockerfile: positional,
     buildArgs: values['build-arg'] ?? [],
     target: values.target,
     platform: values.platform

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { createDockerEngine } from '../../adapters/docker.js'
 import { ActionError } from '../../domain/errors.js'
 import type { Finding } from '../../domain/image-checks.js'
@@ -18,7 +17,7 @@ import {
 } from '../../domain/lambda-limits.js'
 import { parseSmokeTestSettings } from '../../domain/smoke-test-settings.js'
 import { smokeTestImage } from '../../steps/smoke-test.js'
-import { EXIT_OK, UsageError, type CliCommand, type CliIo } from '../command.js'
+import { EXIT_OK, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js'
 
 const HELP = `Usage: lambda-image-deploy check <IMAGE> [options]
 
@@ -129,35 +128,23 @@ interface CheckOptions {
 }
 
 function parseOptions(args: readonly string[]): CheckOptions | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        architecture: { type: 'string' },
-        'smoke-test': { type: 'boolean' },
-        event: { type: 'string', multiple: true },
-        expect: { type: 'string', multiple: true },
-        timeout: { type: 'string' },
-        memory: { type: 'string' },
-        'function-timeout': { type: 'string' },
-        'function-name': { type: 'string' },
-        region: { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error))
-  }
-  const { values, positionals } = parsed
-  if (values.help === true) return 'help'
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0 ? 'give the image to check' : 'give one image to check'
-    )
-  }
+  const parsed = parseCommandArgs(
+    args,
+    {
+      architecture: { type: 'string' },
+      'smoke-test': { type: 'boolean' },
+      event: { type: 'string', multiple: true },
+      expect: { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      memory: { type: 'string' },
+      'function-timeout': { type: 'string' },
+      'function-name': { type: 'string' },
+      region: { type: 'string' }
+    },
+    { missing: 'give the image to check', tooMany: () => 'give one image to check' }
+  )
+  if (parsed === 'help') return 'help'
+  const { values, positional } = parsed
   if (values.architecture !== undefined && !isLambdaArchitecture(values.architecture)) {
     throw new UsageError(`--architecture "${values.architecture}" is not x86_64 or arm64`)
   }
@@ -175,7 +162,7 @@ function parseOptions(args: readonly string[]): CheckOptions | 'help' {
     throw new UsageError(`--${stray} only applies with --smoke-test`)
   }
   return {
-    image: positionals[0] as string,
+    image: positional,
     architecture: values.architecture,
     smokeTest: values['smoke-test'] === true,
     events: values.event ?? [],
