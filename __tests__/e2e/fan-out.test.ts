@@ -5,6 +5,7 @@ import {
   LambdaClient,
   UpdateAliasCommand
 } from '@aws-sdk/client-lambda'
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { credentialsFor, repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
@@ -364,11 +365,75 @@ describe('deploy-only', () => {
     expect(await callsTo('UpdateFunctionCode')).toBe(0)
     expect(await callsTo('SetRepositoryPolicy')).toBe(0)
   })
+
+  it('refuses an image whose config says it is not Linux', async () => {
+    const name = uniqueName('only-windows')
+    await control.createRepository({ account: TOOLING, region: US, name })
+    const fn = await seedFunction(TOOLING, US, name)
+    // No engine here builds a Windows image, so one is put into the registry by hand.
+    const digest = await pushConfigOnlyImage(name, { architecture: 'amd64', os: 'windows' })
+    await control.clearCalls()
+    const run = await runAction(
+      { 'function-name': fn, image: `${repositoryUri(TOOLING, US, name)}@${digest}` },
+      { standInUrl: standIn.url, account: TOOLING, region: US }
+    )
+    expect(run.exitCode).toBe(1)
+    expect(run.stdout).toContain('::error title=image-not-linux (Lambda image check)')
+    expect(await callsTo('UpdateFunctionCode')).toBe(0)
+  })
 })
+
+function registryRequest(name: string, pathAndQuery: string, init: RequestInit = {}) {
+  const host = `${TOOLING}.dkr.ecr.${US}.amazonaws.com`
+  const url = pathAndQuery.startsWith('https://')
+    ? pathAndQuery
+    : `https://${host}/v2/${name}/${pathAndQuery}`
+  return fetch(url, {
+    ...init,
+    headers: {
+      ...(init.headers as Record<string, string> | undefined),
+      authorization: `Basic ${Buffer.from(`AWS:${registryPassword}`).toString('base64')}`
+    }
+  })
+}
+
+/** An image manifest with no layers and the given config, pushed through the registry API. */
+async function pushConfigOnlyImage(name: string, config: object): Promise<string> {
+  const blob = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: [] } }))
+  const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`
+  const started = await registryRequest(name, 'blobs/uploads/', { method: 'POST' })
+  const location = new URL(
+    started.headers.get('location')!,
+    `https://${TOOLING}.dkr.ecr.${US}.amazonaws.com`
+  )
+  location.searchParams.set('digest', blobDigest)
+  const uploaded = await registryRequest(name, location.toString(), {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: blob
+  })
+  if (!uploaded.ok) throw new Error(`blob upload failed: ${uploaded.status}`)
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: blobDigest,
+      size: blob.length
+    },
+    layers: []
+  })
+  const put = await registryRequest(name, 'manifests/by-hand', {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: manifest
+  })
+  if (!put.ok) throw new Error(`manifest push failed: ${put.status} ${await put.text()}`)
+  return put.headers.get('docker-content-digest')!
+}
 
 /** Puts an OCI index naming one manifest into the repository, as a multi-arch push would. */
 async function pushIndex(name: string, manifestDigest: string): Promise<string> {
-  const host = `${TOOLING}.dkr.ecr.${US}.amazonaws.com`
   const manifest = await control.registryManifest(TOOLING, US, name, manifestDigest)
   const index = JSON.stringify({
     schemaVersion: 2,
@@ -382,12 +447,9 @@ async function pushIndex(name: string, manifestDigest: string): Promise<string> 
       }
     ]
   })
-  const response = await fetch(`https://${host}/v2/${name}/manifests/index`, {
+  const response = await registryRequest(name, 'manifests/index', {
     method: 'PUT',
-    headers: {
-      'content-type': 'application/vnd.oci.image.index.v1+json',
-      authorization: `Basic ${Buffer.from(`AWS:${registryPassword}`).toString('base64')}`
-    },
+    headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
     body: index
   })
   if (!response.ok)

@@ -241,15 +241,40 @@ async function record(
 }
 
 /** Faults answered in-bound: the SDK's retries (or the action's own) ride them out. */
-const AWS_OPERATIONS: { service: 'ecr' | 'lambda' | 'sts'; operation: string; byName?: true }[] = [
+/**
+ * How a deploy reaches an operation: the default inputs, a repository given by name (looked up in
+ * the caller's account), or a release (function-config, publish and an alias).
+ */
+type Variant = 'default' | 'by-name' | 'release'
+
+const VARIANT_INPUTS: Record<Variant, (fn: Seeded) => Record<string, string>> = {
+  default: () => ({}),
+  'by-name': fn => ({ repository: fn.name }),
+  release: () => ({
+    'function-config': '"*":\n  environment:\n    FAULTS: "1"\n',
+    publish: 'true',
+    alias: 'live'
+  })
+}
+
+const AWS_OPERATIONS: {
+  service: 'ecr' | 'lambda' | 'sts'
+  operation: string
+  variant?: Variant
+}[] = [
   { service: 'lambda', operation: 'GetFunction' },
-  { service: 'sts', operation: 'GetCallerIdentity', byName: true },
-  { service: 'ecr', operation: 'DescribeRepositories', byName: true },
+  { service: 'sts', operation: 'GetCallerIdentity', variant: 'by-name' },
+  { service: 'ecr', operation: 'DescribeRepositories', variant: 'by-name' },
   { service: 'ecr', operation: 'GetAuthorizationToken' },
   { service: 'ecr', operation: 'BatchGetImage' },
   { service: 'ecr', operation: 'GetRepositoryPolicy' },
   { service: 'ecr', operation: 'SetRepositoryPolicy' },
-  { service: 'lambda', operation: 'UpdateFunctionCode' }
+  { service: 'lambda', operation: 'UpdateFunctionCode' },
+  { service: 'lambda', operation: 'GetFunctionConfiguration', variant: 'release' },
+  { service: 'lambda', operation: 'UpdateFunctionConfiguration', variant: 'release' },
+  { service: 'lambda', operation: 'PublishVersion', variant: 'release' },
+  { service: 'lambda', operation: 'GetAlias', variant: 'release' },
+  { service: 'lambda', operation: 'CreateAlias', variant: 'release' }
 ]
 
 const RETRIED_KINDS: { kind: 'throttle' | 'server-error' | 'slow'; times: number }[] = [
@@ -259,12 +284,12 @@ const RETRIED_KINDS: { kind: 'throttle' | 'server-error' | 'slow'; times: number
 ]
 
 describe('the operations the faults are injected into', () => {
-  it('are exactly the AWS operations a deploy makes (by URI and by repository name)', async () => {
+  it('are exactly the AWS operations a deploy makes (by URI, by repository name, with a release)', async () => {
     const seen = new Set<string>()
-    for (const byName of [false, true]) {
+    for (const variant of ['default', 'by-name', 'release'] as const) {
       const fn = await seed('inventory')
       await control.clearCalls()
-      const run = await deploy(fn, byName ? { repository: fn.name } : {})
+      const run = await deploy(fn, VARIANT_INPUTS[variant](fn))
       expect(run.exitCode).toBe(0)
       for (const call of await control.calls()) seen.add(`${call.service}:${call.operation}`)
     }
@@ -288,7 +313,7 @@ describe('AWS faults within the retry bounds', () => {
     }
     await control.injectFault(fault)
     const started = performance.now()
-    const run = await deploy(fn, c.byName ? { repository: fn.name } : {})
+    const run = await deploy(fn, VARIANT_INPUTS[c.variant ?? 'default'](fn))
     const row = await record(
       {
         fault: c.kind,
