@@ -147,7 +147,7 @@ async function builtImage(
     )
   )
   facts.built = built
-  await timed('base-image', () => verifyBaseLayers(built.image, base, registry))
+  await timed('base-check', () => verifyBaseLayers(built.image, base, registry))
   await checkOrFail(built, plan, config, base, docker, facts, timed)
   if (config.smokeTest.enabled) {
     facts.smokeTests = await timed('smoke-test', () =>

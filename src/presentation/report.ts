@@ -254,7 +254,7 @@ function functionRow(entry: FunctionOutput): string[] {
     code(String(entry.arn)),
     escape(String(entry.region)),
     escape(result),
-    escape(details.join('; '))
+    details.length > 0 ? escape(details.join('; ')) : '—'
   ]
 }
 
