@@ -243,7 +243,13 @@ async function smokeTestTargets(
   for (const target of plan.targets) {
     const fn = target.function
     const overrides = overridesFor(config.overrides, functionKeys(target))
-    const key = JSON.stringify([overrides, fn.memorySize, fn.timeout, fn.ephemeralStorageMb])
+    const key = JSON.stringify([
+      overrides,
+      fn.environment,
+      fn.memorySize,
+      fn.timeout,
+      fn.ephemeralStorageMb
+    ])
     if (seen.has(key)) continue
     seen.add(key)
     reports.push(
@@ -257,7 +263,8 @@ async function smokeTestTargets(
           memoryMb: fn.memorySize,
           timeoutSeconds: fn.timeout,
           ephemeralStorageMb: fn.ephemeralStorageMb,
-          overrides
+          // The function runs with its own variables, and with those the deploy sets over them.
+          overrides: { ...overrides, environment: { ...fn.environment, ...overrides.environment } }
         },
         docker
       )

@@ -28,12 +28,19 @@ afterAll(async () => {
 
 async function deployFixture(
   fixture: string,
-  inputs: Record<string, string> = {}
+  inputs: Record<string, string> = {},
+  environment?: Record<string, string>
 ): Promise<{ run: ActionRun; name: string }> {
   unique += 1
   const name = `checks-${process.pid}-${unique}`
   await control.createRepository({ account: ACCOUNT, region: REGION, name })
-  await control.createFunction({ account: ACCOUNT, region: REGION, name, packageType: 'Image' })
+  await control.createFunction({
+    account: ACCOUNT,
+    region: REGION,
+    name,
+    packageType: 'Image',
+    environment
+  })
   const run = await runAction(
     {
       'function-name': name,
@@ -112,12 +119,20 @@ describe('warnings and waivers', () => {
 })
 
 describe('smoke test through the action', () => {
-  it('invokes a good image before pushing it, and reports the response', async () => {
-    const { run } = await deployFixture('smoke-good', {
-      'smoke-test': 'true',
-      'smoke-test-events': '{"order": 7}',
-      'smoke-test-expect': 'subset {"echo": {"order": 7}, "tmp": "writable", "user": "993:990"}'
-    })
+  it('invokes a good image with the function’s variables before pushing it, showing no value', async () => {
+    const secret = `token-${process.pid}-not-for-logs`
+    const { run } = await deployFixture(
+      'smoke-good',
+      {
+        'smoke-test': 'true',
+        'smoke-test-events': '{"order": 7}',
+        'smoke-test-expect':
+          'subset {"echo": {"order": 7}, "tmp": "writable", "user": "993:990", "env": {"GREETING": "hello"}}'
+      },
+      { GREETING: 'hello', API_TOKEN: secret }
+    )
+    expect(run.stdout).toContain('--env API_TOKEN=***')
+    expect(run.stdout + run.stderr + run.summary).not.toContain(secret)
     expect(run.stdout + run.stderr).not.toContain('::error')
     expect(run.exitCode).toBe(0)
     expect(run.stdout).toContain('::group::Smoke test')

@@ -24,6 +24,7 @@ const idle: FunctionFacts = {
   memorySize: 128,
   timeout: 3,
   ephemeralStorageMb: 512,
+  environment: {},
   codeSha256: 'a'.repeat(64),
   imageUri: '',
   lastUpdateStatus: 'Successful',

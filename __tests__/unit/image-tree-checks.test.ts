@@ -151,3 +151,12 @@ describe('TarLister', () => {
     }
   })
 })
+
+describe('redactEnvironment', () => {
+  it('hides the value of every --env, and nothing else', async () => {
+    const { redactEnvironment } = await import('../../src/adapters/docker.js')
+    expect(
+      redactEnvironment(['--read-only', '--env', 'TOKEN=a=b', '--env', 'EMPTY=', 'image', 'X=1'])
+    ).toEqual(['--read-only', '--env', 'TOKEN=***', '--env', 'EMPTY=***', 'image', 'X=1'])
+  })
+})

@@ -173,9 +173,22 @@ class DockerCli implements DockerEngine {
       lines.push(line)
       if (lines.length > KEPT_OUTPUT_LINES) lines.shift()
     }
+    // The command line carries the function's variables, which may be secret: it is shown with
+    // their values hidden, and the container's output is streamed by hand (silent hides both).
+    core.info(`[command]docker run --name ${name} ${redactEnvironment(args).join(' ')}`)
     const exited = exec('docker', ['run', '--name', name, ...args], {
       ignoreReturnCode: true,
-      listeners: { stdline: keep, errline: keep }
+      silent: true,
+      listeners: {
+        stdline: line => {
+          keep(line)
+          process.stdout.write(`${line}\n`)
+        },
+        errline: line => {
+          keep(line)
+          process.stdout.write(`${line}\n`)
+        }
+      }
     }).then(async exitCode => {
       const state = await getExecOutput(
         'docker',
@@ -243,6 +256,13 @@ async function listImageTree(container: string, directory: string): Promise<Tree
     ...entry,
     path: posix.join(parent, entry.path).replace(/\/$/, '')
   }))
+}
+
+/** `--env NAME=value` becomes `--env NAME=***`, for logs. */
+export function redactEnvironment(args: readonly string[]): string[] {
+  return args.map((arg, index) =>
+    args[index - 1] === '--env' ? arg.replace(/=.*$/s, '=***') : arg
+  )
 }
 
 async function readImageFile(container: string, path: string): Promise<ImageFile> {

@@ -27,6 +27,8 @@ export interface FunctionFacts {
   readonly memorySize: number
   readonly timeout: number
   readonly ephemeralStorageMb: number
+  /** The function's variables: given to the smoke test, never printed. */
+  readonly environment: Readonly<Record<string, string>>
 }
 
 export interface CodeUpdate {
@@ -132,6 +134,7 @@ function factsOf(configuration: FunctionConfiguration, imageUri: string): Functi
     state: configuration.State ?? '',
     memorySize: configuration.MemorySize ?? 128,
     timeout: configuration.Timeout ?? 3,
-    ephemeralStorageMb: configuration.EphemeralStorage?.Size ?? 512
+    ephemeralStorageMb: configuration.EphemeralStorage?.Size ?? 512,
+    environment: configuration.Environment?.Variables ?? {}
   }
 }
