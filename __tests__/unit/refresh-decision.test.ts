@@ -1,14 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
 import {
-  BASE_DIGEST_LABEL,
-  BASE_NAME_LABEL,
-  REVISION_LABEL,
-  decideRefresh,
-  type RefreshFacts
-} from '../../src/domain/refresh-decision.js'
-import type { PlatformDigest } from '../../src/adapters/registry-http.js'
-import { ActionError } from '../../src/domain/errors.js'
-import { decideRefreshStep, type BaseDigestResolver } from '../../src/steps/decide-refresh.js'
+  BASE_IMAGE_DIGEST_LABEL as BASE_DIGEST_LABEL,
+  BASE_IMAGE_NAME_LABEL as BASE_NAME_LABEL,
+  REVISION_LABEL
+} from '../../src/domain/oci-labels.js'
+import { decideRefresh, type RefreshFacts } from '../../src/domain/refresh-decision.js'
 
 const OLD = `sha256:${'1'.repeat(64)}`
 const NEW = `sha256:${'2'.repeat(64)}`
@@ -172,79 +168,5 @@ describe('decideRefresh', () => {
     })
     expect(decision.rebuild).toBe(false)
     expect(decision.notices).toEqual([expect.stringMatching(/built from abc123, but def456/)])
-  })
-})
-
-describe('decideRefreshStep', () => {
-  const resolver = (digest: string, seen: string[] = []): BaseDigestResolver => ({
-    resolvePlatformDigest: (reference, platform) => {
-      seen.push(`${reference} ${platform}`)
-      return Promise.resolve<PlatformDigest>({
-        image: reference,
-        platform,
-        digest,
-        requests: 2,
-        tokenRequests: 0
-      })
-    }
-  })
-  const failing: BaseDigestResolver = {
-    resolvePlatformDigest: () =>
-      Promise.reject(new ActionError('registry-unreachable', 'No network.', 'Retry.'))
-  }
-
-  it.each([
-    ['x86_64', 'linux/amd64'],
-    ['arm64', 'linux/arm64']
-  ] as const)('resolves the base for %s as %s', async (architecture, platform) => {
-    const seen: string[] = []
-    const plan = await decideRefreshStep(
-      { mode: 'if-base-changed', architecture, deployedLabels: labels() },
-      resolver(OLD, seen)
-    )
-    expect(seen).toEqual([`${BASE} ${platform}`])
-    expect(plan).toMatchObject({ rebuild: false, platform, registryRequests: 2 })
-  })
-
-  it("resolves the Dockerfile's base rather than the deployed label's when given", async () => {
-    const seen: string[] = []
-    await decideRefreshStep(
-      {
-        mode: 'if-base-changed',
-        architecture: 'x86_64',
-        deployedLabels: labels(),
-        dockerfileBase: 'public.ecr.aws/lambda/provided:al2023'
-      },
-      resolver(OLD, seen)
-    )
-    expect(seen).toEqual(['public.ecr.aws/lambda/provided:al2023 linux/amd64'])
-  })
-
-  it('asks the registry nothing when no base image is known', async () => {
-    const seen: string[] = []
-    const plan = await decideRefreshStep(
-      { mode: 'if-base-changed', architecture: 'x86_64', deployedLabels: {} },
-      resolver(OLD, seen)
-    )
-    expect(seen).toEqual([])
-    expect(plan.rebuild).toBe(true)
-  })
-
-  it('stops an if-base-changed run when the base cannot be resolved', async () => {
-    await expect(
-      decideRefreshStep(
-        { mode: 'if-base-changed', architecture: 'x86_64', deployedLabels: labels() },
-        failing
-      )
-    ).rejects.toMatchObject({ id: 'registry-unreachable' })
-  })
-
-  it('rebuilds with a notice in always mode when the base cannot be resolved', async () => {
-    const plan = await decideRefreshStep(
-      { mode: 'always', architecture: 'x86_64', deployedLabels: labels() },
-      failing
-    )
-    expect(plan.rebuild).toBe(true)
-    expect(plan.notices).toEqual([expect.stringContaining('No network.')])
   })
 })

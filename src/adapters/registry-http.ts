@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { LambdaPlatform } from '../domain/lambda-limits.js'
 import { ActionError } from '../domain/errors.js'
 import {
   formatImageReference,
@@ -27,8 +28,7 @@ const ACCEPT_SINGLE = [OCI_MANIFEST, DOCKER_MANIFEST].join(', ')
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 const REQUEST_TIMEOUT_MS = 30_000
 
-/** The platforms Lambda runs: x86_64 is linux/amd64, arm64 is linux/arm64 (variant v8). */
-export type LambdaPlatform = 'linux/amd64' | 'linux/arm64'
+export type { LambdaPlatform }
 
 export interface RegistryCredentials {
   readonly username: string

@@ -9,6 +9,7 @@ import {
 } from './dockerfile-syntax.js'
 import { ActionError } from './errors.js'
 import { DOCKER_HUB, parseImageName, type ImageName } from './image-name.js'
+import { BASE_IMAGE_DIGEST_LABEL, BASE_IMAGE_NAME_LABEL } from './oci-labels.js'
 
 /**
  * Which external image the built image starts from: the final (or target) stage's FROM, followed
@@ -90,10 +91,6 @@ const AWS_PUBLIC_REGISTRY = 'public.ecr.aws'
 const AWS_PUBLIC_LAMBDA_PREFIX = 'lambda/'
 const AWS_DOCKER_HUB_LAMBDA_PREFIX = 'amazon/aws-lambda-'
 
-// https://github.com/opencontainers/image-spec/blob/main/annotations.md#pre-defined-annotation-keys
-export const BASE_IMAGE_NAME_LABEL = 'org.opencontainers.image.base.name'
-export const BASE_IMAGE_DIGEST_LABEL = 'org.opencontainers.image.base.digest'
-
 interface Stage extends StageRef {
   readonly line: number
   readonly baseWord: string
@@ -158,13 +155,17 @@ export function isAwsLambdaBaseImage(reference: ImageName): boolean {
 }
 
 /**
- * The OCI labels that record the base image: its fully qualified name, and its digest when the
- * Dockerfile pins one. None for scratch.
+ * The OCI labels that record the base image: its fully qualified name, and its digest: the one
+ * resolved for the build's platform when known, else the one the Dockerfile pins. None for
+ * scratch.
  */
-export function baseImageLabels(base: DockerfileBase): Record<string, string> {
+export function baseImageLabels(
+  base: DockerfileBase,
+  digest: string | null = base.reference?.digest ?? null
+): Record<string, string> {
   if (base.reference === null) return {}
   const labels: Record<string, string> = { [BASE_IMAGE_NAME_LABEL]: base.reference.canonical }
-  if (base.reference.digest !== null) labels[BASE_IMAGE_DIGEST_LABEL] = base.reference.digest
+  if (digest !== null) labels[BASE_IMAGE_DIGEST_LABEL] = digest
   return labels
 }
 

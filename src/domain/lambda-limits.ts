@@ -31,8 +31,11 @@ export const IMAGE_ARCHITECTURE: Record<LambdaArchitecture, string> = {
   arm64: 'arm64'
 }
 
-export function platformFor(architecture: LambdaArchitecture): string {
-  return `linux/${IMAGE_ARCHITECTURE[architecture]}`
+/** The platforms Lambda runs: x86_64 is linux/amd64, arm64 is linux/arm64. */
+export type LambdaPlatform = 'linux/amd64' | 'linux/arm64'
+
+export function platformFor(architecture: LambdaArchitecture): LambdaPlatform {
+  return architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64'
 }
 
 export function isLambdaArchitecture(value: string): value is LambdaArchitecture {

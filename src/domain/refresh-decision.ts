@@ -1,3 +1,4 @@
+import { BASE_IMAGE_DIGEST_LABEL, BASE_IMAGE_NAME_LABEL, REVISION_LABEL } from './oci-labels.js'
 import { formatImageReference, parseRegistryImageReference } from './registry-reference.js'
 
 /**
@@ -6,10 +7,6 @@ import { formatImageReference, parseRegistryImageReference } from './registry-re
  * says what it was built from in its config labels (OCI annotation keys used as labels):
  * https://github.com/opencontainers/image-spec/blob/main/annotations.md#pre-defined-annotation-keys
  */
-
-export const BASE_NAME_LABEL = 'org.opencontainers.image.base.name'
-export const BASE_DIGEST_LABEL = 'org.opencontainers.image.base.digest'
-export const REVISION_LABEL = 'org.opencontainers.image.revision'
 
 export const REBUILD_MODES = ['always', 'if-base-changed'] as const
 export type RebuildMode = (typeof REBUILD_MODES)[number]
@@ -49,13 +46,13 @@ export function baseImageToResolve(
   deployedLabels: Readonly<Record<string, string>> | undefined,
   dockerfileBase: string | undefined
 ): string | undefined {
-  return nonEmpty(dockerfileBase) ?? nonEmpty(deployedLabels?.[BASE_NAME_LABEL])
+  return nonEmpty(dockerfileBase) ?? nonEmpty(deployedLabels?.[BASE_IMAGE_NAME_LABEL])
 }
 
 export function decideRefresh(facts: RefreshFacts): RefreshDecision {
   const labels = facts.deployedLabels
-  const deployedBase = nonEmpty(labels?.[BASE_NAME_LABEL])
-  const deployedDigest = nonEmpty(labels?.[BASE_DIGEST_LABEL])
+  const deployedBase = nonEmpty(labels?.[BASE_IMAGE_NAME_LABEL])
+  const deployedDigest = nonEmpty(labels?.[BASE_IMAGE_DIGEST_LABEL])
   const deployedRevision = nonEmpty(labels?.[REVISION_LABEL])
   const baseImage = baseImageToResolve(labels, facts.dockerfileBase)
   const currentDigest = nonEmpty(facts.currentDigest)
@@ -87,8 +84,12 @@ export function decideRefresh(facts: RefreshFacts): RefreshDecision {
 
   const missing = [
     labels === undefined ? 'the deployed image has no readable config' : undefined,
-    labels !== undefined && deployedBase === undefined ? `label ${BASE_NAME_LABEL}` : undefined,
-    labels !== undefined && deployedDigest === undefined ? `label ${BASE_DIGEST_LABEL}` : undefined
+    labels !== undefined && deployedBase === undefined
+      ? `label ${BASE_IMAGE_NAME_LABEL}`
+      : undefined,
+    labels !== undefined && deployedDigest === undefined
+      ? `label ${BASE_IMAGE_DIGEST_LABEL}`
+      : undefined
   ].filter((text): text is string => text !== undefined)
 
   if (facts.mode === 'always') {

@@ -1,4 +1,5 @@
-import { ActionError } from './errors.js'
+import { ActionError, isActionError } from './errors.js'
+import { DOCKER_HUB, parseImageName, type ImageName } from './image-name.js'
 
 /**
  * An image name as `FROM` and `docker pull` read it, normalised the way the Docker CLI does
@@ -32,53 +33,31 @@ const DEFAULT_TAG = 'latest'
 // https://docs.docker.com/docker-hub/ : the names docker.io and index.docker.io are aliases; the
 // registry API itself is served by registry-1.docker.io.
 const DOCKER_HUB_API = 'registry-1.docker.io'
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', DOCKER_HUB_API])
-// https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests
-const REPOSITORY =
-  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
-const DIGEST = /^sha256:[a-f0-9]{64}$/
 
+/**
+ * The name as the registry API needs it: parsed by the same grammar as FROM (image-name.ts),
+ * with Docker Hub addressed through its API host.
+ */
 export function parseRegistryImageReference(value: string): RegistryImageReference {
-  const given = value.trim()
-  const invalid = (why: string) =>
-    new ActionError(
+  let name: ImageName
+  try {
+    name = parseImageName(value.trim())
+  } catch (error) {
+    if (!isActionError(error)) throw error
+    throw new ActionError(
       'invalid-base-image-reference',
-      `The base image "${value}" is not a valid image reference: ${why}.`,
+      `The base image ${error.reason}`,
       'Write it as in FROM: [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. public.ecr.aws/lambda/nodejs:22.'
     )
-  let rest = given
-  let digest: string | undefined
-  const at = rest.indexOf('@')
-  if (at >= 0) {
-    digest = rest.slice(at + 1)
-    rest = rest.slice(0, at)
-    if (!DIGEST.test(digest)) throw invalid(`"${digest}" is not a sha256 digest`)
   }
-  let tag: string | undefined
-  const colon = rest.lastIndexOf(':')
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1)
-    rest = rest.slice(0, colon)
-    if (!TAG.test(tag)) throw invalid(`"${tag}" is not a valid tag`)
-  }
-  const slash = rest.indexOf('/')
-  const first = slash < 0 ? '' : rest.slice(0, slash)
-  // As in the Docker CLI: the first component names a registry when it has a dot or a port, or
-  // is localhost; otherwise the whole name is a Docker Hub repository.
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost'
-  let registry = hasRegistry ? first.toLowerCase() : DOCKER_HUB_API
-  let repository = hasRegistry ? rest.slice(slash + 1) : rest
-  if (DOCKER_HUB_ALIASES.has(registry)) {
-    registry = DOCKER_HUB_API
-    if (!repository.includes('/')) repository = `library/${repository}`
-  }
-  if (!REPOSITORY.test(repository)) throw invalid(`"${repository}" is not a repository name`)
-  if (tag === undefined && digest === undefined) tag = DEFAULT_TAG
+  const onHub = name.registry === DOCKER_HUB || name.registry === DOCKER_HUB_API
+  const repository =
+    onHub && !name.repository.includes('/') ? `library/${name.repository}` : name.repository
+  const tag = name.tag ?? (name.digest === null ? DEFAULT_TAG : undefined)
   return {
-    registry,
+    registry: onHub ? DOCKER_HUB_API : name.registry.toLowerCase(),
     repository,
     ...(tag === undefined ? {} : { tag }),
-    ...(digest ? { digest } : {})
+    ...(name.digest === null ? {} : { digest: name.digest })
   }
 }

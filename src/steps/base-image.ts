@@ -5,16 +5,14 @@ import type { InspectedImage } from '../adapters/docker.js'
 import { RegistryHttp } from '../adapters/registry-http.js'
 import { parseRepositoryUri } from '../domain/aws-names.js'
 import {
-  BASE_IMAGE_DIGEST_LABEL,
-  BASE_IMAGE_NAME_LABEL,
+  baseImageLabels,
   findDockerfileBase,
   type DockerfileBase
 } from '../domain/dockerfile-base.js'
 import { ActionError, isActionError } from '../domain/errors.js'
-import type { LambdaArchitecture } from '../domain/lambda-limits.js'
+import { platformFor, type LambdaArchitecture } from '../domain/lambda-limits.js'
 import type { BuildSettings } from '../inputs.js'
 import { decideRefresh, type RefreshDecision } from '../domain/refresh-decision.js'
-import { lambdaPlatform } from './decide-refresh.js'
 import type { DeployTarget } from './resolve-target.js'
 
 /** The final stage's external base image, and its digest for the function's platform now. */
@@ -60,14 +58,14 @@ export async function resolveBaseImage(
   const base = findDockerfileBase(readFileSync(build.file, 'utf8'), {
     target: build.target,
     buildArgs,
-    platform: lambdaPlatform(architecture)
+    platform: platformFor(architecture)
   })
   if (base.reference === null) return { base, requests: 0 }
   // A digest in the Dockerfile may name an index: resolve it to the platform's manifest too.
   try {
     const resolved = await registry.resolvePlatformDigest(
       base.reference.canonical,
-      lambdaPlatform(architecture)
+      platformFor(architecture)
     )
     core.info(
       `Base image ${base.reference.canonical} is ${resolved.digest} for ${resolved.platform}, resolved in ${resolved.requests} registry requests.`
@@ -84,10 +82,9 @@ export async function resolveBaseImage(
 
 /** The OCI labels that record the base, so a later refresh can compare. */
 export function baseLabels(resolved: ResolvedBase): string[] {
-  if (resolved.base.reference === null) return []
-  const labels = [`${BASE_IMAGE_NAME_LABEL}=${resolved.base.reference.canonical}`]
-  if (resolved.digest) labels.push(`${BASE_IMAGE_DIGEST_LABEL}=${resolved.digest}`)
-  return labels
+  return Object.entries(baseImageLabels(resolved.base, resolved.digest ?? null)).map(
+    ([key, value]) => `${key}=${value}`
+  )
 }
 
 /**

@@ -5,6 +5,7 @@ import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
 import { makeSecretDirectory, removeSecretDirectory } from '../adapters/temporary-files.js'
 import { buildArguments } from '../domain/build-command.js'
 import { platformFor } from '../domain/lambda-limits.js'
+import { CREATED_LABEL, REVISION_LABEL, SOURCE_LABEL } from '../domain/oci-labels.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
 import type { LambdaArchitecture } from '../domain/lambda-limits.js'
 import type { BuildSettings, Environment } from '../inputs.js'
@@ -76,12 +77,12 @@ export function provenanceLabels(env: Environment): string[] {
   const labels: string[] = []
   if (env.GITHUB_REPOSITORY) {
     const server = env.GITHUB_SERVER_URL || 'https://github.com'
-    labels.push(`org.opencontainers.image.source=${server}/${env.GITHUB_REPOSITORY}`)
+    labels.push(`${SOURCE_LABEL}=${server}/${env.GITHUB_REPOSITORY}`)
   }
-  if (env.GITHUB_SHA) labels.push(`org.opencontainers.image.revision=${env.GITHUB_SHA}`)
+  if (env.GITHUB_SHA) labels.push(`${REVISION_LABEL}=${env.GITHUB_SHA}`)
   const epoch = Number(env.SOURCE_DATE_EPOCH)
   if (env.SOURCE_DATE_EPOCH && Number.isFinite(epoch)) {
-    labels.push(`org.opencontainers.image.created=${new Date(epoch * 1000).toISOString()}`)
+    labels.push(`${CREATED_LABEL}=${new Date(epoch * 1000).toISOString()}`)
   }
   return labels
 }
