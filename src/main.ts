@@ -35,8 +35,6 @@ import { resolveExistingImage } from './steps/resolve-image.js'
 import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
 import { applyFindingPolicy, type Finding } from './domain/image-checks.js'
-import { overridesFor } from './domain/function-overrides.js'
-import { functionKeys } from './steps/release-function.js'
 import { smokeTestImage, type SmokeTestReport } from './steps/smoke-test.js'
 import type { ResolvedBase } from './steps/base-image.js'
 
@@ -188,6 +186,7 @@ async function existingImage(
       reference,
       plan,
       aws.registry(reference.repository.region),
+      registryClient(aws),
       config.maxImageBytes
     )
   )
@@ -209,7 +208,7 @@ async function checkOrFail(
   timed: Timed
 ): Promise<void> {
   const entrypointOverrides = plan.targets.flatMap(target => {
-    const entryPoint = overridesFor(config.overrides, functionKeys(target)).entryPoint
+    const entryPoint = target.overrides.entryPoint
     return entryPoint ? [{ function: target.function.name, entryPoint }] : []
   })
   const findings = await timed('check', () =>
@@ -242,7 +241,7 @@ async function smokeTestTargets(
   const seen = new Set<string>()
   for (const target of plan.targets) {
     const fn = target.function
-    const overrides = overridesFor(config.overrides, functionKeys(target))
+    const overrides = target.overrides
     const key = JSON.stringify([
       overrides,
       fn.environment,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { OCI_INDEX, RegistryHttp } from '../../src/adapters/registry-http.js'
+import { RegistryHttp } from '../../src/adapters/registry-http.js'
+import { OCI_IMAGE_INDEX as OCI_INDEX } from '../../src/domain/lambda-limits.js'
 import {
   startTokenAuthPublicRegistry,
   type TokenAuthRegistry

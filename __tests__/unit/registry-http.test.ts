@@ -3,14 +3,16 @@ import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
-  DOCKER_MANIFEST,
-  DOCKER_MANIFEST_LIST,
-  OCI_INDEX,
-  OCI_MANIFEST,
   RegistryHttp,
   parseChallenge,
   type RegistryHttpOptions
 } from '../../src/adapters/registry-http.js'
+import {
+  DOCKER_MANIFEST_V2 as DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  OCI_IMAGE_INDEX as OCI_INDEX,
+  OCI_IMAGE_MANIFEST as OCI_MANIFEST
+} from '../../src/domain/lambda-limits.js'
 import { ActionError } from '../../src/domain/errors.js'
 import {
   formatImageReference,

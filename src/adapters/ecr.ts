@@ -8,6 +8,12 @@ import {
 } from '@aws-sdk/client-ecr'
 import { repositoryLocation, type RepositoryLocation } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
+import {
+  DOCKER_MANIFEST_LIST,
+  DOCKER_MANIFEST_V2,
+  OCI_IMAGE_INDEX,
+  OCI_IMAGE_MANIFEST
+} from '../domain/lambda-limits.js'
 import { errorName, explainAwsError } from './aws-errors.js'
 
 /** Amazon ECR, as the steps need it. One instance per region. */
@@ -35,13 +41,36 @@ export interface StoredManifest {
 
 /** Ask for every manifest type so that an index is reported as one, not as "missing". */
 const ANY_MANIFEST_TYPE = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.index.v1+json'
+  DOCKER_MANIFEST_V2,
+  OCI_IMAGE_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  OCI_IMAGE_INDEX
 ]
 
 export function createContainerRegistry(client: ECRClient): ContainerRegistry {
+  // A token is valid for 12 hours and covers the whole registry: the push, the base image and
+  // the deployed image's config share one GetAuthorizationToken per account.
+  const tokens = new Map<string, Promise<RegistryCredentials>>()
+  const fetchToken = async (repository: RepositoryLocation): Promise<RegistryCredentials> => {
+    try {
+      const answer = await client.send(
+        new GetAuthorizationTokenCommand({ registryIds: [repository.account] })
+      )
+      const token = answer.authorizationData?.[0]?.authorizationToken
+      if (!token) {
+        throw new ActionError(
+          'registry-token-missing',
+          `ECR answered GetAuthorizationToken for ${repository.registry} without a token.`,
+          'Check that AWS_ENDPOINT_URL_ECR (if set) points at Amazon ECR, and run again.'
+        )
+      }
+      const decoded = Buffer.from(token, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+    } catch (error) {
+      throw explainAwsError(error, 'ecr:GetAuthorizationToken', `registry ${repository.registry}`)
+    }
+  }
   return {
     async findRepository(account, name) {
       try {
@@ -49,7 +78,13 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
           new DescribeRepositoriesCommand({ registryId: account, repositoryNames: [name] })
         )
         const found = answer.repositories?.[0]
-        if (!found?.repositoryUri) throw new Error('DescribeRepositories returned no repository')
+        if (!found?.repositoryUri) {
+          throw new ActionError(
+            'repository-not-found',
+            `ECR answered DescribeRepositories for "${name}" in account ${account} without the repository.`,
+            'Check the repository name, or give the full repository URI; if AWS_ENDPOINT_URL_ECR is set, check that it points at Amazon ECR.'
+          )
+        }
         const region = await client.config.region()
         return repositoryLocation(found.registryId ?? account, region, name)
       } catch (error) {
@@ -65,19 +100,15 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
       }
     },
 
-    async authorization(repository) {
-      try {
-        const answer = await client.send(
-          new GetAuthorizationTokenCommand({ registryIds: [repository.account] })
-        )
-        const token = answer.authorizationData?.[0]?.authorizationToken
-        if (!token) throw new Error('GetAuthorizationToken returned no token')
-        const decoded = Buffer.from(token, 'base64').toString('utf8')
-        const colon = decoded.indexOf(':')
-        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
-      } catch (error) {
-        throw explainAwsError(error, 'ecr:GetAuthorizationToken', `registry ${repository.registry}`)
+    authorization(repository) {
+      let token = tokens.get(repository.account)
+      if (!token) {
+        token = fetchToken(repository)
+        // A failed call is not remembered: a retry of the step's work may succeed.
+        token.catch(() => tokens.delete(repository.account))
+        tokens.set(repository.account, token)
       }
+      return token
     },
 
     async manifest(repository, reference) {

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto'
-import type { LambdaPlatform } from '../domain/lambda-limits.js'
+import {
+  DOCKER_MANIFEST_LIST,
+  DOCKER_MANIFEST_V2,
+  OCI_IMAGE_INDEX,
+  OCI_IMAGE_MANIFEST,
+  type LambdaPlatform
+} from '../domain/lambda-limits.js'
 import { ActionError } from '../domain/errors.js'
 import {
   formatImageReference,
@@ -15,20 +21,17 @@ import {
  * read when the process starts.
  */
 
-// https://github.com/opencontainers/image-spec/blob/main/media-types.md
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-// https://distribution.github.io/distribution/spec/manifest-v2-2/
-export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
-const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_MANIFEST_LIST])
-const MANIFEST_TYPES: ReadonlySet<string> = new Set([OCI_MANIFEST, DOCKER_MANIFEST])
-const ACCEPT_ANY = [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ')
-const ACCEPT_SINGLE = [OCI_MANIFEST, DOCKER_MANIFEST].join(', ')
+const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_IMAGE_INDEX, DOCKER_MANIFEST_LIST])
+const MANIFEST_TYPES: ReadonlySet<string> = new Set([OCI_IMAGE_MANIFEST, DOCKER_MANIFEST_V2])
+const ACCEPT_ANY = [
+  OCI_IMAGE_INDEX,
+  DOCKER_MANIFEST_LIST,
+  OCI_IMAGE_MANIFEST,
+  DOCKER_MANIFEST_V2
+].join(', ')
+const ACCEPT_SINGLE = [OCI_IMAGE_MANIFEST, DOCKER_MANIFEST_V2].join(', ')
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 const REQUEST_TIMEOUT_MS = 30_000
-
-export type { LambdaPlatform }
 
 export interface RegistryCredentials {
   readonly username: string
@@ -186,25 +189,51 @@ export class RegistryHttp {
         'Point at a single-platform image manifest (Lambda deploys only those).'
       )
     }
+    const config = await this.readConfigBlob(image, configDigest)
+    return {
+      ...config,
+      digest: validDigest(response.headers.get('docker-content-digest')) ?? sha256(body),
+      requests: this.requestCount - start
+    }
+  }
+
+  /**
+   * The config blob of an image whose manifest is already in hand (e.g. from ECR's
+   * BatchGetImage): one request instead of two.
+   */
+  async readImageConfigBlob(
+    reference: string,
+    configDigest: string
+  ): Promise<Omit<ImageConfigFacts, 'digest'>> {
+    const start = this.requestCount
+    const config = await this.readConfigBlob(parseRegistryImageReference(reference), configDigest)
+    return { ...config, requests: this.requestCount - start }
+  }
+
+  private async readConfigBlob(
+    image: RegistryImageReference,
+    configDigest: string
+  ): Promise<Omit<ImageConfigFacts, 'digest' | 'requests'>> {
     const blob = await this.send(
       image,
       'GET',
       `/v2/${image.repository}/blobs/${configDigest}`,
       '*/*'
     )
-    const config = parseJson(Buffer.from(await blob.arrayBuffer()), name) as ImageConfigJson
+    const config = parseJson(
+      Buffer.from(await blob.arrayBuffer()),
+      formatImageReference(image)
+    ) as ImageConfigJson
     const labels: Record<string, string> = {}
     for (const [key, value] of Object.entries(config.config?.Labels ?? {})) {
       if (typeof value === 'string') labels[key] = value
     }
     return {
-      digest: validDigest(response.headers.get('docker-content-digest')) ?? sha256(body),
       configDigest,
       labels,
       ...(config.os === undefined ? {} : { os: config.os }),
       ...(config.architecture === undefined ? {} : { architecture: config.architecture }),
-      diffIds: (config.rootfs?.diff_ids ?? []).filter((id): id is string => typeof id === 'string'),
-      requests: this.requestCount - start
+      diffIds: (config.rootfs?.diff_ids ?? []).filter((id): id is string => typeof id === 'string')
     }
   }
 

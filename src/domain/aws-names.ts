@@ -76,6 +76,14 @@ const ECR_HOST =
 const REPOSITORY_NAME =
   /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/
 
+/** The account and region of an ECR registry host; undefined for any other registry. */
+export function parseEcrRegistryHost(host: string): RepositoryLocation | undefined {
+  const match = ECR_HOST.exec(host)
+  if (!match) return undefined
+  const [, account, region] = match as unknown as [string, string, string]
+  return { account, region, registry: host, name: '', uri: host }
+}
+
 export function isRepositoryName(value: string): boolean {
   return REPOSITORY_NAME.test(value)
 }

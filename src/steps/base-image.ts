@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { InspectedImage } from '../adapters/docker.js'
 import { RegistryHttp } from '../adapters/registry-http.js'
-import { parseRepositoryUri } from '../domain/aws-names.js'
+import { parseEcrRegistryHost } from '../domain/aws-names.js'
 import {
   baseImageLabels,
   findDockerfileBase,
@@ -30,12 +30,8 @@ export interface ResolvedBase {
 export function registryClient(aws: AwsServices): RegistryHttp {
   return new RegistryHttp({
     credentials: async registry => {
-      let location
-      try {
-        location = parseRepositoryUri(`${registry}/credentials`)
-      } catch {
-        return undefined
-      }
+      const location = parseEcrRegistryHost(registry)
+      if (!location) return undefined
       const credentials = await aws.registry(location.region).authorization(location)
       core.setSecret(credentials.password)
       return credentials

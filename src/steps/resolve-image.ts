@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import type { ContainerRegistry } from '../adapters/ecr.js'
-import { RegistryHttp } from '../adapters/registry-http.js'
+import type { RegistryHttp } from '../adapters/registry-http.js'
 import { regionMismatch } from '../inputs.js'
 import type { ImageReference } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
@@ -24,6 +24,7 @@ export async function resolveExistingImage(
   reference: ImageReference,
   plan: DeployPlan,
   registry: ContainerRegistry,
+  http: RegistryHttp,
   maxImageBytes: number
 ): Promise<ExistingImage> {
   const repository = reference.repository
@@ -39,17 +40,16 @@ export async function resolveExistingImage(
     )
   }
   if (reference.tag) core.info(`${repository.uri}:${reference.tag} is ${manifest.digest}`)
-  const layers = (JSON.parse(manifest.body) as { layers?: { size?: number }[] }).layers ?? []
-  const compressedBytes = layers.reduce((sum, layer) => sum + (layer.size ?? 0), 0)
+  const parsed = JSON.parse(manifest.body) as {
+    config?: { digest?: string }
+    layers?: { size?: number }[]
+  }
+  const compressedBytes = (parsed.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0)
 
-  const http = new RegistryHttp({
-    credentials: async () => {
-      const credentials = await registry.authorization(repository)
-      core.setSecret(credentials.password)
-      return credentials
-    }
-  })
-  const config = await http.readImageConfig(`${repository.uri}@${manifest.digest}`)
+  // The manifest is in hand from ECR; only the config blob is read from the registry.
+  const config = parsed.config?.digest
+    ? await http.readImageConfigBlob(`${repository.uri}@${manifest.digest}`, parsed.config.digest)
+    : await http.readImageConfig(`${repository.uri}@${manifest.digest}`)
   const findings = checkImage(
     {
       os: config.os ?? '',
