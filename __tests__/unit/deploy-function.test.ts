@@ -36,6 +36,7 @@ function target(fn: FunctionFacts, changesArchitecture = false): DeployTarget {
   return {
     function: fn,
     given: 'app',
+    overrides: {},
     region: 'us-east-1',
     account: '111111111111',
     repository: {

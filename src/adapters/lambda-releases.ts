@@ -25,7 +25,8 @@ export interface FunctionSettings extends CurrentSettings {
 export interface ReleaseService {
   settings(functionName: string): Promise<FunctionSettings>
   updateSettings(functionName: string, change: SettingsChange, revisionId: string): Promise<void>
-  waitForUpdate(functionName: string, timeoutSeconds: number): Promise<void>
+  /** Waits for a settings update to finish; the code update has its own waiter (lambda.ts). */
+  waitForSettings(functionName: string, timeoutSeconds: number): Promise<void>
   publish(
     functionName: string,
     codeSha256: string,
@@ -101,16 +102,28 @@ export function createReleaseService(client: LambdaClient): ReleaseService {
       }
     },
 
-    async waitForUpdate(functionName, timeoutSeconds) {
+    async waitForSettings(functionName, timeoutSeconds) {
       const result = await waitUntilFunctionUpdatedV2(
         // Poll every second, as the AWS CLI does: success is noticed within a second.
         { client, maxWaitTime: timeoutSeconds, minDelay: 1, maxDelay: 1 },
         { FunctionName: functionName }
       ).catch((error: unknown) => ({ state: 'FAILURE', reason: error }))
       if (result.state !== 'SUCCESS') {
-        const current = await client.send(
-          new GetFunctionConfigurationCommand({ FunctionName: functionName })
-        )
+        let current
+        try {
+          current = await client.send(
+            new GetFunctionConfigurationCommand({ FunctionName: functionName })
+          )
+        } catch (error) {
+          throw explain(error, 'GetFunctionConfiguration', functionName)
+        }
+        if (current.LastUpdateStatus === 'InProgress') {
+          throw new ActionError(
+            'configuration-update-timeout',
+            `The configuration update of ${functionName} was still InProgress after ${timeoutSeconds} s.`,
+            'Raise wait-timeout, or check the function in the Lambda console; the new code is deployed.'
+          )
+        }
         throw new ActionError(
           'configuration-update-failed',
           `The configuration update of ${functionName} ended ${current.LastUpdateStatus ?? 'unknown'}: ${current.LastUpdateStatusReason || 'no reason given'}.`,

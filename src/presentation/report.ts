@@ -137,8 +137,6 @@ export function setOutputs(facts: RunFacts): void {
   core.setOutput('deployed', String(deployed))
 }
 
-export { describeFailure }
-
 /** The job summary: one table a reviewer can read without opening the log. */
 export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return

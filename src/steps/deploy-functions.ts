@@ -32,11 +32,12 @@ export async function deployFunctions(
     let deploy: DeployOutcome | undefined
     try {
       const image = imageFor(target)
+      // Settings and versions need the code update to have finished, even with wait: false.
       deploy = await deployFunction(
         target,
         image,
         aws.functions(target.region, target.roleArn),
-        config
+        releaseFollows(target, config) ? { ...config, wait: true } : config
       )
       const release = await releaseFunction(
         target,
@@ -70,4 +71,9 @@ export function failureOf(results: readonly FunctionResult[]): unknown {
     }`,
     'Fix the cause for each failed function and run the step again; functions already on this image are skipped.'
   )
+}
+
+/** Whether settings or a version follow the code update (they need it to have finished). */
+function releaseFollows(target: DeployTarget, config: ActionConfig): boolean {
+  return config.publish || Object.keys(target.overrides).length > 0
 }

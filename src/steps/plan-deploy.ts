@@ -1,11 +1,9 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
-import { overridesFor } from '../domain/function-overrides.js'
 import { mergeLambdaGrant } from '../domain/repository-policy.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
-import { functionKeys } from './release-function.js'
 import type { DeployTarget } from './resolve-target.js'
 
 /** What a deploy would do, found out with reads only (dry-run). */
@@ -78,7 +76,7 @@ async function planFunction(
   // so the request names the image the function runs now.
   if (fn.imageUri) await releases.dryRunCodeUpdate(fn.arn, fn.imageUri)
 
-  const overrides = overridesFor(config.overrides, functionKeys(target))
+  const overrides = target.overrides
   if (Object.keys(overrides).length > 0) {
     const change = settingsChange(await releases.settings(fn.arn), overrides)
     changes.push(...(change?.changes.map(line => `setting: ${line}`) ?? ['settings: unchanged']))

@@ -1,7 +1,6 @@
 import * as core from '@actions/core'
 import type { ReleaseService } from '../adapters/lambda-releases.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
-import { overridesFor } from '../domain/function-overrides.js'
 import type { ActionConfig } from '../inputs.js'
 import type { PushedImage } from './push-image.js'
 import type { DeployTarget } from './resolve-target.js'
@@ -12,11 +11,6 @@ export interface ReleaseOutcome {
   readonly version?: string
   /** What happened to the alias, in words. */
   readonly alias?: string
-}
-
-/** The names function-config can key a function by. */
-export function functionKeys(target: DeployTarget): string[] {
-  return [target.given, target.function.name, target.function.arn]
 }
 
 /**
@@ -30,25 +24,26 @@ export async function releaseFunction(
   config: Pick<ActionConfig, 'overrides' | 'publish' | 'alias' | 'waitTimeoutSeconds' | 'revision'>
 ): Promise<ReleaseOutcome> {
   const arn = target.function.arn
-  const overrides = overridesFor(config.overrides, functionKeys(target))
+  // The code update has finished here: deployFunctions waits for it whenever a release follows.
+  const overrides = target.overrides
   let settingsChanges: readonly string[] = []
-  if (Object.keys(overrides).length > 0 || config.publish) {
-    // Settings and versions need the code update to have finished, even with wait: false.
-    await releases.waitForUpdate(arn, config.waitTimeoutSeconds)
-  }
+  let revisionId: string | undefined
   if (Object.keys(overrides).length > 0) {
     const current = await releases.settings(arn)
     const change = settingsChange(current, overrides)
     if (change) {
       core.info(`${target.function.name}: ${change.changes.join('; ')}`)
       await releases.updateSettings(arn, change, current.revisionId)
-      await releases.waitForUpdate(arn, config.waitTimeoutSeconds)
+      await releases.waitForSettings(arn, config.waitTimeoutSeconds)
       settingsChanges = change.changes
+    } else {
+      revisionId = current.revisionId
     }
   }
   if (!config.publish) return { settingsChanges }
 
-  const { revisionId } = await releases.settings(arn)
+  // After a settings update the revision is a new one, read once it has finished.
+  revisionId ??= (await releases.settings(arn)).revisionId
   const description = `${config.revision ? `commit ${config.revision}, ` : ''}${image.digest}`
   const version = await releases.publish(
     arn,

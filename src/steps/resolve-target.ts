@@ -5,7 +5,8 @@ import type { FunctionFacts } from '../adapters/lambda.js'
 import { parseFunctionArn, type RepositoryLocation } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
 import { isLambdaArchitecture, type LambdaArchitecture } from '../domain/lambda-limits.js'
-import { regionMismatch, type ActionConfig, type FunctionTarget } from '../inputs.js'
+import { overridesFor, type FunctionOverrides } from '../domain/function-overrides.js'
+import { namesOf, regionMismatch, type ActionConfig, type FunctionTarget } from '../inputs.js'
 import { mapConcurrently } from './concurrency.js'
 
 /** One function a deploy goes to, and the repository (in its region) it pulls from. */
@@ -21,6 +22,8 @@ export interface DeployTarget {
   readonly given: string
   /** The role assumed to reach the function, when it is in another account. */
   readonly roleArn?: string
+  /** Its function-config: its own entry over the `*` entry (empty when none applies). */
+  readonly overrides: FunctionOverrides
 }
 
 /** Everything a run deploys to, checked to fit together before anything is built. */
@@ -68,7 +71,8 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       architecture,
       changesArchitecture: architecture !== current,
       given: target.given,
-      roleArn
+      roleArn,
+      overrides: overridesFor(config.overrides, namesOf(target))
     }
   })
   return { targets, architecture, repositories: [...repositories.values()] }
