@@ -19,8 +19,8 @@ export interface RuntimeClientFacts {
 
 /** Paths whose existence marks a RIC or a custom runtime, or tells the language. */
 export const RUNTIME_CLIENT_PROBES = [
+  // /var/task/bootstrap is seen in the task-root listing.
   '/var/runtime/bootstrap',
-  '/var/task/bootstrap',
   '/usr/local/lib/node_modules/aws-lambda-ric',
   '/usr/lib/node_modules/aws-lambda-ric',
   '/usr/local/bin/node',

@@ -46,18 +46,24 @@ export async function checkBuiltImage(
     const tree = (await Promise.all(roots.map(root => list(root)))).flat()
     const unreadable = checkTaskFilesReadable(roots, tree)
     if (unreadable) findings.push(unreadable)
-    const existing: string[] = []
-    for (const probe of RUNTIME_CLIENT_PROBES) {
-      if ((await read(probe)).kind !== 'missing') existing.push(probe)
-    }
-    const runtimeClient = checkRuntimeClient({
+    const runtimeClientFacts = {
       awsBaseImage: expected.awsBaseImage,
       entrypoint: image.entrypoint,
       cmd: image.cmd,
       taskPaths: tree.map(entry => entry.path),
-      existing
-    })
-    if (runtimeClient) findings.push(runtimeClient)
+      existing: [] as string[]
+    }
+    // The image config and the task root settle it for most images (AWS bases first of all);
+    // only then are the well-known paths looked for, all at once.
+    if (checkRuntimeClient(runtimeClientFacts)) {
+      const found = await Promise.all(
+        RUNTIME_CLIENT_PROBES.map(async probe =>
+          (await read(probe)).kind === 'missing' ? [] : [probe]
+        )
+      )
+      const runtimeClient = checkRuntimeClient({ ...runtimeClientFacts, existing: found.flat() })
+      if (runtimeClient) findings.push(runtimeClient)
+    }
     return findings
   })
   const configSaysWrongArchitecture = configFindings.some(
