@@ -105,17 +105,19 @@ class DockerCli implements DockerEngine {
   }
 
   async inspectImage(reference: string): Promise<InspectedImage> {
-    const inspected = await getExecOutput('docker', ['image', 'inspect', reference], {
-      silent: true
-    })
-    const [image] = JSON.parse(inspected.stdout) as DockerInspect[]
-    if (!image) throw new Error(`docker image inspect returned nothing for ${reference}`)
-    const history = await getExecOutput(
-      'docker',
+    const notLoaded = `The image ${reference} is not in the local Docker engine`
+    const loadIt =
+      'Use a builder that loads the image into the engine (the docker driver, or a docker-container builder with --load), and check the build output above.'
+    const [image] = JSON.parse(
+      await dockerOutput(['image', 'inspect', reference], notLoaded, loadIt)
+    ) as DockerInspect[]
+    if (!image) throw new ActionError('image-not-loaded', `${notLoaded}.`, loadIt)
+    const history = await dockerOutput(
       ['history', '--no-trunc', '--human=false', '--format', '{{json .}}', reference],
-      { silent: true }
+      notLoaded,
+      loadIt
     )
-    const layers: ImageLayer[] = history.stdout
+    const layers: ImageLayer[] = history
       .split('\n')
       .filter(line => line.trim() !== '')
       .map(line => JSON.parse(line) as DockerHistoryLine)
@@ -142,7 +144,13 @@ class DockerCli implements DockerEngine {
     core.info(`Pushing ${reference}`)
     const output = await this.run(['push', reference], { DOCKER_CONFIG: dockerConfigDir })
     const digest = /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1]
-    if (!digest) throw new Error(`docker push did not report a digest for ${reference}`)
+    if (!digest) {
+      throw new ActionError(
+        'docker-push-no-digest',
+        `docker push ${reference} finished without printing the pushed digest ("digest: sha256:..."), so the image to deploy is unknown.`,
+        'Run the real docker CLI (20.10 or later) on the runner; a wrapper that shortens its output hides the digest.'
+      )
+    }
     return digest
   }
 
@@ -151,12 +159,13 @@ class DockerCli implements DockerEngine {
     work: (read: ImageFileReader, list: ImageTreeLister) => Promise<T>
   ): Promise<T> {
     // The entrypoint override only satisfies `docker create`; the container never starts.
-    const created = await getExecOutput(
-      'docker',
-      ['create', '--entrypoint', '/lambda-image-deploy-never-run', image],
-      { silent: true }
-    )
-    const container = created.stdout.trim()
+    const container = (
+      await dockerOutput(
+        ['create', '--entrypoint', '/lambda-image-deploy-never-run', image],
+        `Could not create a (never started) container from ${image} to read its files`,
+        'Check that the engine has disk space and that the image is loaded (docker image ls); the checks read files with docker cp.'
+      )
+    ).trim()
     try {
       return await work(
         path => readImageFile(container, path),
@@ -256,6 +265,19 @@ async function listImageTree(container: string, directory: string): Promise<Tree
     ...entry,
     path: posix.join(parent, entry.path).replace(/\/$/, '')
   }))
+}
+
+/** `docker ARGS` without echo; a failure is an ActionError with docker's own words. */
+async function dockerOutput(args: readonly string[], what: string, fix: string): Promise<string> {
+  const result = await getExecOutput('docker', [...args], { silent: true, ignoreReturnCode: true })
+  if (result.exitCode !== 0) {
+    throw new ActionError(
+      `docker-${args[0] ?? 'command'}-failed`,
+      `${what} (docker ${args.slice(0, 2).join(' ')}: ${lastLines(result.stderr || result.stdout)}).`,
+      fix
+    )
+  }
+  return result.stdout
 }
 
 /** `--env NAME=value` becomes `--env NAME=***`, for logs. */

@@ -69,7 +69,9 @@ async function pushWithRetry(
         : error instanceof Error
           ? error.message
           : String(error)
-      if (PERMANENT_PUSH_FAILURE.test(text)) throw error
+      // No digest is not a transient failure: another push prints the same.
+      const permanent = isActionError(error) && error.id === 'docker-push-no-digest'
+      if (permanent || PERMANENT_PUSH_FAILURE.test(text)) throw error
       if (attempt >= retry.attempts) {
         throw new ActionError(
           'docker-push-failed',
