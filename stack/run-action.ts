@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly onStart?: (child: import('node:child_process').ChildProcess) => void
   /** Echo the action's output live (the demo does). */
   readonly echo?: boolean
+  /** A command that runs node for the action, e.g. to start it in a namespace of its own. */
+  readonly launcher?: readonly string[]
 }
 
 export function credentialsFor(account: string): { accessKeyId: string; secretAccessKey: string } {
@@ -83,7 +85,9 @@ export async function runAction(
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
 
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'index.js')], {
+  const launcher = options.launcher ?? []
+  const argv = [...launcher, process.execPath, path.join(repoRoot, 'dist', 'index.js')]
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd ?? repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { exec, getExecOutput } from '@actions/exec'
 import { ActionError } from '../domain/errors.js'
-import type { BuilderCapabilities } from '../domain/build-command.js'
+import type { BuilderFacts, DockerFacts, ImageStore } from '../domain/docker-setup.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
 import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
 import { posix } from 'node:path'
@@ -10,7 +10,8 @@ import { parseSingleEntryTar, TarLister } from './tar-entry.js'
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
-  capabilities(): Promise<BuilderCapabilities>
+  /** The engine, image store, buildx and builder that a build with `builder` would run on. */
+  describe(builder: string | undefined): Promise<DockerFacts>
   /** Runs `docker ARGS`, streaming its output; env adds to the process environment. */
   run(args: readonly string[], env?: Record<string, string>): Promise<string>
   inspectImage(reference: string): Promise<InspectedImage>
@@ -74,19 +75,37 @@ export function createDockerEngine(): DockerEngine {
 }
 
 class DockerCli implements DockerEngine {
-  private detected: BuilderCapabilities | undefined
-
-  async capabilities(): Promise<BuilderCapabilities> {
-    if (this.detected) return this.detected
-    const help = await getExecOutput('docker', ['buildx', 'build', '--help'], {
-      ignoreReturnCode: true,
-      silent: true
-    })
-    this.detected = {
-      buildx: help.exitCode === 0,
-      attestationFlags: help.stdout.includes('--provenance')
+  async describe(builder: string | undefined): Promise<DockerFacts> {
+    const unreachable = 'The Docker engine does not answer'
+    const startIt =
+      "Run the step on a runner with a Docker engine (GitHub's ubuntu runners have one), or start the engine; with a docker context, check that `docker info` works in the job."
+    const [version, driverStatus, buildx, context] = await Promise.all([
+      dockerOutput(['version', '--format', '{{json .}}'], unreachable, startIt),
+      dockerOutput(['info', '--format', '{{json .DriverStatus}}'], unreachable, startIt),
+      getExecOutput('docker', ['buildx', 'version'], { silent: true, ignoreReturnCode: true }),
+      dockerOutput(['context', 'show'], 'docker could not tell its current context', startIt)
+    ])
+    const contextName = context.trim() || 'default'
+    const builderName = builder ?? contextName
+    const [endpoint, builderFacts] = await Promise.all([
+      dockerOutput(
+        ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}', contextName],
+        `docker could not read its context ${contextName}`,
+        startIt
+      ),
+      inspectBuilder(builderName)
+    ])
+    const server = (JSON.parse(version) as DockerVersion).Server
+    return {
+      engineVersion: server?.Version ?? 'unknown',
+      apiVersion: server?.ApiVersion ?? 'unknown',
+      imageStore: imageStoreOf(driverStatus),
+      buildxVersion:
+        buildx.exitCode === 0 ? (/\bv?(\d+\.\d+\.\d+)/.exec(buildx.stdout)?.[1] ?? '') : '',
+      context: contextName,
+      endpoint: endpoint.trim(),
+      builder: builderFacts
     }
-    return this.detected
   }
 
   async run(args: readonly string[], env?: Record<string, string>): Promise<string> {
@@ -242,6 +261,31 @@ class DockerCli implements DockerEngine {
     }
     return { name, gateway, remove }
   }
+}
+
+/** The containerd image store reports its snapshotter as the storage driver's type. */
+function imageStoreOf(driverStatus: string): ImageStore {
+  return driverStatus.includes('io.containerd.snapshotter') ? 'containerd' : 'classic'
+}
+
+async function inspectBuilder(name: string): Promise<BuilderFacts> {
+  const inspected = await getExecOutput('docker', ['buildx', 'inspect', name], {
+    silent: true,
+    ignoreReturnCode: true
+  })
+  if (inspected.exitCode !== 0) {
+    throw new ActionError(
+      'builder-not-found',
+      `docker buildx has no builder named ${name} (docker buildx inspect: ${lastLines(inspected.stderr || inspected.stdout)}).`,
+      'Name a builder that `docker buildx ls` lists in the builder input (docker/setup-buildx-action outputs its name), or leave the input empty to build on the engine itself.'
+    )
+  }
+  const driver = /^Driver:\s*(\S+)/m.exec(inspected.stdout)?.[1] ?? 'unknown'
+  return { name, driver }
+}
+
+interface DockerVersion {
+  Server?: { Version?: string; ApiVersion?: string } | null
 }
 
 /** Enough of a container's output for the end of an error message. */
