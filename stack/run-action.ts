@@ -79,8 +79,7 @@ export async function runAction(
   // trusts it the way a runner trusts a corporate CA.
   if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS
   // Docker's own config (buildx plugin and builders) stays where the machine has it.
-  if (process.env.DOCKER_CONFIG) env.DOCKER_CONFIG = process.env.DOCKER_CONFIG
-  else env.DOCKER_CONFIG = path.join(os.homedir(), '.docker')
+  env.DOCKER_CONFIG ??= process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
   for (const [name, value] of Object.entries(inputs)) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
