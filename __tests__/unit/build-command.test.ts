@@ -70,6 +70,13 @@ describe('buildArguments', () => {
     )
   })
 
+  it('loads the result of a docker-container builder into the engine the push reads', () => {
+    const args = buildArguments({ ...request, builder: 'builder-5f2c' })
+    expect(args.slice(0, 4)).toEqual(['buildx', 'build', '--builder', 'builder-5f2c'])
+    expect(args).toContain('--load')
+    expect(args.filter(arg => arg.startsWith('--output') || arg === '--push')).toEqual([])
+  })
+
   it('asks for the base image from its registry when pull is set', () => {
     expect(buildArguments({ ...request, pull: true })).toContain('--pull')
     expect(buildArguments(request)).not.toContain('--pull')

@@ -167,7 +167,7 @@ class DockerCli implements DockerEngine {
       throw new ActionError(
         'docker-push-no-digest',
         `docker push ${reference} finished without printing the pushed digest ("digest: sha256:..."), so the image to deploy is unknown.`,
-        'Run the real docker CLI (20.10 or later) on the runner; a wrapper that shortens its output hides the digest.'
+        'Run the real docker CLI (23.0 or later) on the runner; a wrapper that shortens its output hides the digest.'
       )
     }
     return digest
