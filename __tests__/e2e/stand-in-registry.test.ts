@@ -30,6 +30,10 @@ const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const SINGLE_IMAGE_TYPES = [DOCKER_MANIFEST, OCI_MANIFEST]
+// What `docker push` sends for the image built below: the classic store keeps Docker v2 media
+// types, the containerd store pushes the same image as an OCI manifest.
+const PUSHED_TYPE =
+  process.env.LAMBDA_STACK_IMAGE_STORE === 'containerd' ? OCI_MANIFEST : DOCKER_MANIFEST
 
 const host = (region: string) => registryEndpoint(TOOLING, region)!.host
 const name = `stand-in-e2e-${process.pid}`
@@ -143,7 +147,7 @@ describe('images pushed with docker', () => {
     )
     const image = answer.images?.[0]
     expect(image?.imageId).toEqual({ imageDigest: pushed[REGION], imageTag: 'v1' })
-    expect(image?.imageManifestMediaType).toBe(DOCKER_MANIFEST)
+    expect(image?.imageManifestMediaType).toBe(PUSHED_TYPE)
     expect(
       `sha256:${createHash('sha256')
         .update(image?.imageManifest ?? '')
@@ -160,7 +164,7 @@ describe('images pushed with docker', () => {
     expect(answer.imageDetails?.[0]).toMatchObject({
       imageDigest: pushed[REGION],
       imageTags: ['v1'],
-      imageManifestMediaType: DOCKER_MANIFEST,
+      imageManifestMediaType: PUSHED_TYPE,
       imageSizeInBytes: layers.reduce((sum, layer) => sum + layer.size, 0)
     })
     expect(manifest.config.os).toBe('linux')
