@@ -83,7 +83,10 @@ export async function runAction(
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
 
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'index.js')], {
+  // ACTION_BUNDLE_DIR: a bundle built elsewhere (ncc build src/index.ts -o DIR), so that a branch
+  // can run its e2e tests without rebuilding the committed dist/.
+  const bundle = process.env.ACTION_BUNDLE_DIR ?? path.join(repoRoot, 'dist')
+  const child = spawn(process.execPath, [path.join(bundle, 'index.js')], {
     cwd: options.cwd ?? repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
