@@ -170,7 +170,9 @@ function refuse(
     'docker-distribution-api-version': 'registry/2.0',
     [GATE_HEADER]: '1',
     ...(status === 401
-      ? { 'www-authenticate': `Basic realm="https://${options.upstream.host}/",service="ecr.amazonaws.com"` }
+      ? {
+          'www-authenticate': `Basic realm="https://${options.upstream.host}/",service="ecr.amazonaws.com"`
+        }
       : {})
   })
   response.end(body)

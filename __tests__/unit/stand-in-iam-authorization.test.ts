@@ -84,7 +84,9 @@ describe('identity policies', () => {
   it('names an explicit Deny as such', async () => {
     await control.setIdentityPolicies(TOOLING_USER, {
       All: { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
-      NoToken: { Statement: [{ Effect: 'Deny', Action: 'ecr:GetAuthorizationToken', Resource: '*' }] }
+      NoToken: {
+        Statement: [{ Effect: 'Deny', Action: 'ecr:GetAuthorizationToken', Resource: '*' }]
+      }
     })
     const error = await caught(
       clientsFor(standIn.url, TOOLING).ecr.send(new GetAuthorizationTokenCommand({}))
@@ -95,17 +97,26 @@ describe('identity policies', () => {
   })
 
   it('checks Lambda calls against the qualified ARN when a qualifier is given', async () => {
-    await control.createFunction({ account: TOOLING, region: REGION, name: 'fn', packageType: 'Image' })
+    await control.createFunction({
+      account: TOOLING,
+      region: REGION,
+      name: 'fn',
+      packageType: 'Image'
+    })
     await control.setIdentityPolicies(
       TOOLING_USER,
       only({ Effect: 'Allow', Action: 'lambda:GetFunction', Resource: functionArn('fn') })
     )
     const lambda = clientsFor(standIn.url, TOOLING).lambda
     await lambda.send(new GetFunctionCommand({ FunctionName: 'fn' }))
-    const error = await caught(lambda.send(new GetFunctionCommand({ FunctionName: 'fn', Qualifier: 'live' })))
+    const error = await caught(
+      lambda.send(new GetFunctionCommand({ FunctionName: 'fn', Qualifier: 'live' }))
+    )
     expect(error.name).toBe('AccessDeniedException')
     expect(error.message).toContain(`lambda:GetFunction on resource: ${functionArn('fn')}:live`)
-    expect((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403)
+    expect((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(
+      403
+    )
   })
 
   it('needs the repository policy as well for another account’s repository', async () => {
@@ -154,7 +165,12 @@ describe('identity policies', () => {
       ]
     })
     await control.createRepository({ account: TOOLING, region: REGION, name: 'img', policy: grant })
-    await control.createFunction({ account: WORKLOAD, region: REGION, name: 'img', packageType: 'Image' })
+    await control.createFunction({
+      account: WORKLOAD,
+      region: REGION,
+      name: 'img',
+      packageType: 'Image'
+    })
     const digest = registry.pushImage(HOST, 'img', { tag: 'v1' })
     const lambdaOnly = only({
       Effect: 'Allow',
@@ -194,8 +210,11 @@ describe('identity policies', () => {
 })
 
 describe('STS', () => {
-  const sts = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
-    new STSClient({ region: REGION, endpoint: standIn.url, credentials, maxAttempts: 1 })
+  const sts = (credentials: {
+    accessKeyId: string
+    secretAccessKey: string
+    sessionToken?: string
+  }) => new STSClient({ region: REGION, endpoint: standIn.url, credentials, maxAttempts: 1 })
   const roleArn = `arn:aws:iam::${WORKLOAD}:role/lambda-deployer`
 
   async function assume() {
@@ -234,12 +253,16 @@ describe('STS', () => {
     )
     const error = await caught(assume())
     expect(error.name).toBe('AccessDenied')
-    expect(error.message).toContain(`sts:AssumeRole on resource: ${roleArn} because no identity-based`)
+    expect(error.message).toContain(
+      `sts:AssumeRole on resource: ${roleArn} because no identity-based`
+    )
   })
 
   it('needs no permission for GetCallerIdentity', async () => {
     await control.setIdentityPolicies(TOOLING_USER, {})
-    const identity = await clientsFor(standIn.url, TOOLING).sts.send(new GetCallerIdentityCommand({}))
+    const identity = await clientsFor(standIn.url, TOOLING).sts.send(
+      new GetCallerIdentityCommand({})
+    )
     expect(identity.Arn).toBe(TOOLING_USER)
   })
 

@@ -270,8 +270,11 @@ export class RegistryHttp {
         'registry-auth-refused',
         `${image.registry} refused access to ${image.repository} (HTTP ${response.status} on ${method} ${path})${said ? `: ${said}` : '.'}`,
         image.registry.includes('.dkr.ecr.')
-          ? accessDeniedHint(said, ecrRegistryAction(method, path), `repository ${image.repository}`)
-              .fix
+          ? accessDeniedHint(
+              said,
+              ecrRegistryAction(method, path),
+              `repository ${image.repository}`
+            ).fix
           : 'Check that the image is public, or that the registry accepts the credentials given.'
       )
     }

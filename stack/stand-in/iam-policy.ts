@@ -148,7 +148,9 @@ export function principalMatches(principal: unknown, who: Principal): boolean {
   if (who.kind === 'service') return listOf(service).includes(who.service)
   // An account principal (ID or :root) stands for every identity of that account.
   const accountNamed = awsEntries.some(
-    entry => entry === who.account || /^arn:aws[a-z-]*:iam::(\d{12}):root$/.exec(entry)?.[1] === who.account
+    entry =>
+      entry === who.account ||
+      /^arn:aws[a-z-]*:iam::(\d{12}):root$/.exec(entry)?.[1] === who.account
   )
   if (accountNamed) return true
   return who.kind === 'iam' && awsEntries.includes(who.arn)

@@ -49,11 +49,7 @@ export interface CallerPrincipal {
 }
 
 export type AuthFailureKind =
-  | 'missing'
-  | 'incomplete'
-  | 'unknownKey'
-  | 'badSignature'
-  | 'expiredToken'
+  'missing' | 'incomplete' | 'unknownKey' | 'badSignature' | 'expiredToken'
 
 export class AuthFailure extends Error {
   constructor(
