@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import path from 'node:path'
-import { REGISTRY_TOKEN_PREFIX, issuerPort } from './stand-in/registry-tokens.js'
+import { GATE_HEADER, REGISTRY_TOKEN_PREFIX, issuerPort } from './stand-in/registry-tokens.js'
 import { REGISTRY_TOKEN_EXPIRED, REGISTRY_UNAUTHORIZED_CODE } from './stand-in/iam-wording.js'
 import type { RegistryVerdict } from './stand-in/registry-authorization.js'
 import topology from './topology.json' with { type: 'json' }
@@ -39,8 +39,7 @@ export interface RegistryGate {
   close(): Promise<void>
 }
 
-/** Every answer of the gate carries it, so that setup.sh can tell a gate from a bare registry. */
-export const GATE_HEADER = 'x-stand-in-registry-gate'
+export { GATE_HEADER }
 const ASK_TIMEOUT_MS = 5000
 
 export async function startRegistryGate(options: GateOptions): Promise<RegistryGate> {

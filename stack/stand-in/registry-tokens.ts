@@ -15,6 +15,10 @@ import type { Caller } from './sigv4.js'
 
 export const REGISTRY_TOKEN_PREFIX = 'standin-token.'
 
+/** Every answer of the registry gate carries this header, so that setup.sh and the stand-in can
+ * tell a gated registry from a bare one. */
+export const GATE_HEADER = 'x-stand-in-registry-gate'
+
 export interface IssuedToken {
   readonly caller: Caller
   /** Epoch ms; ECR tokens last 12 hours (GetAuthorizationToken API reference). */

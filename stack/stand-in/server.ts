@@ -29,6 +29,7 @@ import { createLambda } from './lambda.js'
 import { functionArn, parseFunctionName } from './lambda-model.js'
 import { matchLambdaRoute, type LambdaRoute } from './lambda-routes.js'
 import { RegistryClient, type ImageRegistry } from './registry-client.js'
+import { RegistryGateProbe } from './registry-gate-probe.js'
 import { RegistryTokens } from './registry-tokens.js'
 import { AuthFailure, authenticate, authError, type Caller } from './sigv4.js'
 import { createState, recordKey, settleUpdates } from './state.js'
@@ -78,7 +79,11 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   const state = createState(initialUpdateDelayMs)
   const faults = new FaultPlan()
   const calls = new CallLog()
-  const registry = options.registry ?? new RegistryClient(options.stateDir ?? topology.stateDir)
+  const stateDir = options.stateDir ?? topology.stateDir
+  const registry = options.registry ?? new RegistryClient(stateDir)
+  // With the real registries, whether they have the gate is probed; a registry passed in (unit
+  // tests' MemoryRegistry) is taken to authorize per principal.
+  const gateProbe = options.registry ? undefined : new RegistryGateProbe(stateDir)
   const ecr = createEcr({ state, registry, faults })
   const lambda = createLambda({ state, registry, faults })
   const identities = new IdentityPolicies()
@@ -202,7 +207,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         )
         const answer = await ecr.call(addressed.operation, input, caller)
         if (addressed.operation === 'GetAuthorizationToken') {
-          return { status: 200, body: withCallerTokens(answer, caller) }
+          return { status: 200, body: await withCallerTokens(answer, caller) }
         }
         return { status: 200, body: answer }
       }
@@ -227,18 +232,23 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   }
 
   /** GetAuthorizationToken hands out a password of the caller's own, so that the registry gate
-   * authorizes docker's requests as this caller (registry-tokens.ts). */
-  function withCallerTokens(answer: unknown, caller: Caller): unknown {
+   * authorizes docker's requests as this caller (registry-tokens.ts); a registry without the
+   * gate (a stack set up before it existed) gets the registry's own password, as before. */
+  async function withCallerTokens(answer: unknown, caller: Caller): Promise<unknown> {
     const data = (answer as { authorizationData?: Record<string, unknown>[] }).authorizationData
-    return {
-      ...(answer as object),
-      authorizationData: (data ?? []).map(entry => ({
-        ...entry,
-        authorizationToken: Buffer.from(`AWS:${registryTokens.issue(caller, port)}`).toString(
-          'base64'
+    const entries = await Promise.all(
+      (data ?? []).map(async entry => {
+        const endpoint = topology.ecrRegistries.find(
+          registry => `https://${registry.host}` === entry.proxyEndpoint
         )
-      }))
-    }
+        const perPrincipal =
+          !gateProbe || (endpoint !== undefined && (await gateProbe.gated(endpoint)))
+        if (!perPrincipal) return entry
+        const token = registryTokens.issue(caller, port)
+        return { ...entry, authorizationToken: Buffer.from(`AWS:${token}`).toString('base64') }
+      })
+    )
+    return { ...(answer as object), authorizationData: entries }
   }
 
   const server = http.createServer((request, response) => {
