@@ -279,7 +279,8 @@ describe('repository policy', () => {
 
   it('grants another account and Lambda for it, so a cross-account function can pull', async () => {
     // The workload account pushes into the tooling account's repository: as on AWS, only what
-    // the repository policy lets it (cross-account policy evaluation).
+    // the repository policy lets it (cross-account policy evaluation). The pull grant for the
+    // workload account is left to the action.
     const workloadPushes = {
       Sid: 'WorkloadPushes',
       Effect: 'Allow',
@@ -292,7 +293,6 @@ describe('repository policy', () => {
         'ecr:CompleteLayerUpload',
         'ecr:PutImage',
         'ecr:BatchGetImage',
-        'ecr:GetDownloadUrlForLayer',
         'ecr:GetRepositoryPolicy',
         'ecr:SetRepositoryPolicy'
       ]

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { CreateAliasCommand, PublishVersionCommand } from '@aws-sdk/client-lambda'
 import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
+import { clientsFor } from '../../stack/stand-in/sdk-clients.js'
+import topology from '../../stack/topology.json' with { type: 'json' }
 import { GATE_HEADER } from '../../stack/registry-gate.js'
 import { StandInControl } from '../../stack/stand-in/control-client.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
@@ -104,6 +107,8 @@ interface Scenario {
   readonly run: () => Promise<ActionRun>
   /** What success looks like beyond exit code 0. */
   readonly succeeded?: (run: ActionRun) => void
+  /** Actions whose removal this scenario is the one to show (when an earlier one does not). */
+  readonly proves?: readonly string[]
 }
 
 function nextName(prefix: string): string {
@@ -118,6 +123,11 @@ const lambdaPull = (account: string) => ({
   Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
   Condition: { StringLike: { 'aws:sourceArn': `arn:aws:lambda:${REGION}:${account}:function:*` } }
 })
+
+/** The shared image's repository without a policy: the action has to write Lambda's grant. */
+async function withoutRepositoryPolicy(): Promise<void> {
+  await control.createRepository({ account: TOOLING, region: REGION, name: pushedRepository })
+}
 
 async function seedFunction(account: string, name: string): Promise<void> {
   await control.createFunction({ account, region: REGION, name, packageType: 'Image' })
@@ -182,6 +192,7 @@ function scenarios(without?: string): Scenario[] {
     async () => {
       const fn = nextName('image')
       await seedFunction(TOOLING, fn)
+      await withoutRepositoryPolicy()
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
         inputs: { 'function-name': fn, image: pushedImage }
@@ -199,12 +210,19 @@ function scenarios(without?: string): Scenario[] {
         'SettingsVersionsAliases'
       ],
       succeeded: run => {
-        expect(run.outputs.version).toBe('1')
+        expect(run.outputs.version).toBe('2')
       }
     },
     async () => {
       const fn = nextName('release')
       await seedFunction(TOOLING, fn)
+      // The alias exists already (on version 1), so the deploy moves it: lambda:UpdateAlias.
+      await control.setIdentityPolicies(DEPLOYER, topology.iam.defaultPolicies)
+      const lambda = clientsFor(standIn.url, TOOLING).lambda
+      await lambda.send(new PublishVersionCommand({ FunctionName: fn }))
+      await lambda.send(
+        new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' })
+      )
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
         inputs: {
@@ -219,6 +237,30 @@ function scenarios(without?: string): Scenario[] {
   )
   add(
     {
+      name: 'publish and a new alias',
+      deployer: [
+        'RegistryLogin',
+        'ReadImage',
+        'GrantLambdaPull',
+        'UpdateFunction',
+        'SettingsVersionsAliases'
+      ],
+      proves: ['lambda:CreateAlias'],
+      succeeded: run => {
+        expect(run.outputs.version).toBe('1')
+      }
+    },
+    async () => {
+      const fn = nextName('alias')
+      await seedFunction(TOOLING, fn)
+      return {
+        names: { account: TOOLING, repository: pushedRepository, function: fn },
+        inputs: { 'function-name': fn, image: pushedImage, publish: 'true', alias: 'live' }
+      }
+    }
+  )
+  add(
+    {
       name: 'cross-account',
       deployer: ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'CrossAccountFunctions'],
       workload: ['UpdateFunction', 'PullImageFromAnotherAccount']
@@ -226,6 +268,7 @@ function scenarios(without?: string): Scenario[] {
     async () => {
       const fn = nextName('cross')
       await seedFunction(WORKLOAD, fn)
+      await withoutRepositoryPolicy()
       return {
         names: {
           account: TOOLING,
@@ -410,6 +453,7 @@ describe('every documented permission', () => {
 
   /** The first (cheapest) scenario whose policy holds the action. */
   const scenarioFor = (action: string) =>
+    scenarios(action).find(scenario => scenario.proves?.includes(action)) ??
     scenarios(action).find(scenario =>
       documented.some(
         entry =>
