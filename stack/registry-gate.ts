@@ -31,6 +31,8 @@ export interface GateOptions {
   readonly stateDir?: string
   /** Where the stand-ins listen; default topology.json's standIn.host. */
   readonly standInHost?: string
+  /** The gate's own certificate; default the registries' (which names every ECR host). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer }
 }
 
 export interface RegistryGate {
@@ -45,8 +47,8 @@ const ASK_TIMEOUT_MS = 5000
 export async function startRegistryGate(options: GateOptions): Promise<RegistryGate> {
   const stateDir = options.stateDir ?? topology.stateDir
   const standInHost = options.standInHost ?? topology.standIn.host
-  const key = readFileSync(path.join(stateDir, 'registry.key'))
-  const cert = readFileSync(path.join(stateDir, 'registry.crt'))
+  const key = options.tls?.key ?? readFileSync(path.join(stateDir, 'registry.key'))
+  const cert = options.tls?.cert ?? readFileSync(path.join(stateDir, 'registry.crt'))
   const ca = readFileSync(path.join(stateDir, 'ca.crt'))
   let decided = 0
 

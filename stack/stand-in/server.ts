@@ -58,6 +58,9 @@ export interface StandInOptions {
   /** The registry behind ECR; default the real one stack/setup.sh runs (unit tests pass a
    * MemoryRegistry so that they need no Docker). */
   readonly registry?: ImageRegistry
+  /** Hand out per-principal registry tokens even where the registry has no gate (a test that
+   * runs a gate of its own); default: only where the registry is behind the gate. */
+  readonly perPrincipalRegistryTokens?: boolean
 }
 
 export interface StandIn {
@@ -83,7 +86,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   const registry = options.registry ?? new RegistryClient(stateDir)
   // With the real registries, whether they have the gate is probed; a registry passed in (unit
   // tests' MemoryRegistry) is taken to authorize per principal.
-  const gateProbe = options.registry ? undefined : new RegistryGateProbe(stateDir)
+  const gateProbe =
+    options.registry || options.perPrincipalRegistryTokens
+      ? undefined
+      : new RegistryGateProbe(stateDir)
   const ecr = createEcr({ state, registry, faults })
   const lambda = createLambda({ state, registry, faults })
   const identities = new IdentityPolicies()
