@@ -76,6 +76,12 @@ function fill(text: string, names: Names): Policy {
 
 const actionsOf = (statement: Statement) => [statement.Action].flat()
 
+/** Documented actions whose removal no deploy can show, each with why it stays documented. */
+const UNPROVABLE: Record<string, string> = {
+  'ecr:BatchCheckLayerAvailability':
+    'docker reads a refused layer check (a HEAD without a body) as "layer absent" and uploads the layer anyway (registry-gate.test.ts shows the refusal); the ECR User Guide lists it among the permissions docker push needs'
+}
+
 /** The statements named, minus one action (wherever it appears), as a one-policy set. */
 function attachable(policy: Policy, sids: readonly string[], without?: string) {
   const known = policy.Statement.map(statement => statement.Sid)
@@ -465,29 +471,31 @@ describe('every documented permission', () => {
     )
 
   it('is used by some scenario', () => {
+    expect(
+      Object.keys(UNPROVABLE).filter(action => !unique.some(entry => entry.action === action))
+    ).toEqual([])
     expect(unique.filter(entry => !scenarioFor(entry.action)).map(entry => entry.action)).toEqual(
       []
     )
   })
 
-  it.each(unique.map(entry => [entry.action] as const))(
-    'is needed: without %s a deploy fails',
-    async action => {
-      const scenario = scenarioFor(action)!
-      const run = await scenario.run()
-      let succeeded = run.exitCode === 0
-      if (succeeded && scenario.succeeded) {
-        try {
-          scenario.succeeded(run)
-        } catch {
-          succeeded = false
-        }
+  it.each(
+    unique.filter(entry => !(entry.action in UNPROVABLE)).map(entry => [entry.action] as const)
+  )('is needed: without %s a deploy fails', async action => {
+    const scenario = scenarioFor(action)!
+    const run = await scenario.run()
+    let succeeded = run.exitCode === 0
+    if (succeeded && scenario.succeeded) {
+      try {
+        scenario.succeeded(run)
+      } catch {
+        succeeded = false
       }
-      if (succeeded)
-        console.log(`${action} removed, "${scenario.name}" still succeeded:\n${run.stdout}`)
-      expect(succeeded).toBe(false)
     }
-  )
+    if (succeeded)
+      console.log(`${action} removed, "${scenario.name}" still succeeded:\n${run.stdout}`)
+    expect(succeeded).toBe(false)
+  })
 })
 
 describe('cross-account deploys and the workload role’s ECR permissions', () => {

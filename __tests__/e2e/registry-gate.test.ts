@@ -38,6 +38,7 @@ let gate: RegistryGate
 let dockerConfig: string
 let token: string
 const name = `gate-${process.pid}`
+const built: string[] = []
 
 async function docker(...args: string[]): Promise<{ ok: boolean; output: string }> {
   try {
@@ -65,10 +66,13 @@ const allow = (...actions: string[]) => ({
     Version: '2012-10-17',
     Statement: [
       { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-      { Effect: 'Allow', Action: actions, Resource: repositoryArn(name) }
+      // This suite's repositories: NAME and NAME-*.
+      { Effect: 'Allow', Action: actions, Resource: `${repositoryArn(name)}*` }
     ]
   }
 })
+/** docker reads a refused layer check (HEAD, no body) as "layer absent" and uploads it. */
+const LAYER_CHECK = 'ecr:BatchCheckLayerAvailability'
 const PUSH = [
   'ecr:BatchCheckLayerAvailability',
   'ecr:InitiateLayerUpload',
@@ -104,7 +108,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await docker('image', 'rm', `${ALIAS}/${name}:v1`, `${ALIAS}/${name}-other:v1`)
+  await docker('image', 'rm', `${ALIAS}/${name}:v1`, `${ALIAS}/${name}-other:v1`, ...built)
   rmSync(dockerConfig, { recursive: true, force: true })
   await gate?.close()
   await standIn?.close()
@@ -166,6 +170,59 @@ describe('the registry gate', () => {
     expect(pushed.output).toContain(
       `denied: User: ${USER} is not authorized to perform: ecr:InitiateLayerUpload on resource: ${repositoryArn(other)}`
     )
+  })
+
+  it.each(PUSH.filter(action => action !== LAYER_CHECK))(
+    'makes a push of a new layer fail without %s',
+    async action => {
+      await control.setIdentityPolicies(
+        USER,
+        allow(...PUSH.filter(candidate => candidate !== action), 'ecr:BatchGetImage')
+      )
+      const repository = `${name}-${action.slice('ecr:'.length).toLowerCase()}`
+      await control.createRepository({ account: ACCOUNT, region: REGION, name: repository })
+      // A layer no repository has, so that docker must upload it (not mount it).
+      const context = mkdtempSync(path.join(os.tmpdir(), 'gate-build-'))
+      writeFileSync(path.join(context, 'unique'), `${repository} ${Date.now()}\n`)
+      writeFileSync(path.join(context, 'Dockerfile'), `FROM ${BASE}\nCOPY unique /unique\n`)
+      const image = `${ALIAS}/${repository}:v1`
+      built.push(image)
+      try {
+        const build = await docker(
+          'buildx',
+          'build',
+          '--load',
+          '--provenance=false',
+          '-t',
+          image,
+          context
+        )
+        expect(build.output).not.toMatch(/ERROR/)
+      } finally {
+        rmSync(context, { recursive: true, force: true })
+      }
+      const pushed = await docker('push', image)
+      expect(pushed.ok).toBe(false)
+      expect(pushed.output).toContain(`is not authorized to perform: ${action} on resource`)
+    }
+  )
+
+  it('refuses the layer check without ecr:BatchCheckLayerAvailability, which docker passes over', async () => {
+    await control.setIdentityPolicies(
+      USER,
+      allow(...PUSH.filter(candidate => candidate !== LAYER_CHECK), 'ecr:BatchGetImage')
+    )
+    const manifest = (await (
+      await registryGet(
+        `/v2/${name}/manifests/v1`,
+        'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'
+      )
+    ).json()) as { config: { digest: string } }
+    const head = await fetch(`https://${ALIAS}/v2/${name}/blobs/${manifest.config.digest}`, {
+      method: 'HEAD',
+      headers: { authorization: `Basic ${Buffer.from(`AWS:${token}`).toString('base64')}` }
+    })
+    expect(head.status).toBe(403)
   })
 
   it('answers 401 for a token no stand-in handed out', async () => {
