@@ -77,7 +77,12 @@ async function seedImageFunction(
 ) {
   unique += 1
   const name = `fn-${unique}`
-  await control.createRepository({ account: TOOLING, region: REGION, name, policy: LAMBDA_PULL_POLICY })
+  await control.createRepository({
+    account: TOOLING,
+    region: REGION,
+    name,
+    policy: LAMBDA_PULL_POLICY
+  })
   await control.createFunction({
     account: TOOLING,
     region: REGION,
