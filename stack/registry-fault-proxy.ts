@@ -166,7 +166,11 @@ export async function startRegistryFaultProxy(options: ProxyOptions): Promise<Re
 }
 
 /** Hosts entry, certificate and engine trust for the alias; does nothing when all are there. */
-function ensureAlias(host: string, ip: string, stateDir: string): { key: Buffer; cert: Buffer } {
+export function ensureAlias(
+  host: string,
+  ip: string,
+  stateDir: string
+): { key: Buffer; cert: Buffer } {
   const dir = path.join(stateDir, 'fault-proxy', host)
   const keyFile = path.join(dir, 'proxy.key')
   const certFile = path.join(dir, 'proxy.crt')

@@ -84,8 +84,11 @@ export async function runAction(
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
 
+  // ACTION_BUNDLE_DIR: a bundle built elsewhere (ncc build src/index.ts -o DIR), so that a branch
+  // can run its e2e tests without rebuilding the committed dist/.
+  const bundle = process.env.ACTION_BUNDLE_DIR ?? path.join(repoRoot, 'dist')
   const launcher = options.launcher ?? []
-  const argv = [...launcher, process.execPath, path.join(repoRoot, 'dist', 'index.js')]
+  const argv = [...launcher, process.execPath, path.join(bundle, 'index.js')]
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd ?? repoRoot,
     env,

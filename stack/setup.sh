@@ -261,10 +261,12 @@ registry_answers() { # host expected-status
 
 ensure_registries() {
   while read -r host ip kind; do
-    local expected=401
+    local expected=401 port
     [ "$kind" = public ] && expected=200
-    registry_answers "$host" "$expected" && continue
+    port=$(registry_port "$kind")
+    registry_answers "$host:$port" "$expected" && continue
     local dir=$STATE/registries/$host
+    stop_moved_registry "$dir" "$ip:$port"
     mkdir -p "$dir/data"
     {
       echo "version: 0.1"
@@ -273,19 +275,19 @@ ensure_registries() {
       echo "  filesystem: { rootdirectory: $dir/data }"
       echo "  delete: { enabled: true }"
       echo "http:"
-      echo "  addr: $ip:443"
+      echo "  addr: $ip:$port"
       echo "  tls: { certificate: $STATE/registry.crt, key: $STATE/registry.key }"
       if [ "$kind" = ecr ]; then
         echo "auth:"
         echo "  htpasswd: { realm: ecr-stand-in, path: $STATE/htpasswd }"
       fi
     } > "$dir/config.yml"
-    log "starting registry $host on $ip:443"
+    log "starting registry $host on $ip:$port"
     setsid nohup /usr/bin/docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 < /dev/null &
     echo $! > "$dir/pid"
     local ok=0
     for _ in $(seq 1 50); do
-      if registry_answers "$host" "$expected"; then ok=1; break; fi
+      if registry_answers "$host:$port" "$expected"; then ok=1; break; fi
       sleep 0.2
     done
     if [ $ok -ne 1 ]; then
@@ -295,6 +297,39 @@ ensure_registries() {
     fi
   done < <(registry_lines)
 }
+
+# --- registry gate (stack/registry-gate.ts): ECR registries listen on registryGate.backendPort,
+# and one gate process answers on each ECR registry's ip:443, authorizing every docker request
+# as the IAM principal whose token it carries (asking the stand-in that issued the token).
+registry_port() { # kind
+  if [ "$1" = ecr ]; then topology registryGate.backendPort; else echo 443; fi
+}
+
+# A registry started before the gate existed listens on :443; stop it so it can move.
+stop_moved_registry() { # dir addr
+  [ -f "$1/config.yml" ] && ! grep -q "addr: $2\$" "$1/config.yml" && [ -f "$1/pid" ] || return 0
+  kill "$(cat "$1/pid")" 2> /dev/null || true
+  sleep 1
+}
+
+gate_answers() { # host
+  curl -s -o /dev/null -D - --max-time 3 "https://$1/v2/" 2> /dev/null |
+    grep -qi '^x-stand-in-registry-gate:'
+}
+
+ensure_registry_gates() {
+  local first
+  first=$(registry_lines | awk '$3 == "ecr" {print $1; exit}')
+  gate_answers "$first" && return 0
+  log "starting the registry gate on every ECR registry's :443"
+  (cd "$HERE/.." && setsid nohup node --import tsx stack/registry-gate-cli.ts \
+    --pid-file "$STATE/registry-gate.pid" > "$STATE/registry-gate.log" 2>&1 < /dev/null &)
+  for _ in $(seq 1 50); do gate_answers "$first" && return 0; sleep 0.2; done
+  tail -5 "$STATE/registry-gate.log" >&2
+  echo "stack: the registry gate did not answer on $first" >&2
+  exit 1
+}
+# --- end registry gate
 
 write_env() {
   {
@@ -311,6 +346,7 @@ ensure_tls
 ensure_hosts
 ensure_password
 ensure_registries
+ensure_registry_gates
 write_env
 bash "$HERE/base-images.sh"
 log "ready: $(docker version --format 'engine {{.Server.Version}}') ($ENGINE, $(answering_store) image store), $(docker buildx version | cut -d' ' -f1-2), registries: $(registry_lines | awk '{print $1}' | paste -sd' ')"

@@ -278,7 +278,31 @@ describe('repository policy', () => {
   })
 
   it('grants another account and Lambda for it, so a cross-account function can pull', async () => {
-    const fn = await seed({ name: 'cross', repositoryAccount: TOOLING, functionAccount: WORKLOAD })
+    // The workload account pushes into the tooling account's repository: as on AWS, only what
+    // the repository policy lets it (cross-account policy evaluation). The pull grant for the
+    // workload account is left to the action.
+    const workloadPushes = {
+      Sid: 'WorkloadPushes',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${WORKLOAD}:root` },
+      Action: [
+        'ecr:DescribeRepositories',
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:InitiateLayerUpload',
+        'ecr:UploadLayerPart',
+        'ecr:CompleteLayerUpload',
+        'ecr:PutImage',
+        'ecr:BatchGetImage',
+        'ecr:GetRepositoryPolicy',
+        'ecr:SetRepositoryPolicy'
+      ]
+    }
+    const fn = await seed({
+      name: 'cross',
+      repositoryAccount: TOOLING,
+      functionAccount: WORKLOAD,
+      policy: JSON.stringify({ Version: '2012-10-17', Statement: [workloadPushes] })
+    })
     const run = await deploy(
       {
         'function-name': fn.functionArn,

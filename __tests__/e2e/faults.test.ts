@@ -12,7 +12,7 @@ import {
 import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { StandInControl, type FaultRequest } from '../../stack/stand-in/control-client.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
-import { expectNoCredentialLeft, filesUnder, registryAuth } from './support.js'
+import { expectNoCredentialLeft, filesUnder, holdsRegistryCredential } from './support.js'
 import topology from '../../stack/topology.json' with { type: 'json' }
 
 /**
@@ -206,7 +206,7 @@ function credentialFilesLeft(run: ActionRun): number {
   )
   const userConfig = path.join(os.homedir(), '.docker', 'config.json')
   const user =
-    existsSync(userConfig) && readFileSync(userConfig, 'utf8').includes(registryAuth) ? 1 : 0
+    existsSync(userConfig) && holdsRegistryCredential(readFileSync(userConfig, 'utf8')) ? 1 : 0
   return own.length + user
 }
 

@@ -120,7 +120,22 @@ beforeAll(async () => {
   )
 
   for (const region of [REGION, OTHER_REGION]) {
-    await control.createRepository({ account: TOOLING, region, name })
+    // Lambda may pull only what the repository policy lets it, in its own account too.
+    await control.createRepository({
+      account: TOOLING,
+      region,
+      name,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+          }
+        ]
+      })
+    })
     await login(clientsFor(standIn.url, TOOLING, { region }).ecr)
     pushed[region] = await buildAndPush(region)
   }

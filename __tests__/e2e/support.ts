@@ -3,11 +3,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ActionRun } from '../../stack/run-action.js'
+import { REGISTRY_TOKEN_PREFIX } from '../../stack/stand-in/registry-tokens.js'
 import topology from '../../stack/topology.json' with { type: 'json' }
 
 /** What the e2e suites share: the registry credential, and the check that none is left behind. */
 
-/** The password the stand-in's GetAuthorizationToken hands out (stack/setup.sh made it). */
+/** The registry's own password (stack/setup.sh made it): tests use it to read and seed the
+ * registry directly; the stand-in never hands it out. */
 export const registryPassword = readFileSync(
   path.join(topology.stateDir, 'registry-password'),
   'utf8'
@@ -15,6 +17,18 @@ export const registryPassword = readFileSync(
 
 /** The same credential as docker stores it in a config.json `auths` entry. */
 export const registryAuth = Buffer.from(`AWS:${registryPassword}`).toString('base64')
+
+/** What every password the stand-in's GetAuthorizationToken hands out starts with, and the
+ * start of its `auths` form (base64 of the 18 bytes "AWS:" + prefix: the same for every token). */
+export const issuedTokenPrefix = REGISTRY_TOKEN_PREFIX
+export const issuedTokenAuthPrefix = Buffer.from(`AWS:${REGISTRY_TOKEN_PREFIX}`).toString('base64')
+
+/** Whether a text holds a registry credential: the registry's password or a token handed out. */
+export function holdsRegistryCredential(text: string): boolean {
+  return [registryPassword, registryAuth, issuedTokenPrefix, issuedTokenAuthPrefix].some(secret =>
+    text.includes(secret)
+  )
+}
 
 /** Every file under a directory, recursively. */
 export function filesUnder(dir: string): string[] {
@@ -35,20 +49,24 @@ export function expectNoCredentialLeft(run: ActionRun): void {
     .split('\n')
     .filter(line => !line.startsWith('::add-mask::'))
     .join('\n')
-  // A run that pushed must have told the runner to mask the password before using it.
+  // A run that pushed must have told the runner to mask the token before using it.
   if (run.exitCode === 0 && run.stdout.includes('::group::Push')) {
-    expect(run.stdout).toContain(`::add-mask::${registryPassword}`)
+    // A token of the caller's own where the registries have the gate, else the registry's password.
+    const masked = run.stdout.split('\n').filter(line => line.startsWith('::add-mask::'))
+    expect(
+      masked.some(line => line.startsWith(`::add-mask::${issuedTokenPrefix}`)) ||
+        masked.includes(`::add-mask::${registryPassword}`)
+    ).toBe(true)
   }
   for (const text of [shown, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
-    expect(text).not.toContain(registryPassword)
-    expect(text).not.toContain(registryAuth)
+    expect(holdsRegistryCredential(text)).toBe(false)
   }
   const left = [...filesUnder(run.runnerTemp), ...filesUnder(run.home)]
   for (const file of left) {
-    const content = readFileSync(file, 'utf8')
-    expect(content.includes(registryPassword) || content.includes(registryAuth)).toBe(false)
+    expect(holdsRegistryCredential(readFileSync(file, 'utf8'))).toBe(false)
   }
   expect(left.filter(file => file.endsWith('config.json'))).toEqual([])
   const userConfig = path.join(os.homedir(), '.docker', 'config.json')
-  if (existsSync(userConfig)) expect(readFileSync(userConfig, 'utf8')).not.toContain(registryAuth)
+  if (existsSync(userConfig))
+    expect(holdsRegistryCredential(readFileSync(userConfig, 'utf8'))).toBe(false)
 }

@@ -89,8 +89,22 @@ describe('repositories', () => {
     expect(error.name).toBe('RepositoryNotFoundException')
   })
 
-  it('reads another registry when registryId names it', async () => {
-    await control.createRepository({ account: WORKLOAD, region: REGION, name: 'theirs' })
+  it('reads another registry when registryId names it and its policy lets the caller', async () => {
+    await control.createRepository({
+      account: WORKLOAD,
+      region: REGION,
+      name: 'theirs',
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${TOOLING}:root` },
+            Action: 'ecr:DescribeRepositories'
+          }
+        ]
+      })
+    })
     const answer = await ecr.send(
       new DescribeRepositoriesCommand({ registryId: WORKLOAD, repositoryNames: ['theirs'] })
     )
@@ -266,19 +280,19 @@ describe('images', () => {
 })
 
 describe('GetAuthorizationToken', () => {
-  it('hands out AWS:<registry password> for the caller’s registry in the signing region', async () => {
+  it('hands out AWS:<a token of the caller’s own> for the caller’s registry in the signing region', async () => {
     const answer = await clientsFor(standIn.url, TOOLING, { region: 'eu-west-1' }).ecr.send(
       new GetAuthorizationTokenCommand({})
     )
     const data = answer.authorizationData?.[0]
-    expect(Buffer.from(data?.authorizationToken ?? '', 'base64').toString()).toBe(
-      'AWS:the-registry-password'
+    expect(Buffer.from(data?.authorizationToken ?? '', 'base64').toString()).toMatch(
+      new RegExp(`^AWS:standin-token\\.${standIn.port}\\.[\\w-]{32}$`)
     )
     expect(data?.proxyEndpoint).toBe(`https://${TOOLING}.dkr.ecr.eu-west-1.amazonaws.com`)
     expect(data?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + 11 * 3600 * 1000)
   })
 
-  it('reads the password from <stateDir>/registry-password for the real registry', async () => {
+  it('hands out the registry password of <stateDir>/registry-password when the registry has no gate', async () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'stand-in-state-'))
     writeFileSync(path.join(stateDir, 'registry-password'), 'from-the-file\n')
     const real = await startStandIn({ port: 0, stateDir })

@@ -53,7 +53,22 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await control.reset()
-  await control.createRepository({ account: TOOLING, region: REGION, name: 'app' })
+  // Lambda may pull only what the repository policy lets it, in its own account too.
+  await control.createRepository({
+    account: TOOLING,
+    region: REGION,
+    name: 'app',
+    policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'lambda.amazonaws.com' },
+          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+        }
+      ]
+    })
+  })
   await control.createFunction({
     account: TOOLING,
     region: REGION,

@@ -57,13 +57,32 @@ async function caught(
   throw new Error('expected the call to fail')
 }
 
-/** A repository with one pushed image, and an Image function in the same account. */
+/** The repository policy Lambda needs in its own account too (Knowledge Center
+ * "lambda-ecr-image", same account). */
+const LAMBDA_PULL_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'lambda.amazonaws.com' },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+    }
+  ]
+})
+
+/** A repository with one pushed image that Lambda may pull, and an Image function in the same
+ * account. */
 async function seedImageFunction(
   options: { packageType?: 'Image' | 'Zip'; architecture?: string } = {}
 ) {
   unique += 1
   const name = `fn-${unique}`
-  await control.createRepository({ account: TOOLING, region: REGION, name })
+  await control.createRepository({
+    account: TOOLING,
+    region: REGION,
+    name,
+    policy: LAMBDA_PULL_POLICY
+  })
   await control.createFunction({
     account: TOOLING,
     region: REGION,

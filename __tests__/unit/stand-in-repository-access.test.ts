@@ -43,8 +43,12 @@ function mayPull(policyText: string | undefined, functionAccount = FUNCTION_ACCO
 }
 
 describe('lambdaMayPull', () => {
-  it('needs no policy in the same account', () => {
-    expect(mayPull(undefined, REPOSITORY_ACCOUNT)).toBe(true)
+  it('refuses the same account without a policy (the service must be granted there too)', () => {
+    expect(mayPull(undefined, REPOSITORY_ACCOUNT)).toBe(false)
+  })
+
+  it('needs only the service grant in the same account', () => {
+    expect(mayPull(policy([lambdaGrant(undefined)]), REPOSITORY_ACCOUNT)).toBe(true)
   })
 
   it('refuses another account without a policy', () => {
@@ -157,9 +161,11 @@ describe('evaluatePolicy', () => {
     )
   })
 
-  it('skips statements written with NotAction', () => {
+  it('applies NotAction to every action it does not name', () => {
     const text = policy([{ Effect: 'Allow', Principal: '*', NotAction: 'ecr:DeleteRepository' }])
-    expect(evaluatePolicy(text, request)).toBe('implicit-deny')
+    expect(evaluatePolicy(text, request)).toBe('allow')
+    const named = policy([{ Effect: 'Allow', Principal: '*', NotAction: 'ecr:BatchGet*' }])
+    expect(evaluatePolicy(named, request)).toBe('implicit-deny')
   })
 })
 

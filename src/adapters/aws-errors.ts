@@ -10,10 +10,11 @@ export function explainAwsError(error: unknown, iamAction: string, subject: stri
   const name = errorName(error)
   const message = (error as { message?: string }).message ?? String(error)
   if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
+    const hint = accessDeniedHint(message, iamAction, subject)
     return new ActionError(
       'access-denied',
-      `AWS refused ${iamAction} on ${subject}: ${message}`,
-      `Allow ${iamAction} on ${subject} in the policy of the role this workflow assumes (the README lists the minimal policy).`
+      `AWS refused ${hint.action} on ${subject}: ${message}`,
+      hint.fix
     )
   }
   if (
@@ -52,6 +53,70 @@ export function explainAwsError(error: unknown, iamAction: string, subject: stri
   return error
 }
 
+/** Where a refused permission has to be granted, and what to grant. */
+export interface AccessDeniedHint {
+  /** The IAM action AWS named (or the one the call needs, when AWS named none). */
+  readonly action: string
+  readonly fix: string
+}
+
+// IAM's AccessDenied sentences (IAM User Guide, "Troubleshoot access denied error messages"):
+// "User: ARN is not authorized to perform: ACTION on resource: ARN because no identity-based
+// policy allows the ACTION action" (or "resource-based", or "with an explicit deny in ...").
+const NOT_AUTHORIZED =
+  /is not authorized to perform: ([\w-]+:[\w*]+)(?: on resource: (\S+))?(?: (because no (identity|resource)-based policy allows)| with an explicit deny in an? (identity|resource)-based policy)?/
+
+/** Lambda's refusal when it may not read the image (Knowledge Center "lambda-ecr-image"). */
+const LAMBDA_IMAGE_ACCESS = /Lambda does not have permission to access the ECR image/
+
+/** ECR permissions Lambda and a cross-account caller need to read an image. */
+export const IMAGE_PULL_ACTIONS = 'ecr:BatchGetImage and ecr:GetDownloadUrlForLayer'
+
+/** Names the missing permission and the policy it belongs in: the identity policy of the role
+ * the workflow runs as, or the repository policy. */
+export function accessDeniedHint(
+  message: string,
+  iamAction: string,
+  subject: string
+): AccessDeniedHint {
+  if (LAMBDA_IMAGE_ACCESS.test(message)) {
+    return {
+      action: iamAction,
+      fix:
+        `Lambda could not read the image. Repository policy: it must allow the service principal lambda.amazonaws.com ${IMAGE_PULL_ACTIONS} ` +
+        '(the action adds this unless manage-repository-policy is false), and for a function in another account also that account. ' +
+        `Identity policy: for a repository in another account, the role that calls lambda:UpdateFunctionCode (the cross-account-role, or the workflow's role) needs ${IMAGE_PULL_ACTIONS} on the repository (README, "Minimal IAM policy").`
+    }
+  }
+  const match = NOT_AUTHORIZED.exec(message)
+  const action = match?.[1] ?? iamAction
+  const resource = match?.[2] ?? subject
+  const identity = match?.[4] ?? match?.[5]
+  const explicit = match?.[5] !== undefined
+  if (explicit && identity === 'resource') {
+    return {
+      action,
+      fix: `A Deny statement in the repository policy (resource-based policy) of ${resource} refuses ${action}; narrow or remove it.`
+    }
+  }
+  if (explicit) {
+    return {
+      action,
+      fix: `A Deny in the identity policies of the role this workflow assumes (or a permissions boundary or SCP) refuses ${action} on ${resource}; narrow or remove it.`
+    }
+  }
+  if (identity === 'resource') {
+    return {
+      action,
+      fix: `Allow ${action} for this account or role in the repository policy (resource-based policy) of ${resource}: a principal in another account needs it there as well as in its own identity policy.`
+    }
+  }
+  return {
+    action,
+    fix: `Allow ${action} on ${resource} in the identity policy of the role this workflow assumes (the README lists the minimal policy per feature).`
+  }
+}
+
 export function errorName(error: unknown): string {
   return (error as { name?: string } | undefined)?.name ?? ''
 }
@@ -84,4 +149,27 @@ function statusOf(error: unknown): number | undefined {
 function attemptsOf(error: unknown): string {
   const attempts = (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts
   return attempts === undefined ? 'after the SDK’s retries' : `${attempts} attempts`
+}
+
+/** The ECR action a registry request is authorized as (ECR User Guide, "Private registry
+ * authentication" and the Service Authorization Reference): reading a manifest is
+ * ecr:BatchGetImage, reading a blob (an image config or layer) ecr:GetDownloadUrlForLayer. */
+export function ecrRegistryAction(method: string, path: string): string {
+  if (/\/blobs\/uploads/.test(path)) return 'ecr:InitiateLayerUpload'
+  if (/\/blobs\//.test(path)) {
+    return method === 'HEAD' ? 'ecr:BatchCheckLayerAvailability' : 'ecr:GetDownloadUrlForLayer'
+  }
+  if (/\/manifests\//.test(path) && method === 'PUT') return 'ecr:PutImage'
+  return 'ecr:BatchGetImage'
+}
+
+/** The first message of a registry error body (Docker Registry HTTP API V2, "Errors"). */
+export function registryErrorMessage(body: string): string {
+  try {
+    const errors = (JSON.parse(body) as { errors?: { message?: unknown }[] }).errors
+    const message = errors?.[0]?.message
+    return typeof message === 'string' ? message : ''
+  } catch {
+    return ''
+  }
 }

@@ -7,6 +7,7 @@ import {
   type LambdaPlatform
 } from '../domain/lambda-limits.js'
 import { ActionError } from '../domain/errors.js'
+import { accessDeniedHint, ecrRegistryAction, registryErrorMessage } from './aws-errors.js'
 import {
   formatImageReference,
   manifestReference,
@@ -261,17 +262,23 @@ export class RegistryHttp {
       if (authorization !== undefined) this.authorizations.set(key, authorization)
       return response
     }
-    await response.body?.cancel()
     const name = formatImageReference(image)
     if (response.status === 401 || response.status === 403) {
+      // ECR says in the error body which IAM action was refused and by which policy.
+      const said = registryErrorMessage(await response.text().catch(() => ''))
       throw new ActionError(
         'registry-auth-refused',
-        `${image.registry} refused access to ${image.repository} (HTTP ${response.status} on ${method} ${path}).`,
+        `${image.registry} refused access to ${image.repository} (HTTP ${response.status} on ${method} ${path})${said ? `: ${said}` : '.'}`,
         image.registry.includes('.dkr.ecr.')
-          ? 'Give the role ecr:GetAuthorizationToken and ecr:BatchGetImage on the repository.'
+          ? accessDeniedHint(
+              said,
+              ecrRegistryAction(method, path),
+              `repository ${image.repository}`
+            ).fix
           : 'Check that the image is public, or that the registry accepts the credentials given.'
       )
     }
+    await response.body?.cancel()
     if (response.status === 404) {
       throw new ActionError(
         'base-image-not-found',

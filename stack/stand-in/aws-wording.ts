@@ -60,13 +60,15 @@ export const AUTH_ERROR_CODES = {
     missing: 'MissingAuthenticationTokenException',
     incomplete: 'IncompleteSignatureException',
     unknownKey: 'UnrecognizedClientException',
-    badSignature: 'InvalidSignatureException'
+    badSignature: 'InvalidSignatureException',
+    expiredToken: 'ExpiredTokenException'
   },
   query: {
     missing: 'MissingAuthenticationToken',
     incomplete: 'IncompleteSignature',
     unknownKey: 'InvalidClientTokenId',
-    badSignature: 'SignatureDoesNotMatch'
+    badSignature: 'SignatureDoesNotMatch',
+    expiredToken: 'ExpiredToken'
   }
 } as const
 
@@ -89,6 +91,7 @@ export const AUTH_MESSAGES = {
     `Signature expired: ${signed} is now earlier than ${earliest} (${now} - 15 min.)`,
   notYetCurrent: (signed: string, latest: string, now: string) =>
     `Signature not yet current: ${signed} is still later than ${latest} (${now} + 15 min.)`,
+  expiredToken: 'The security token included in the request is expired',
   // Worded by the stand-in, after AWS's "Authorization header requires '...' parameter."
   incomplete: (what: string) => `Authorization header requires '${what}' parameter.`
 } as const

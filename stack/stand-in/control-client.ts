@@ -29,7 +29,8 @@ export type FaultRequest = Omit<FaultSpec, 'times'> & { readonly times?: number 
 export class StandInControl {
   constructor(readonly url: string) {}
 
-  /** Forgets every repository, function, fault and call; restores the start-up settings. */
+  /** Forgets every repository, function, fault, call and registry token; restores the start-up
+   * settings and every principal's identity policies from stack/topology.json. */
   async reset(): Promise<void> {
     await this.send('POST', 'reset')
   }
@@ -45,6 +46,17 @@ export class StandInControl {
   /** How long accepted Lambda updates stay InProgress from now on. */
   async setUpdateDelay(updateDelayMs: number): Promise<void> {
     await this.send('PUT', 'settings', { updateDelayMs })
+  }
+
+  /** Replaces every identity-based policy of a user or role (policy name → document). */
+  async setIdentityPolicies(principal: string, policies: Record<string, unknown>): Promise<void> {
+    await this.send('PUT', 'identity-policies', { principal, policies })
+  }
+
+  async identityPolicies(principal: string): Promise<Record<string, unknown>> {
+    return JSON.parse(
+      await this.send('GET', `identity-policies?principal=${encodeURIComponent(principal)}`)
+    ) as Record<string, unknown>
   }
 
   async injectFault(fault: FaultRequest): Promise<void> {

@@ -3,9 +3,13 @@ import { FUNCTION_DEFAULTS, LAMBDA_ARCHITECTURES } from './aws-wording.js'
 import type { CallLog } from './call-log.js'
 import type { FunctionSeed, RegistryImage, RepositorySeed } from './control-types.js'
 import { FaultSpecError, parseFaultSpec, type FaultPlan } from './faults.js'
+import type { RepositoryPolicyLookup } from './iam-authorization.js'
+import { PrincipalPolicyError, type IdentityPolicies } from './iam-principals.js'
 import { parseImageUri } from './image-reference.js'
 import { defaultRole, lastModifiedNow, newRevisionId } from './lambda-model.js'
+import { authorizeRegistryRequest, type RegistryRequest } from './registry-authorization.js'
 import { RegistryUnavailableError, type ImageRegistry } from './registry-client.js'
+import type { RegistryTokens } from './registry-tokens.js'
 import {
   canonicalJson,
   recordKey,
@@ -31,6 +35,9 @@ export interface ControlDependencies {
   readonly registry: ImageRegistry
   /** The updateDelayMs the stand-in started with, restored by reset. */
   readonly initialUpdateDelayMs: number
+  readonly identities: IdentityPolicies
+  readonly registryTokens: RegistryTokens
+  readonly repositoryPolicy: RepositoryPolicyLookup
 }
 
 class ControlError extends Error {
@@ -45,14 +52,32 @@ class ControlError extends Error {
 type Handler = (url: URL, body: unknown) => unknown
 
 export function createControl(deps: ControlDependencies) {
-  const { state, faults, calls, registry } = deps
+  const { state, faults, calls, registry, identities } = deps
   const routes: Record<string, Handler> = {
     'POST reset': () => {
       resetState(state, deps.initialUpdateDelayMs)
       faults.clear()
       calls.clear()
+      identities.reset()
+      deps.registryTokens.clear()
       return { ok: true }
     },
+    // A principal's identity-based policies (stack/topology.json's defaults until replaced).
+    'GET identity-policies': url => identities.of(url.searchParams.get('principal') ?? ''),
+    'PUT identity-policies': (_url, body) => {
+      const { principal, policies } = (body ?? {}) as { principal?: unknown; policies?: unknown }
+      if (typeof principal !== 'string')
+        throw new ControlError(400, 'principal (a user or role ARN) is required')
+      return identities.replace(principal, policies)
+    },
+    // The registry gate asks here whether a docker request may pass (stack/registry-gate.ts).
+    'POST registry-authorize': (_url, body) =>
+      authorizeRegistryRequest(
+        registryRequest(body),
+        deps.registryTokens,
+        identities,
+        deps.repositoryPolicy
+      ),
     'POST repositories': (_url, body) => seedRepository(state, body as RepositorySeed),
     'POST functions': (_url, body) => seedFunction(state, body as FunctionSeed),
     'PUT settings': (_url, body) => {
@@ -111,7 +136,7 @@ export function createControl(deps: ControlDependencies) {
       const status =
         error instanceof ControlError
           ? error.status
-          : error instanceof FaultSpecError
+          : error instanceof FaultSpecError || error instanceof PrincipalPolicyError
             ? 400
             : error instanceof RegistryUnavailableError
               ? 503
@@ -119,6 +144,14 @@ export function createControl(deps: ControlDependencies) {
       reply(response, status, JSON.stringify({ error: (error as Error).message }))
     }
   }
+}
+
+function registryRequest(body: unknown): RegistryRequest {
+  const request = (body ?? {}) as Record<string, unknown>
+  for (const key of ['token', 'host', 'method', 'path']) {
+    if (typeof request[key] !== 'string') throw new ControlError(400, `${key} is required`)
+  }
+  return request as unknown as RegistryRequest
 }
 
 function seedRepository(state: StandInState, seed: RepositorySeed) {

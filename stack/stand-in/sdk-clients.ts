@@ -21,6 +21,12 @@ export interface ClientOptions {
   /** Sign with this secret instead of the account's own (to provoke a signature mismatch). */
   readonly secretAccessKey?: string
   readonly accessKeyId?: string
+  /** Sign with these credentials instead (e.g. an AssumeRole session's, with its token). */
+  readonly credentials?: {
+    readonly accessKeyId: string
+    readonly secretAccessKey: string
+    readonly sessionToken?: string
+  }
 }
 
 export function credentialsOf(account: string): { accessKeyId: string; secretAccessKey: string } {
@@ -39,7 +45,7 @@ export function clientsFor(
     region: options.region ?? topology.regions[0]!,
     endpoint: url,
     maxAttempts: options.maxAttempts ?? 1,
-    credentials: {
+    credentials: options.credentials ?? {
       accessKeyId: options.accessKeyId ?? own.accessKeyId,
       secretAccessKey: options.secretAccessKey ?? own.secretAccessKey
     }

@@ -15,12 +15,24 @@ import { CallLog } from './call-log.js'
 import { CONTROL_PREFIX, createControl } from './control.js'
 import { createEcr } from './ecr.js'
 import { BEFORE_CALL_KINDS, FaultPlan, INJECTED_SERVER_ERROR, type FaultSpec } from './faults.js'
+import {
+  accessDenied,
+  ecrPermissions,
+  firstRefusal,
+  imagePullDenied,
+  lambdaPermissions,
+  stsPermissions,
+  type RepositoryPolicyLookup
+} from './iam-authorization.js'
+import { IdentityPolicies } from './iam-principals.js'
 import { createLambda } from './lambda.js'
 import { functionArn, parseFunctionName } from './lambda-model.js'
 import { matchLambdaRoute, type LambdaRoute } from './lambda-routes.js'
 import { RegistryClient, type ImageRegistry } from './registry-client.js'
+import { RegistryGateProbe } from './registry-gate-probe.js'
+import { RegistryTokens } from './registry-tokens.js'
 import { AuthFailure, authenticate, authError, type Caller } from './sigv4.js'
-import { createState, settleUpdates } from './state.js'
+import { createState, recordKey, settleUpdates } from './state.js'
 import { callSts, stsAction } from './sts.js'
 import { topology } from './topology.js'
 import { AwsError, lambdaError, writeError, writeResult, type Protocol } from './wire.js'
@@ -28,7 +40,10 @@ import { AwsError, lambdaError, writeError, writeResult, type Protocol } from '.
 /**
  * One local HTTP server that answers as ECR, Lambda and STS do on the wire, so the action and
  * the tests reach it only through the SDK's endpoint settings (AWS_ENDPOINT_URL_ECR, ..._LAMBDA,
- * ..._STS). Every AWS request must carry a valid SigV4 signature from a topology.json key.
+ * ..._STS). Every AWS request must carry a valid SigV4 signature from a topology.json key (or
+ * an AssumeRole session's key with its session token), and is then authorized against the
+ * caller's identity policies (and the repository policy for ECR repositories) before any
+ * handler sees it: iam-authorization.ts maps each operation to its IAM action and resource.
  */
 
 export interface StandInOptions {
@@ -43,6 +58,9 @@ export interface StandInOptions {
   /** The registry behind ECR; default the real one stack/setup.sh runs (unit tests pass a
    * MemoryRegistry so that they need no Docker). */
   readonly registry?: ImageRegistry
+  /** Hand out per-principal registry tokens even where the registry has no gate (a test that
+   * runs a gate of its own); default: only where the registry is behind the gate. */
+  readonly perPrincipalRegistryTokens?: boolean
 }
 
 export interface StandIn {
@@ -64,10 +82,31 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   const state = createState(initialUpdateDelayMs)
   const faults = new FaultPlan()
   const calls = new CallLog()
-  const registry = options.registry ?? new RegistryClient(options.stateDir ?? topology.stateDir)
+  const stateDir = options.stateDir ?? topology.stateDir
+  const registry = options.registry ?? new RegistryClient(stateDir)
+  // With the real registries, whether they have the gate is probed; a registry passed in (unit
+  // tests' MemoryRegistry) is taken to authorize per principal.
+  const gateProbe =
+    options.registry || options.perPrincipalRegistryTokens
+      ? undefined
+      : new RegistryGateProbe(stateDir)
   const ecr = createEcr({ state, registry, faults })
   const lambda = createLambda({ state, registry, faults })
-  const control = createControl({ state, faults, calls, registry, initialUpdateDelayMs })
+  const identities = new IdentityPolicies()
+  const registryTokens = new RegistryTokens()
+  const repositoryPolicy: RepositoryPolicyLookup = (account, region, name) =>
+    state.repositories.get(recordKey(account, region, name))?.policyText
+  const control = createControl({
+    state,
+    faults,
+    calls,
+    registry,
+    initialUpdateDelayMs,
+    identities,
+    registryTokens,
+    repositoryPolicy
+  })
+  let port = 0
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request)
@@ -100,6 +139,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         },
         SIGNING_NAMES[addressed.service]
       )
+      authorize(addressed, caller, url, body)
       await applyFault(
         faults.take(addressed.service, addressed.operation, BEFORE_CALL_KINDS),
         addressed,
@@ -122,6 +162,36 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     })
   }
 
+  /** Refuses the request unless the caller's policies allow every permission it needs. */
+  function authorize(addressed: Addressed, caller: Caller, url: URL, body: Buffer): void {
+    const check = (permissions: Parameters<typeof firstRefusal>[0]) =>
+      firstRefusal(permissions, caller, identities, repositoryPolicy)
+    switch (addressed.service) {
+      case 'ecr': {
+        const refused = check(ecrPermissions(addressed.operation, lenientJson(body), caller))
+        if (refused) throw accessDenied('ecr', refused.message)
+        return
+      }
+      case 'lambda': {
+        if (!addressed.lambdaRoute) return
+        const needed = lambdaPermissions(
+          addressed.lambdaRoute,
+          queryOf(url),
+          lenientJson(body),
+          caller
+        )
+        const refused = check(needed.own)
+        if (refused) throw accessDenied('lambda', refused.message)
+        if (check(needed.imagePull)) throw imagePullDenied()
+        return
+      }
+      case 'sts': {
+        const refused = check(stsPermissions(addressed.operation, body))
+        if (refused) throw accessDenied('sts', refused.message)
+      }
+    }
+  }
+
   async function dispatch(
     addressed: Addressed,
     caller: Caller,
@@ -141,7 +211,11 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
           body,
           () => new AwsError('SerializationException', ECR_MESSAGES.notJson, 400)
         )
-        return { status: 200, body: await ecr.call(addressed.operation, input, caller) }
+        const answer = await ecr.call(addressed.operation, input, caller)
+        if (addressed.operation === 'GetAuthorizationToken') {
+          return { status: 200, body: await withCallerTokens(answer, caller) }
+        }
+        return { status: 200, body: answer }
       }
       case 'lambda': {
         if (!addressed.lambdaRoute) {
@@ -163,6 +237,26 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     }
   }
 
+  /** GetAuthorizationToken hands out a password of the caller's own, so that the registry gate
+   * authorizes docker's requests as this caller (registry-tokens.ts); a registry without the
+   * gate (a stack set up before it existed) gets the registry's own password, as before. */
+  async function withCallerTokens(answer: unknown, caller: Caller): Promise<unknown> {
+    const data = (answer as { authorizationData?: Record<string, unknown>[] }).authorizationData
+    const entries = await Promise.all(
+      (data ?? []).map(async entry => {
+        const endpoint = topology.ecrRegistries.find(
+          registry => `https://${registry.host}` === entry.proxyEndpoint
+        )
+        const perPrincipal =
+          !gateProbe || (endpoint !== undefined && (await gateProbe.gated(endpoint)))
+        if (!perPrincipal) return entry
+        const token = registryTokens.issue(caller, port)
+        return { ...entry, authorizationToken: Buffer.from(`AWS:${token}`).toString('base64') }
+      })
+    )
+    return { ...(answer as object), authorizationData: entries }
+  }
+
   const server = http.createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       console.error('stand-in: unexpected failure', error)
@@ -178,7 +272,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       resolve()
     })
   })
-  const port = (server.address() as AddressInfo).port
+  port = (server.address() as AddressInfo).port
   return {
     url: `http://${host}:${port}`,
     port,
@@ -288,6 +382,19 @@ function parseJsonBody(body: Buffer, invalid: () => AwsError): Record<string, un
   } catch (error) {
     if (error instanceof AwsError) throw error
     throw invalid()
+  }
+}
+
+/** The JSON body for authorization only; a body that is not JSON is refused later by the
+ * operation itself, in its own words. */
+function lenientJson(body: Buffer): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {}
+  } catch {
+    return {}
   }
 }
 

@@ -8,7 +8,7 @@ import {
   AUTH_MESSAGES,
   SIGNATURE_MAX_SKEW_MS
 } from './aws-wording.js'
-import { accountByAccessKey, isKnownRegion, topology } from './topology.js'
+import { accountByAccessKey, isKnownRegion, isSession, roleArn, userArn } from './topology.js'
 import { AwsError, type Protocol } from './wire.js'
 
 /**
@@ -34,9 +34,22 @@ export interface Caller {
   readonly accessKeyId: string
   readonly region: string
   readonly service: string
+  readonly principal: CallerPrincipal
 }
 
-export type AuthFailureKind = 'missing' | 'incomplete' | 'unknownKey' | 'badSignature'
+/** The IAM identity behind a key: the account's user, or a session of a role. */
+export interface CallerPrincipal {
+  /** What GetCallerIdentity answers and AccessDenied messages name: the user ARN, or
+   * arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION (STS GetCallerIdentity, "Returns"). */
+  readonly arn: string
+  /** The user or role ARN whose identity-based policies apply. */
+  readonly policyHolder: string
+  /** IAM unique ids: AIDA… for users, AROA…:SESSION for role sessions (IAM "Unique identifiers"). */
+  readonly userId: string
+}
+
+export type AuthFailureKind =
+  'missing' | 'incomplete' | 'unknownKey' | 'badSignature' | 'expiredToken'
 
 export class AuthFailure extends Error {
   constructor(
@@ -72,6 +85,17 @@ export async function authenticate(
 
   const account = accountByAccessKey(authorization.accessKeyId)
   if (!account) throw new AuthFailure('unknownKey', AUTH_MESSAGES.unknownKey)
+  if (isSession(account)) {
+    // Temporary credentials are valid only with their session token (STS "Using temporary
+    // credentials with AWS resources"); a wrong or missing one is an invalid token.
+    const token = single(request.headers['x-amz-security-token'])
+    if (token === undefined || !sameText(token, account.sessionToken)) {
+      throw new AuthFailure('unknownKey', AUTH_MESSAGES.unknownKey)
+    }
+    if (now.getTime() > account.expiresAt) {
+      throw new AuthFailure('expiredToken', AUTH_MESSAGES.expiredToken)
+    }
+  }
   if (authorization.service !== expectedService) {
     throw new AuthFailure('badSignature', AUTH_MESSAGES.wrongService(expectedService))
   }
@@ -119,13 +143,28 @@ export async function authenticate(
     account: account.id,
     accessKeyId: account.accessKeyId,
     region: authorization.region,
-    service: authorization.service
+    service: authorization.service,
+    principal: isSession(account)
+      ? {
+          arn: `arn:${partitionOf(roleArn(account.id, account.roleName))}:sts::${account.id}:assumed-role/${account.roleName}/${account.sessionName}`,
+          policyHolder: roleArn(account.id, account.roleName),
+          userId: `AROASTANDIN${account.id}:${account.sessionName}`
+        }
+      : {
+          arn: userArn(account.id),
+          policyHolder: userArn(account.id),
+          userId: `AIDASTANDIN${account.id}`
+        }
   }
 }
 
-/** The identity every access key stands for: one IAM user per account. */
-export function callerArn(caller: Pick<Caller, 'account'>): string {
-  return `arn:${topology.partition}:iam::${caller.account}:user/stand-in`
+/** Who the caller is, as AWS names it in GetCallerIdentity and AccessDenied messages. */
+export function callerArn(caller: Pick<Caller, 'principal'>): string {
+  return caller.principal.arn
+}
+
+function partitionOf(arn: string): string {
+  return arn.split(':')[1] ?? 'aws'
 }
 
 /** The failure in the shape the caller's protocol uses (codes and statuses differ by protocol). */

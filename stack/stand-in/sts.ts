@@ -5,11 +5,16 @@ import { addSession, isKnownAccount } from './topology.js'
 import { AwsError, escapeXml } from './wire.js'
 
 /**
- * AWS STS: GetCallerIdentity (who the signature says the caller is) and AssumeRole (temporary
- * credentials in another account; every role in a known account exists and trusts every caller,
- * except roles whose name starts with `untrusted`). Query protocol: the action comes
- * form-encoded in the body, the answer is XML (STS API reference).
+ * AWS STS: GetCallerIdentity (who the signature says the caller is: the account's IAM user, or
+ * the assumed-role ARN of a role session) and AssumeRole (temporary credentials with a session
+ * token; every role in a known account exists and trusts every caller, except roles whose name
+ * starts with `untrusted`; the caller's own sts:AssumeRole permission is checked in server.ts).
+ * Query protocol: the action comes form-encoded in the body, the answer is XML (STS API
+ * reference).
  */
+
+/** AssumeRole's DurationSeconds default and bounds (STS AssumeRole API reference). */
+const ASSUME_ROLE_DURATION = { defaultSeconds: 3600, minSeconds: 900, maxSeconds: 43200 } as const
 
 /** The Action of a Query-protocol request body, e.g. GetCallerIdentity. */
 export function stsAction(body: Buffer): string | undefined {
@@ -25,17 +30,12 @@ export function callSts(action: string, caller: Caller, body: Buffer = Buffer.al
     `<GetCallerIdentityResponse xmlns="${STS_XML_NAMESPACE}">`,
     '<GetCallerIdentityResult>',
     `<Arn>${escapeXml(callerArn(caller))}</Arn>`,
-    `<UserId>${escapeXml(userIdOf(caller))}</UserId>`,
+    `<UserId>${escapeXml(caller.principal.userId)}</UserId>`,
     `<Account>${escapeXml(caller.account)}</Account>`,
     '</GetCallerIdentityResult>',
     `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata>`,
     '</GetCallerIdentityResponse>'
   ].join('')
-}
-
-/** IAM user ids start with AIDA (IAM "Unique identifiers"); one stable id per account. */
-function userIdOf(caller: Caller): string {
-  return `AIDASTANDIN${caller.account}`
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/
@@ -55,15 +55,27 @@ function assumeRole(parameters: URLSearchParams, caller: Caller): string {
       403
     )
   }
-  const session = addSession(account)
-  const expiration = new Date(Date.now() + 3600_000).toISOString()
+  const duration = Number(parameters.get('DurationSeconds') ?? ASSUME_ROLE_DURATION.defaultSeconds)
+  if (
+    !Number.isInteger(duration) ||
+    duration < ASSUME_ROLE_DURATION.minSeconds ||
+    duration > ASSUME_ROLE_DURATION.maxSeconds
+  ) {
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value '${parameters.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value between ${ASSUME_ROLE_DURATION.minSeconds} and ${ASSUME_ROLE_DURATION.maxSeconds}`,
+      400
+    )
+  }
+  const session = addSession(account, roleName, sessionName, duration * 1000)
+  const expiration = new Date(session.expiresAt).toISOString()
   return [
     `<AssumeRoleResponse xmlns="${STS_XML_NAMESPACE}">`,
     '<AssumeRoleResult>',
     '<Credentials>',
     `<AccessKeyId>${session.accessKeyId}</AccessKeyId>`,
     `<SecretAccessKey>${escapeXml(session.secretAccessKey)}</SecretAccessKey>`,
-    `<SessionToken>${randomUUID()}</SessionToken>`,
+    `<SessionToken>${escapeXml(session.sessionToken)}</SessionToken>`,
     `<Expiration>${expiration}</Expiration>`,
     '</Credentials>',
     `<AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/${escapeXml(roleName)}/${escapeXml(sessionName)}</Arn>`,

@@ -23,10 +23,19 @@ export interface RegistryEndpoint {
   readonly port?: number
 }
 
+/** A policy document as topology.json holds it. */
+export type PolicyObject = { readonly Statement?: unknown } & Record<string, unknown>
+
 export interface Topology {
   readonly stateDir: string
   readonly partition: string
   readonly accounts: readonly Account[]
+  readonly iam: {
+    /** The IAM user each account's access key belongs to. */
+    readonly userName: string
+    /** Policy name → document: what every user and role carries until a test replaces it. */
+    readonly defaultPolicies: Readonly<Record<string, PolicyObject>>
+  }
   readonly regions: readonly string[]
   readonly ecrRegistries: readonly RegistryEndpoint[]
   readonly standIn: { readonly host: string; readonly port: number }
@@ -34,26 +43,58 @@ export interface Topology {
 
 export const topology: Topology = topologyFile
 
-/** Temporary credentials handed out by AssumeRole: key id → the account they act in. */
-const sessions = new Map<string, Account>()
+/** Temporary credentials handed out by AssumeRole: a role session in an account. */
+export interface Session extends Account {
+  readonly roleName: string
+  readonly sessionName: string
+  /** What the caller must send as X-Amz-Security-Token with every request it signs. */
+  readonly sessionToken: string
+  /** Epoch ms. */
+  readonly expiresAt: number
+}
 
-export function accountByAccessKey(accessKeyId: string): Account | undefined {
+const sessions = new Map<string, Session>()
+
+export function accountByAccessKey(accessKeyId: string): Account | Session | undefined {
   return (
     topology.accounts.find(account => account.accessKeyId === accessKeyId) ??
     sessions.get(accessKeyId)
   )
 }
 
-/** Registers temporary credentials for an account (STS AssumeRole); they sign like any other key. */
-export function addSession(account: string): Account {
-  const id = randomBytes(8).toString('hex').toUpperCase()
-  const session = {
+export function isSession(account: Account | Session): account is Session {
+  return 'sessionToken' in account
+}
+
+/** Registers temporary credentials for a role session (STS AssumeRole); they sign like any other
+ * key, together with their session token. */
+export function addSession(
+  account: string,
+  roleName: string,
+  sessionName: string,
+  lifetimeMs: number
+): Session {
+  const session: Session = {
     id: account,
-    accessKeyId: `ASIA${id}`,
-    secretAccessKey: randomBytes(30).toString('base64')
+    // Temporary access keys start with ASIA (IAM "Unique identifiers").
+    accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+    roleName,
+    sessionName,
+    sessionToken: randomBytes(48).toString('base64'),
+    expiresAt: Date.now() + lifetimeMs
   }
   sessions.set(session.accessKeyId, session)
   return session
+}
+
+/** The IAM user ARN of an account's long-term key. */
+export function userArn(account: string): string {
+  return `arn:${topology.partition}:iam::${account}:user/${topology.iam.userName}`
+}
+
+export function roleArn(account: string, roleName: string): string {
+  return `arn:${topology.partition}:iam::${account}:role/${roleName}`
 }
 
 export function isKnownAccount(account: string): boolean {
