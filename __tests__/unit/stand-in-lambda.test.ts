@@ -203,7 +203,20 @@ describe('UpdateFunctionCode', () => {
 
   it.each([
     ['a missing tag', (fn: { repository: string }) => `${fn.repository}:nope`],
-    ['an unknown repository', () => `${HOST}/never-created:v1`],
+    ['an unknown repository', () => `${HOST}/never-created:v1`]
+  ])('refuses %s as a source image that does not exist', async (_case, uriOf) => {
+    const fn = await seedImageFunction()
+    const imageUri = uriOf(fn)
+    const error = await caught(
+      lambda.send(new UpdateFunctionCodeCommand({ FunctionName: fn.name, ImageUri: imageUri }))
+    )
+    expect(error.name).toBe('InvalidParameterValueException')
+    expect(error.message).toBe(
+      `Source image ${imageUri} does not exist. Provide a valid source image.`
+    )
+  })
+
+  it.each([
     ['an image in another region', (fn: { name: string }) => `${EU_HOST}/${fn.name}:v1`],
     ['something that is not an ECR URI', () => 'docker.io/library/alpine:3']
   ])('refuses %s as an invalid source image', async (_case, uriOf) => {
