@@ -1,10 +1,10 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
-import { mergeLambdaGrant } from '../domain/repository-policy.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
 import { busyWith, redeployReason } from './deploy-function.js'
+import { checkGrantFits } from './grant-pull.js'
 import type { DeployTarget } from './resolve-target.js'
 
 /** What a deploy would do, found out with reads only (dry-run). */
@@ -41,12 +41,13 @@ export async function planDeploy(
   const grants = []
   if (config.manageRepositoryPolicy) {
     for (const repository of repositories) {
-      const existing = await aws.registry(repository.region).policy(repository)
-      const merged = mergeLambdaGrant(existing, {
-        repositoryAccount: repository.account,
-        functionArns: targets.filter(t => t.repository === repository).map(t => t.function.arn)
-      })
-      grants.push({ repository: repository.uri, changes: merged.changes })
+      // A grant that would not fit fails the plan, as it fails the deploy before its push.
+      const changes = await checkGrantFits(
+        repository,
+        targets.filter(t => t.repository === repository).map(t => t.function.arn),
+        aws.registry(repository.region)
+      )
+      grants.push({ repository: repository.uri, changes })
     }
   }
   const settled = await settleConcurrently(targets, config.maxConcurrency, target =>
