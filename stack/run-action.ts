@@ -83,7 +83,10 @@ export async function runAction(
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
 
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'index.js')], {
+  // ACTION_BUNDLE runs another bundle of the same sources (a helper's worktree bundles outside
+  // dist/, which only the lead rebuilds); the default is what the runner executes.
+  const bundle = process.env.ACTION_BUNDLE ?? path.join(repoRoot, 'dist', 'index.js')
+  const child = spawn(process.execPath, [bundle], {
     cwd: options.cwd ?? repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
