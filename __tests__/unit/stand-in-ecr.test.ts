@@ -129,7 +129,9 @@ describe('repository policy', () => {
   })
 
   it('lays a policy out exactly as the GetRepositoryPolicy example of the ECR API shows it', () => {
-    // botocore data/ecr/2015-09-21/examples-1.json, GetRepositoryPolicy (getrepositorypolicy-example-1470867669211).
+    // botocore data/ecr/2015-09-21/examples-1.json, GetRepositoryPolicy
+    // (getrepositorypolicy-example-1470867669211); two of its lines lost their indentation by
+    // hand-editing, restored here as the rest of the example indents.
     const example =
       '{\n  "Version" : "2008-10-17",\n  "Statement" : [ {\n    "Sid" : "new statement",\n    "Effect" : "Allow",\n    "Principal" : {\n      "AWS" : "arn:aws:iam::012345678901:role/CodeDeployDemo"\n    },\n    "Action" : [ "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability" ]\n  } ]\n}'
     expect(ecrPolicyLayout(JSON.stringify(JSON.parse(example)))).toBe(example)

@@ -97,6 +97,9 @@ export function configurationShape(fn: FunctionRecord, version?: FunctionVersion
     ImageConfigResponse: settings.imageConfig ? { ImageConfig: settings.imageConfig } : undefined,
     Architectures: [...settings.architectures],
     EphemeralStorage: { Size: FUNCTION_DEFAULTS.ephemeralStorageMb },
+    // Every recorded FunctionConfiguration carries it, off (AWS-validated LocalStack snapshots,
+    // test_lambda_api TestLambdaImages::test_lambda_image_crud).
+    SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` }
   }
 }
