@@ -194,6 +194,41 @@ describe('a Pending function', () => {
   })
 })
 
+describe('an Inactive or Failed function', () => {
+  it('is updated without waiting for it, and Active again once the update is done', async () => {
+    const name = await seed('inactive')
+    await control.setFunctionState({ account: ACCOUNT, region: REGION, name, state: 'Inactive' })
+    await control.setUpdateDelay(2000)
+    const run = await deploy(name, { publish: 'true' })
+    expect(run.stdout).not.toContain('::error::')
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toContain('is Inactive (idle); Lambda restores it with this update')
+    expect(await calls('PublishVersion', 409)).toBe(0)
+    expect(await calls('PublishVersion', 201)).toBe(1)
+    expect((await liveState(name)).State).toBe('Active')
+  })
+
+  it('gets the same image again when it is Failed because its image was deleted', async () => {
+    const name = await seed('failed-state')
+    const first = await deploy(name)
+    expect(first.exitCode).toBe(0)
+    await control.setFunctionState({
+      account: ACCOUNT,
+      region: REGION,
+      name,
+      state: 'Failed',
+      reasonCode: 'ImageDeleted'
+    })
+    await control.clearCalls()
+    const run = await deploy(name)
+    expect(run.stdout).not.toContain('::error::')
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toContain('it is Failed')
+    expect(await calls('UpdateFunctionCode')).toBe(1)
+    expect((await liveState(name)).State).toBe('Active')
+  })
+})
+
 /** A policy of reader statements whose compact JSON is just under `size` characters. */
 function policyOfAbout(size: number): string {
   const statements: object[] = []
