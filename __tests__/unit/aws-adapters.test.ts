@@ -92,4 +92,45 @@ describe('function service adapter', () => {
       imageUri: 'x@sha256:cc'
     })
   })
+
+  it('waits for a Pending function to become Active, reading its state and reason', async () => {
+    const configuration = (State: string) => ({
+      Configuration: {
+        FunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:app',
+        FunctionName: 'app',
+        PackageType: 'Image',
+        LastUpdateStatus: 'Successful',
+        State,
+        StateReason: State === 'Pending' ? 'The function is being created.' : undefined,
+        StateReasonCode: State === 'Pending' ? 'Creating' : undefined
+      }
+    })
+    lambdaMock
+      .on(GetFunctionCommand)
+      .resolvesOnce(configuration('Pending')) // the update waiter: Successful, done
+      .resolvesOnce(configuration('Pending')) // describe: still Pending
+      .resolvesOnce(configuration('Pending')) // the Active waiter's first poll
+      .resolves(configuration('Active'))
+    const service = createFunctionService(new LambdaClient({ region: 'us-east-1' }))
+    const facts = await service.waitForUpdate('app', 10)
+    expect(facts.state).toBe('Active')
+    expect(lambdaMock.commandCalls(GetFunctionCommand).length).toBeGreaterThanOrEqual(4)
+  })
+
+  it('does not wait for an Inactive function to become Active (only an update restores it)', async () => {
+    lambdaMock.on(GetFunctionCommand).resolves({
+      Configuration: {
+        FunctionName: 'app',
+        PackageType: 'Image',
+        LastUpdateStatus: 'Successful',
+        State: 'Inactive',
+        StateReasonCode: 'Idle'
+      }
+    })
+    const service = createFunctionService(new LambdaClient({ region: 'us-east-1' }))
+    const started = Date.now()
+    const facts = await service.waitForUpdate('app', 10)
+    expect(facts).toMatchObject({ state: 'Inactive', stateReasonCode: 'Idle' })
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
 })
