@@ -6,7 +6,12 @@ import {
   RepositoryPolicyNotFoundException,
   SetRepositoryPolicyCommand
 } from '@aws-sdk/client-ecr'
-import { GetFunctionCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda'
+import {
+  GetFunctionCommand,
+  LambdaClient,
+  ResourceNotFoundException,
+  type GetFunctionCommandOutput
+} from '@aws-sdk/client-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
 import { createContainerRegistry } from '../../src/adapters/ecr.js'
 import { createFunctionService } from '../../src/adapters/lambda.js'
@@ -94,15 +99,16 @@ describe('function service adapter', () => {
   })
 
   it('waits for a Pending function to become Active, reading its state and reason', async () => {
-    const configuration = (State: string) => ({
+    const configuration = (State: 'Pending' | 'Active'): GetFunctionCommandOutput => ({
+      $metadata: {},
       Configuration: {
         FunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:app',
         FunctionName: 'app',
         PackageType: 'Image',
-        LastUpdateStatus: 'Successful',
+        LastUpdateStatus: 'Successful' as const,
         State,
         StateReason: State === 'Pending' ? 'The function is being created.' : undefined,
-        StateReasonCode: State === 'Pending' ? 'Creating' : undefined
+        StateReasonCode: State === 'Pending' ? ('Creating' as const) : undefined
       }
     })
     lambdaMock
