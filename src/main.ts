@@ -28,7 +28,7 @@ import {
 } from './steps/base-image.js'
 import { checkBuiltImage } from './steps/check-image.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
-import { grantLambdaPull } from './steps/grant-pull.js'
+import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
 import { pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
@@ -96,6 +96,10 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     )
     reportPlan(facts.dryRunReport)
     return
+  }
+  // A grant ECR would refuse (policy over its size limit) stops the run before the push.
+  if (config.manageRepositoryPolicy) {
+    await timed('grant-check', () => checkGrantsFit(plan.repositories, plan.targets, aws))
   }
   const pushed = await timed('push', image.publish)
   facts.pushed = [...pushed.values()]

@@ -250,7 +250,7 @@ describe('what ECR and Lambda refuse', () => {
       clients.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: uri }))
     ).rejects.toMatchObject({
       name: 'InvalidParameterValueException',
-      message: `Source image ${uri} is not valid. Provide a valid source image.`
+      message: `Source image ${uri} does not exist. Provide a valid source image.`
     })
   })
 

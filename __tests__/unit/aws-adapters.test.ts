@@ -6,7 +6,12 @@ import {
   RepositoryPolicyNotFoundException,
   SetRepositoryPolicyCommand
 } from '@aws-sdk/client-ecr'
-import { GetFunctionCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda'
+import {
+  GetFunctionCommand,
+  LambdaClient,
+  ResourceNotFoundException,
+  type GetFunctionCommandOutput
+} from '@aws-sdk/client-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
 import { createContainerRegistry } from '../../src/adapters/ecr.js'
 import { createFunctionService } from '../../src/adapters/lambda.js'
@@ -91,5 +96,47 @@ describe('function service adapter', () => {
       codeSha256: 'c'.repeat(64),
       imageUri: 'x@sha256:cc'
     })
+  })
+
+  it('waits for a Pending function to become Active, reading its state and reason', async () => {
+    const configuration = (State: 'Pending' | 'Active'): GetFunctionCommandOutput => ({
+      $metadata: {},
+      Configuration: {
+        FunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:app',
+        FunctionName: 'app',
+        PackageType: 'Image',
+        LastUpdateStatus: 'Successful' as const,
+        State,
+        StateReason: State === 'Pending' ? 'The function is being created.' : undefined,
+        StateReasonCode: State === 'Pending' ? ('Creating' as const) : undefined
+      }
+    })
+    lambdaMock
+      .on(GetFunctionCommand)
+      .resolvesOnce(configuration('Pending')) // the update waiter: Successful, done
+      .resolvesOnce(configuration('Pending')) // describe: still Pending
+      .resolvesOnce(configuration('Pending')) // the Active waiter's first poll
+      .resolves(configuration('Active'))
+    const service = createFunctionService(new LambdaClient({ region: 'us-east-1' }))
+    const facts = await service.waitForUpdate('app', 10)
+    expect(facts.state).toBe('Active')
+    expect(lambdaMock.commandCalls(GetFunctionCommand).length).toBeGreaterThanOrEqual(4)
+  })
+
+  it('does not wait for an Inactive function to become Active (only an update restores it)', async () => {
+    lambdaMock.on(GetFunctionCommand).resolves({
+      Configuration: {
+        FunctionName: 'app',
+        PackageType: 'Image',
+        LastUpdateStatus: 'Successful',
+        State: 'Inactive',
+        StateReasonCode: 'Idle'
+      }
+    })
+    const service = createFunctionService(new LambdaClient({ region: 'us-east-1' }))
+    const started = Date.now()
+    const facts = await service.waitForUpdate('app', 10)
+    expect(facts).toMatchObject({ state: 'Inactive', stateReasonCode: 'Idle' })
+    expect(Date.now() - started).toBeLessThan(3000)
   })
 })

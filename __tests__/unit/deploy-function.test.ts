@@ -29,7 +29,9 @@ const idle: FunctionFacts = {
   imageUri: '',
   lastUpdateStatus: 'Successful',
   lastUpdateStatusReason: '',
-  state: 'Active'
+  state: 'Active',
+  stateReason: '',
+  stateReasonCode: ''
 }
 
 function target(fn: FunctionFacts, changesArchitecture = false): DeployTarget {
@@ -140,6 +142,72 @@ describe('deployFunction', () => {
       id: 'function-update-timeout',
       reason: expect.stringContaining('Pending')
     })
+  })
+
+  it('deploys the same image again when the last update failed', async () => {
+    const lambda = fakeLambda([{ codeSha256: 'b'.repeat(64) }])
+    const outcome = await deployFunction(
+      target({
+        ...idle,
+        codeSha256: 'b'.repeat(64),
+        lastUpdateStatus: 'Failed',
+        lastUpdateStatusReason: 'broken',
+        lastUpdateStatusReasonCode: 'InvalidImage'
+      }),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.calls).toEqual(['updateCode', 'waitForUpdate'])
+    expect(outcome.deployed).toBe(true)
+  })
+
+  it('deploys the same image again when the function is Failed', async () => {
+    const lambda = fakeLambda([{}])
+    const outcome = await deployFunction(
+      target({
+        ...idle,
+        codeSha256: 'b'.repeat(64),
+        state: 'Failed',
+        stateReasonCode: 'ImageDeleted'
+      }),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.calls).toEqual(['updateCode', 'waitForUpdate'])
+    expect(outcome.deployed).toBe(true)
+  })
+
+  it('waits for a Pending function to become Active before updating it', async () => {
+    const lambda = fakeLambda([{}, {}])
+    await deployFunction(
+      target({ ...idle, state: 'Pending', stateReason: 'The function is being created.' }),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.calls).toEqual(['waitForUpdate', 'updateCode', 'waitForUpdate'])
+  })
+
+  it('fails with the state when a Pending function stays Pending', async () => {
+    const lambda = fakeLambda([{ state: 'Pending' }])
+    await expect(
+      deployFunction(target({ ...idle, state: 'Pending' }), image, lambda.service, settings)
+    ).rejects.toMatchObject({ id: 'function-update-timeout' })
+    expect(lambda.calls).toEqual(['waitForUpdate'])
+  })
+
+  it('updates an Inactive function without waiting for it first', async () => {
+    const lambda = fakeLambda([{}])
+    const outcome = await deployFunction(
+      target({ ...idle, state: 'Inactive' }),
+      image,
+      lambda.service,
+      settings
+    )
+    expect(lambda.calls).toEqual(['updateCode', 'waitForUpdate'])
+    expect(outcome.deployed).toBe(true)
   })
 
   it('does not wait when asked not to', async () => {

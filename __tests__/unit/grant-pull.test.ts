@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import type { ContainerRegistry } from '../../src/adapters/ecr.js'
 import { parseRepositoryUri } from '../../src/domain/aws-names.js'
-import { MAX_POLICY_WRITES, grantLambdaPull } from '../../src/steps/grant-pull.js'
+import { MAX_POLICY_WRITES, checkGrantFits, grantLambdaPull } from '../../src/steps/grant-pull.js'
+import { mergeLambdaGrant } from '../../src/domain/repository-policy.js'
 import type { DeployTarget } from '../../src/steps/resolve-target.js'
 
 const repository = parseRepositoryUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/app')
@@ -91,5 +92,46 @@ describe('grantLambdaPull', () => {
     const outcome = await grantLambdaPull(target, again.registry, true)
     expect(outcome.status).toBe('already-granted')
     expect(again.writes).toHaveLength(0)
+  })
+})
+
+describe('checkGrantFits', () => {
+  const big = (count: number) =>
+    policy(
+      ...Array.from({ length: count }, (_, index) => ({
+        Sid: `Reader${index}`,
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::111111111111:role/reader-${index}` },
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+      }))
+    )
+
+  it('returns the planned changes when the merged policy fits', async () => {
+    const repo = racingRegistry(policy(keep), 0, '')
+    const changes = await checkGrantFits(repository, [target.function.arn], repo.registry)
+    expect(changes.length).toBeGreaterThan(0)
+    expect(repo.writes).toEqual([])
+  })
+
+  it('refuses, writing nothing, when the merged policy would exceed ECR’s limit', async () => {
+    const repo = racingRegistry(big(80), 0, '')
+    await expect(
+      checkGrantFits(repository, [target.function.arn], repo.registry)
+    ).rejects.toMatchObject({ id: 'repository-policy-too-large' })
+    expect(repo.writes).toEqual([])
+  })
+
+  it('says nothing about a policy that already grants Lambda, whatever its size', async () => {
+    const repo = racingRegistry(big(80), 0, '')
+    const granted = mergeLambdaGrant(big(10), {
+      repositoryAccount: '111111111111',
+      functionArns: [target.function.arn]
+    }).text!
+    const padded = JSON.parse(granted) as { Statement: object[] }
+    padded.Statement.push(...(JSON.parse(big(80)) as { Statement: object[] }).Statement)
+    repo.registry.policy = () => Promise.resolve(JSON.stringify(padded))
+    await expect(checkGrantFits(repository, [target.function.arn], repo.registry)).resolves.toEqual(
+      []
+    )
   })
 })

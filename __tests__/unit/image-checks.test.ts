@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
-import { checkImage, formatBytes, type ImageFacts } from '../../src/domain/image-checks.js'
+import {
+  checkImage,
+  checkLayerMediaTypes,
+  formatBytes,
+  type ImageFacts
+} from '../../src/domain/image-checks.js'
 import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../../src/domain/lambda-limits.js'
 
 const healthy: ImageFacts = {
@@ -77,5 +82,31 @@ describe('formatBytes', () => {
     [123_456_789, '123 MB']
   ])('formats %d as %s', (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text)
+  })
+})
+
+describe('checkLayerMediaTypes', () => {
+  const layer = (mediaType: string, n: number) => ({
+    mediaType,
+    digest: `sha256:${String(n).repeat(64)}`
+  })
+
+  it.each([
+    'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    'application/vnd.oci.image.layer.v1.tar+gzip',
+    'application/vnd.oci.image.layer.v1.tar'
+  ])('accepts %s layers', mediaType => {
+    expect(checkLayerMediaTypes([layer(mediaType, 1), layer(mediaType, 2)])).toBeUndefined()
+  })
+
+  it('refuses an uncompressed Docker-typed layer, naming it and the fix', () => {
+    const finding = checkLayerMediaTypes([
+      layer('application/vnd.docker.image.rootfs.diff.tar.gzip', 1),
+      layer('application/vnd.docker.image.rootfs.diff.tar', 2)
+    ])
+    expect(finding).toMatchObject({ id: 'image-layer-uncompressed-docker', severity: 'error' })
+    expect(finding?.message).toContain('1 of the image')
+    expect(finding?.message).toContain(`sha256:${'2'.repeat(64)}`)
+    expect(finding?.fix).toContain('compressed layers')
   })
 })

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
 import {
   CROSS_ACCOUNT_STATEMENT_SID,
+  MAX_REPOSITORY_POLICY_CHARACTERS,
   mergeLambdaGrant,
+  policyTooLarge,
   SERVICE_STATEMENT_SID
 } from '../../src/domain/repository-policy.js'
 
@@ -229,5 +231,37 @@ describe('mergeLambdaGrant', () => {
         functionArns: [SAME_ACCOUNT_FN]
       })
     ).toThrow(/not valid JSON/)
+  })
+})
+
+describe('policy size', () => {
+  /** Statements as a Terraform-managed repository might carry them, one per reader role. */
+  const readers = (count: number) =>
+    Array.from({ length: count }, (_, index) => ({
+      Sid: `Reader${index}`,
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::111111111111:role/reader-${index}` },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+    }))
+
+  it('writes the merged policy compactly, as ECR counts whitespace against its limit', () => {
+    const existing = JSON.stringify({ Version: '2012-10-17', Statement: readers(50) }, null, 2)
+    const merged = mergeLambdaGrant(existing, {
+      repositoryAccount: REPO_ACCOUNT,
+      functionArns: [SAME_ACCOUNT_FN]
+    })
+    expect(merged.text).toBe(JSON.stringify(JSON.parse(merged.text!)))
+    expect(merged.text!.length).toBeLessThan(existing.length)
+  })
+
+  it('accepts a merged policy of exactly the limit and refuses one character more', () => {
+    const fits = 'x'.repeat(MAX_REPOSITORY_POLICY_CHARACTERS)
+    expect(MAX_REPOSITORY_POLICY_CHARACTERS).toBe(10_240)
+    expect(policyTooLarge(fits, 'repo')).toBeUndefined()
+    const error = policyTooLarge(`${fits}x`, '111111111111.dkr.ecr.us-east-1.amazonaws.com/app')
+    expect(error?.id).toBe('repository-policy-too-large')
+    expect(error?.reason).toContain('10,241 characters')
+    expect(error?.reason).toContain('10,240')
+    expect(error?.fix).toContain('manage-repository-policy: false')
   })
 })

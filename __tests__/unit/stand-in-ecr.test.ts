@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { ecrPolicyLayout } from '../../stack/stand-in/ecr-policy.js'
 import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
@@ -130,14 +131,57 @@ describe('repository policy', () => {
     expect(error.name).toBe('RepositoryPolicyNotFoundException')
   })
 
-  it('stores the policy text exactly as given and returns it', async () => {
+  it('stores the policy in ECR’s own layout and hands that back', async () => {
     const set = await ecr.send(
       new SetRepositoryPolicyCommand({ repositoryName: 'app', policyText: policy })
     )
-    expect(set.policyText).toBe(policy)
+    expect(set.policyText).toBe(ecrPolicyLayout(policy))
+    expect(JSON.parse(set.policyText!)).toEqual(JSON.parse(policy))
     const got = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'app' }))
-    expect(got.policyText).toBe(policy)
-    expect(await control.repositoryPolicy(TOOLING, REGION, 'app')).toBe(policy)
+    expect(got.policyText).toBe(ecrPolicyLayout(policy))
+    expect(await control.repositoryPolicy(TOOLING, REGION, 'app')).toBe(ecrPolicyLayout(policy))
+  })
+
+  it('lays a policy out exactly as the GetRepositoryPolicy example of the ECR API shows it', () => {
+    // botocore data/ecr/2015-09-21/examples-1.json, GetRepositoryPolicy
+    // (getrepositorypolicy-example-1470867669211); two of its lines lost their indentation by
+    // hand-editing, restored here as the rest of the example indents.
+    const example =
+      '{\n  "Version" : "2008-10-17",\n  "Statement" : [ {\n    "Sid" : "new statement",\n    "Effect" : "Allow",\n    "Principal" : {\n      "AWS" : "arn:aws:iam::012345678901:role/CodeDeployDemo"\n    },\n    "Action" : [ "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability" ]\n  } ]\n}'
+    expect(ecrPolicyLayout(JSON.stringify(JSON.parse(example)))).toBe(example)
+  })
+
+  it('refuses a policy over 10,240 characters with InvalidParameterException', async () => {
+    const statements = Array.from({ length: 200 }, (_, index) => ({
+      Sid: `Statement${index}`,
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${TOOLING}:role/reader-${index}` },
+      Action: ['ecr:BatchGetImage']
+    }))
+    const text = JSON.stringify({ Version: '2012-10-17', Statement: statements })
+    expect(text.length).toBeGreaterThan(10_240)
+    const error = await caught(
+      ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'app', policyText: text }))
+    )
+    expect(error.name).toBe('InvalidParameterException')
+    expect(error.message).toContain('Member must have length less than or equal to 10240')
+    expect(await control.repositoryPolicy(TOOLING, REGION, 'app')).toBeUndefined()
+  })
+
+  it.each([
+    ['an AWS principal that is no account or ARN', { AWS: 'someone' }],
+    ['a service principal that is no service', { Service: 'lambda' }],
+    ['an unknown kind of principal', { Federated: 'cognito-identity.amazonaws.com' }]
+  ])('refuses %s with InvalidParameterException', async (_case, principal) => {
+    const text = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: principal, Action: 'ecr:BatchGetImage' }]
+    })
+    const error = await caught(
+      ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'app', policyText: text }))
+    )
+    expect(error.name).toBe('InvalidParameterException')
+    expect(error.message).toContain('Invalid repository policy provided')
   })
 
   it.each([

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { ecrPolicyLayout } from '../../stack/stand-in/ecr-policy.js'
 import {
   DescribeRepositoriesCommand,
   GetRepositoryPolicyCommand,
@@ -227,7 +228,7 @@ describe('policy-race', () => {
     const answer = await clients.ecr.send(
       new SetRepositoryPolicyCommand({ repositoryName: 'app', policyText: ours })
     )
-    expect(answer.policyText).toBe(ours)
+    expect(answer.policyText).toBe(ecrPolicyLayout(ours))
     const now = await clients.ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'app' }))
     expect(now.policyText).toBe(theirs)
   })

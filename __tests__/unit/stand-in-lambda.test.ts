@@ -222,7 +222,20 @@ describe('UpdateFunctionCode', () => {
 
   it.each([
     ['a missing tag', (fn: { repository: string }) => `${fn.repository}:nope`],
-    ['an unknown repository', () => `${HOST}/never-created:v1`],
+    ['an unknown repository', () => `${HOST}/never-created:v1`]
+  ])('refuses %s as a source image that does not exist', async (_case, uriOf) => {
+    const fn = await seedImageFunction()
+    const imageUri = uriOf(fn)
+    const error = await caught(
+      lambda.send(new UpdateFunctionCodeCommand({ FunctionName: fn.name, ImageUri: imageUri }))
+    )
+    expect(error.name).toBe('InvalidParameterValueException')
+    expect(error.message).toBe(
+      `Source image ${imageUri} does not exist. Provide a valid source image.`
+    )
+  })
+
+  it.each([
     ['an image in another region', (fn: { name: string }) => `${EU_HOST}/${fn.name}:v1`],
     ['something that is not an ECR URI', () => 'docker.io/library/alpine:3']
   ])('refuses %s as an invalid source image', async (_case, uriOf) => {
@@ -511,5 +524,90 @@ describe('configuration, versions and aliases', () => {
       lambda.send(new GetAliasCommand({ FunctionName: fn.name, Name: 'other' }))
     )
     expect(absent.name).toBe('ResourceNotFoundException')
+  })
+})
+
+describe('function states', () => {
+  const state = (name: string, request: Record<string, unknown>) =>
+    control.setFunctionState({
+      account: TOOLING,
+      region: REGION,
+      name,
+      state: 'Active',
+      ...request
+    })
+  const configuration = async (name: string) =>
+    lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }))
+
+  it('keeps a Pending function Pending for the time given, then makes it Active with a new RevisionId', async () => {
+    const fn = await seedImageFunction()
+    await state(fn.name, { state: 'Pending', pendingMs: 300 })
+    const pending = await configuration(fn.name)
+    expect(pending).toMatchObject({
+      State: 'Pending',
+      StateReason: 'The function is being created.',
+      StateReasonCode: 'Creating'
+    })
+    await new Promise(resolve => setTimeout(resolve, 350))
+    const active = await configuration(fn.name)
+    expect(active.State).toBe('Active')
+    expect(active.StateReason).toBeUndefined()
+    expect(active.RevisionId).not.toBe(pending.RevisionId)
+  })
+
+  it('restores an Inactive function with a code update: Pending (Restoring), then Active', async () => {
+    const fn = await seedImageFunction()
+    await state(fn.name, { state: 'Inactive' })
+    expect(await configuration(fn.name)).toMatchObject({
+      State: 'Inactive',
+      StateReasonCode: 'Idle'
+    })
+    await control.setUpdateDelay(200)
+    await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: fn.name, ImageUri: `${fn.repository}:v1` })
+    )
+    expect(await configuration(fn.name)).toMatchObject({
+      State: 'Pending',
+      StateReasonCode: 'Restoring',
+      LastUpdateStatus: 'InProgress'
+    })
+    await new Promise(resolve => setTimeout(resolve, 250))
+    expect(await configuration(fn.name)).toMatchObject({
+      State: 'Active',
+      LastUpdateStatus: 'Successful'
+    })
+  })
+
+  it('leaves a Failed function Failed when the update that was to restore it fails', async () => {
+    const fn = await seedImageFunction()
+    await state(fn.name, { state: 'Failed', reasonCode: 'ImageDeleted' })
+    await control.injectFault({
+      service: 'lambda',
+      operation: 'UpdateFunctionCode',
+      kind: 'update-failed'
+    })
+    await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: fn.name, ImageUri: `${fn.repository}:v1` })
+    )
+    expect(await configuration(fn.name)).toMatchObject({
+      State: 'Failed',
+      StateReasonCode: 'ImageDeleted',
+      LastUpdateStatus: 'Failed'
+    })
+  })
+
+  it.each(['Inactive', 'Failed'])('refuses PublishVersion of a %s function', async name => {
+    const fn = await seedImageFunction()
+    await state(fn.name, { state: name })
+    const error = await caught(lambda.send(new PublishVersionCommand({ FunctionName: fn.name })))
+    expect(error.name).toBe('ResourceConflictException')
+    expect(error.message).toBe(
+      `The operation cannot be performed at this time. The function is currently in the following state: ${name}`
+    )
+  })
+
+  it('refuses an unknown state through the control API', async () => {
+    const fn = await seedImageFunction()
+    await expect(state(fn.name, { state: 'Sleeping' })).rejects.toThrow(/\(400\)/)
   })
 })

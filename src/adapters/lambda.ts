@@ -2,6 +2,7 @@ import {
   GetFunctionCommand,
   LambdaClient,
   UpdateFunctionCodeCommand,
+  waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
   type FunctionConfiguration
 } from '@aws-sdk/client-lambda'
@@ -22,7 +23,11 @@ export interface FunctionFacts {
   readonly lastUpdateStatusReason: string
   /** E.g. ImageAccessDenied, InvalidImage; empty when Lambda gave none. */
   readonly lastUpdateStatusReasonCode?: string
+  /** Pending, Active, Inactive or Failed ("Lambda function states"); empty when not given. */
   readonly state: string
+  /** Why the function is in that state, e.g. "The function is being created." (Creating). */
+  readonly stateReason: string
+  readonly stateReasonCode: string
   /** Lambda's defaults when the API leaves them out: 128 MB, 3 s, 512 MB of /tmp. */
   readonly memorySize: number
   readonly timeout: number
@@ -45,7 +50,11 @@ export interface FunctionService {
   describe(functionName: string): Promise<FunctionFacts>
   /** Throws an ActionError with id UPDATE_CONFLICT while another update is in progress. */
   updateCode(update: CodeUpdate): Promise<FunctionFacts>
-  /** Waits until LastUpdateStatus leaves InProgress; returns the final facts either way. */
+  /**
+   * Waits until the function can take a change: LastUpdateStatus has left InProgress, and a
+   * Pending function (new, or being restored) has left Pending. Returns the final facts either
+   * way, also when the time ran out.
+   */
   waitForUpdate(functionName: string, timeoutSeconds: number): Promise<FunctionFacts>
 }
 
@@ -88,11 +97,12 @@ export function createFunctionService(client: LambdaClient): FunctionService {
         return factsOf(answer, update.imageUri)
       } catch (error) {
         // Lambda refuses a code update while another update (code or configuration) of the same
-        // function is in progress; the SDK does not retry it, since only waiting helps.
+        // function is in progress, or while the function is Pending; the SDK does not retry it,
+        // since only waiting helps.
         if (errorName(error) === 'ResourceConflictException') {
           throw new ActionError(
             UPDATE_CONFLICT,
-            `Lambda refused to update ${update.functionName} because another update of it is in progress: ${(error as Error).message}`,
+            `Lambda refused to update ${update.functionName} for now: ${(error as Error).message}`,
             'Another deployment or configuration change is running on this function; serialize deployments (e.g. a concurrency group in the workflow) and run again.'
           )
         }
@@ -101,20 +111,27 @@ export function createFunctionService(client: LambdaClient): FunctionService {
     },
 
     async waitForUpdate(functionName, timeoutSeconds) {
-      try {
-        await waitUntilFunctionUpdatedV2(
-          {
-            client,
-            maxWaitTime: timeoutSeconds,
-            minDelay: WAITER_MIN_DELAY,
-            maxDelay: WAITER_MAX_DELAY
-          },
-          { FunctionName: functionName }
-        )
-      } catch {
-        // The waiter throws on Failed, on time-out and on errors alike; describe() below tells
-        // which (and raises a real error, such as missing permission, itself).
-      }
+      const started = Date.now()
+      const waiter = (seconds: number) => ({
+        client,
+        maxWaitTime: Math.max(1, Math.ceil(seconds)),
+        minDelay: WAITER_MIN_DELAY,
+        maxDelay: WAITER_MAX_DELAY
+      })
+      // The waiters throw on Failed, on time-out and on errors alike; describe() below tells
+      // which (and raises a real error, such as missing permission, itself).
+      await waitUntilFunctionUpdatedV2(waiter(timeoutSeconds), {
+        FunctionName: functionName
+      }).catch(() => undefined)
+      const facts = await describe(functionName)
+      if (facts.state !== 'Pending') return facts
+      // Pending: just created, or being restored from Inactive/Failed. Updates and PublishVersion
+      // are refused until it is Active ("Lambda function states"). The Active waiter only
+      // retries on Pending, so an Inactive function is never waited for here.
+      const left = timeoutSeconds - (Date.now() - started) / 1000
+      await waitUntilFunctionActiveV2(waiter(left), { FunctionName: functionName }).catch(
+        () => undefined
+      )
       return describe(functionName)
     }
   }
@@ -132,6 +149,8 @@ function factsOf(configuration: FunctionConfiguration, imageUri: string): Functi
     lastUpdateStatusReason: configuration.LastUpdateStatusReason ?? '',
     lastUpdateStatusReasonCode: configuration.LastUpdateStatusReasonCode ?? '',
     state: configuration.State ?? '',
+    stateReason: configuration.StateReason ?? '',
+    stateReasonCode: configuration.StateReasonCode ?? '',
     memorySize: configuration.MemorySize ?? 128,
     timeout: configuration.Timeout ?? 3,
     ephemeralStorageMb: configuration.EphemeralStorage?.Size ?? 512,

@@ -1,4 +1,5 @@
 import {
+  DOCKER_UNCOMPRESSED_LAYER,
   IMAGE_ARCHITECTURE,
   MAX_UNCOMPRESSED_IMAGE_BYTES,
   type LambdaArchitecture
@@ -145,4 +146,28 @@ export function applyFindingPolicy(
         : finding
     )
   return { findings: kept, waived }
+}
+
+/** A layer as a manifest lists it. */
+export interface ManifestLayer {
+  readonly mediaType?: string
+  readonly digest?: string
+}
+
+/**
+ * Lambda accepts gzip layers (Docker's or OCI's type) and OCI's uncompressed type, but fails an
+ * update whose image has an uncompressed layer typed as Docker's
+ * (`application/vnd.docker.image.rootfs.diff.tar`): the update is accepted, then ends Failed with
+ * InvalidImage "ImageLayerFailure: UnsupportedImageLayerDetected" (LAMBDA-IMAGE-FACTS.md, "Found
+ * since"). Checked on the manifest, before Lambda is asked.
+ */
+export function checkLayerMediaTypes(layers: readonly ManifestLayer[]): Finding | undefined {
+  const unsupported = layers.filter(layer => layer.mediaType === DOCKER_UNCOMPRESSED_LAYER)
+  if (unsupported.length === 0) return undefined
+  return {
+    id: 'image-layer-uncompressed-docker',
+    severity: 'error',
+    message: `${unsupported.length} of the image's ${layers.length} layers are uncompressed with the Docker media type ${DOCKER_UNCOMPRESSED_LAYER} (first: ${unsupported[0]!.digest ?? 'no digest'}); Lambda fails the update of such an image (InvalidImage: UnsupportedImageLayerDetected).`,
+    fix: 'Push the image with compressed layers: `docker push` compresses them, and tools that write manifests themselves (crane, oras, rules_oci, Jib, ko) can gzip the layers or use the OCI type application/vnd.oci.image.layer.v1.tar(+gzip). Then deploy the new digest.'
+  }
 }

@@ -19,6 +19,10 @@ export const LAMBDA_MANIFEST_MEDIA_TYPES: readonly string[] = [
 ]
 
 /** Multi-platform media types: Lambda refuses these ("media type ... is not supported"). */
+/** The one layer media type Lambda refuses: uncompressed, typed as Docker's. Source: Lambda's
+ * "ImageLayerFailure: UnsupportedImageLayerDetected" for such layers (bazel-contrib/rules_oci#645,
+ * #777; aws-samples/custom-ui-tvm-amazon-q-business#2); the OCI uncompressed type is accepted. */
+export const DOCKER_UNCOMPRESSED_LAYER = 'application/vnd.docker.image.rootfs.diff.tar'
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
 export const OCI_IMAGE_INDEX = 'application/vnd.oci.image.index.v1+json'
 

@@ -78,7 +78,28 @@ export function mergeLambdaGrant(
 
   if (changes.length === 0) return { text: undefined, changes }
   document.Statement = statements
-  return { text: JSON.stringify(document, null, 2), changes }
+  // Compact: ECR counts every character of policyText, whitespace included, against its limit.
+  return { text: JSON.stringify(document), changes }
+}
+
+/**
+ * The most characters SetRepositoryPolicy takes as policyText. Source: ECR API reference,
+ * SetRepositoryPolicy, policyText ("Length Constraints: Minimum length of 0. Maximum length of
+ * 10240."). Counted in UTF-16 units, which is never fewer than the characters ECR counts.
+ */
+export const MAX_REPOSITORY_POLICY_CHARACTERS = 10_240
+
+/**
+ * The error for a merged policy ECR would refuse, or undefined when it fits. Found before the
+ * push, so nothing is pushed or changed for a deploy that could not grant Lambda its pull.
+ */
+export function policyTooLarge(text: string, repositoryUri: string): ActionError | undefined {
+  if (text.length <= MAX_REPOSITORY_POLICY_CHARACTERS) return undefined
+  return new ActionError(
+    'repository-policy-too-large',
+    `The policy of ${repositoryUri} with Lambda's pull grant merged in would be ${text.length.toLocaleString('en-US')} characters (written compactly); ECR allows at most ${MAX_REPOSITORY_POLICY_CHARACTERS.toLocaleString('en-US')} in a repository policy, so the grant cannot be written. Nothing was pushed or changed.`,
+    'Remove statements the repository no longer needs (or merge statements that differ only in their principals), or set manage-repository-policy: false and grant lambda.amazonaws.com ecr:BatchGetImage and ecr:GetDownloadUrlForLayer in the policy yourself.'
+  )
 }
 
 function parsePolicy(existing: string | undefined): JsonObject {

@@ -32,15 +32,25 @@ export async function deployFunction(
 ): Promise<DeployOutcome> {
   const name = target.function.arn
   let current = target.function
-  if (current.lastUpdateStatus === 'InProgress') {
-    core.info(`An update of ${current.name} is in progress; waiting for it to finish first.`)
+  const busy = busyWith(current)
+  if (busy) {
+    core.info(`${current.name} ${busy}; waiting for it to finish first.`)
     current = await lambda.waitForUpdate(name, settings.waitTimeoutSeconds)
-    if (current.lastUpdateStatus === 'InProgress') throw waitTimedOut(current, settings)
+    if (busyWith(current)) throw waitTimedOut(current, settings)
   }
-  // For image functions CodeSha256 is the manifest digest, so equality means "same image".
-  if (sameImage(current, image) && !target.changesArchitecture) {
+  const redeploy = redeployReason(current)
+  // For image functions CodeSha256 is the manifest digest, so equality means "same image" --
+  // unless the last update failed (CodeSha256 may then name an image Lambda never ran) or the
+  // function is Failed (its image gone or unreadable): then the same image is deployed again.
+  if (sameImage(current, image) && !target.changesArchitecture && !redeploy) {
     core.info(`${current.name} already runs ${image.imageUri}; no update needed.`)
     return { deployed: false, function: current }
+  }
+  if (redeploy) core.info(`${current.name}: ${redeploy}; deploying ${image.imageUri} again.`)
+  if (current.state === 'Inactive') {
+    core.info(
+      `${current.name} is Inactive (idle); Lambda restores it with this update, which takes longer.`
+    )
   }
   core.info(`Updating the code of ${current.name} to ${image.imageUri}`)
   let updated = await updateWhenIdle(target, image, lambda, settings, sleep)
@@ -54,7 +64,9 @@ export async function deployFunction(
       'Fix the cause above and run again; the function keeps running its previous image.'
     )
   }
-  if (updated.lastUpdateStatus !== 'Successful') throw waitTimedOut(updated, settings)
+  if (updated.lastUpdateStatus !== 'Successful' || busyWith(updated)) {
+    throw waitTimedOut(updated, settings)
+  }
   return { deployed: true, function: updated }
 }
 
@@ -87,10 +99,34 @@ async function updateWhenIdle(
         `Another update of ${target.function.name} is in progress; waiting for it, then trying again (attempt ${attempt + 1} of ${MAX_CONFLICT_ATTEMPTS}).`
       )
       const other = await lambda.waitForUpdate(name, settings.waitTimeoutSeconds)
-      if (other.lastUpdateStatus === 'InProgress') throw waitTimedOut(other, settings)
+      if (busyWith(other)) throw waitTimedOut(other, settings)
       await sleep(CONFLICT_BACKOFF_MS * 2 ** (attempt - 1))
     }
   }
+}
+
+/**
+ * What keeps Lambda from taking a change now, in words; undefined when nothing does. Lambda
+ * refuses updates while one is in progress, and while the function is Pending (just created,
+ * or being restored) -- "Lambda function states".
+ */
+export function busyWith(fn: FunctionFacts): string | undefined {
+  if (fn.state === 'Pending') {
+    return `is Pending${fn.stateReason ? ` (${fn.stateReason.replace(/\.$/, '')})` : ''}`
+  }
+  if (fn.lastUpdateStatus === 'InProgress') return 'has an update in progress'
+  return undefined
+}
+
+/** Why the image must be deployed even when CodeSha256 already names it. */
+export function redeployReason(fn: FunctionFacts): string | undefined {
+  if (fn.lastUpdateStatus === 'Failed') {
+    return `its last update failed (${fn.lastUpdateStatusReason || 'no reason given'}${reasonCode(fn)})`
+  }
+  if (fn.state === 'Failed') {
+    return `it is Failed (${fn.stateReason || 'no reason given'}${fn.stateReasonCode ? ` (${fn.stateReasonCode})` : ''})`
+  }
+  return undefined
 }
 
 function sameImage(fn: FunctionFacts, image: PushedImage): boolean {

@@ -1,8 +1,9 @@
 import * as core from '@actions/core'
+import type { AwsServices } from '../adapters/aws-clients.js'
 import type { ContainerRegistry } from '../adapters/ecr.js'
 import { ActionError } from '../domain/errors.js'
 import { statementLabel, statementsMissing } from '../domain/policy-verification.js'
-import { mergeLambdaGrant } from '../domain/repository-policy.js'
+import { mergeLambdaGrant, policyTooLarge } from '../domain/repository-policy.js'
 import type { DeployTarget } from './resolve-target.js'
 
 export type GrantStatus = 'updated' | 'already-granted' | 'not-managed'
@@ -60,6 +61,9 @@ export async function grantLambdaPull(
       )
     }
     const text = merged.text
+    // Checked before the push too (checkGrantFits); another writer may have grown it since.
+    const tooLarge = policyTooLarge(text, uri)
+    if (tooLarge) throw tooLarge
     await core.group(
       `Repository policy of ${uri}${write > 1 ? ` (write ${write})` : ''}`,
       async () => {
@@ -76,5 +80,37 @@ export async function grantLambdaPull(
     core.warning(
       `The policy of ${uri} changed right after it was written (${missing.map(statementLabel).join(', ')} no longer as written); merging the grant into the new policy (write ${write + 1} of at most ${MAX_POLICY_WRITES}).`
     )
+  }
+}
+
+/**
+ * Whether the grant will fit into the repository policy, found out before anything is pushed:
+ * ECR refuses a policyText over 10,240 characters, and finding that out after the push would
+ * leave an image in ECR that no function can pull. Returns the planned changes.
+ */
+export async function checkGrantFits(
+  repository: DeployTarget['repository'],
+  functionArns: readonly string[],
+  registry: ContainerRegistry
+): Promise<readonly string[]> {
+  const merged = mergeLambdaGrant(await registry.policy(repository), {
+    repositoryAccount: repository.account,
+    functionArns
+  })
+  const tooLarge =
+    merged.text === undefined ? undefined : policyTooLarge(merged.text, repository.uri)
+  if (tooLarge) throw tooLarge
+  return merged.changes
+}
+
+/** checkGrantFits for every repository of a deploy, before its push. */
+export async function checkGrantsFit(
+  repositories: readonly DeployTarget['repository'][],
+  targets: readonly DeployTarget[],
+  aws: AwsServices
+): Promise<void> {
+  for (const repository of repositories) {
+    const arns = targets.filter(t => t.repository === repository).map(t => t.function.arn)
+    await checkGrantFits(repository, arns, aws.registry(repository.region))
   }
 }

@@ -1,9 +1,10 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
-import { mergeLambdaGrant } from '../domain/repository-policy.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
+import { busyWith, redeployReason } from './deploy-function.js'
+import { checkGrantFits } from './grant-pull.js'
 import type { DeployTarget } from './resolve-target.js'
 
 /** What a deploy would do, found out with reads only (dry-run). */
@@ -40,12 +41,13 @@ export async function planDeploy(
   const grants = []
   if (config.manageRepositoryPolicy) {
     for (const repository of repositories) {
-      const existing = await aws.registry(repository.region).policy(repository)
-      const merged = mergeLambdaGrant(existing, {
-        repositoryAccount: repository.account,
-        functionArns: targets.filter(t => t.repository === repository).map(t => t.function.arn)
-      })
-      grants.push({ repository: repository.uri, changes: merged.changes })
+      // A grant that would not fit fails the plan, as it fails the deploy before its push.
+      const changes = await checkGrantFits(
+        repository,
+        targets.filter(t => t.repository === repository).map(t => t.function.arn),
+        aws.registry(repository.region)
+      )
+      grants.push({ repository: repository.uri, changes })
     }
   }
   const settled = await settleConcurrently(targets, config.maxConcurrency, target =>
@@ -68,13 +70,20 @@ async function planFunction(
   const changes: string[] = []
   const fn = target.function
   const releases = aws.releases(target.region, target.roleArn)
+  const busy = busyWith(fn)
+  // The deploy waits for a Pending function or an update in progress (deploy-function.ts).
+  if (busy) changes.push(`wait: ${fn.name} ${busy}; the deploy waits until it can take a change`)
+  const redeploy = redeployReason(fn)
   const sameCode = await runsSameImage(target, image, aws)
-  if (sameCode) changes.push('code: unchanged (already runs this image)')
+  if (sameCode && !redeploy) changes.push('code: unchanged (already runs this image)')
+  else if (sameCode) changes.push(`code: deployed again, because ${redeploy}`)
   else changes.push(`code: ${fn.imageUri || '(none)'} → the new image`)
+  if (fn.state === 'Inactive') changes.push('state: Inactive; the code update restores it')
   if (target.changesArchitecture) changes.push(`architecture → ${target.architecture}`)
   // DryRun proves permission and that no update blocks it; the new image is not in ECR yet,
-  // so the request names the image the function runs now.
-  if (fn.imageUri) await releases.dryRunCodeUpdate(fn.arn, fn.imageUri)
+  // so the request names the image the function runs now. While the function is busy Lambda
+  // answers it with a conflict the real deploy waits out, so it is not asked then.
+  if (fn.imageUri && !busy) await releases.dryRunCodeUpdate(fn.arn, fn.imageUri)
 
   const overrides = target.overrides
   if (Object.keys(overrides).length > 0) {

@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import type { DockerEngine } from '../adapters/docker.js'
 import type { ContainerRegistry } from '../adapters/ecr.js'
 import { withRegistryLogin } from '../adapters/registry-login.js'
+import { checkLayerMediaTypes, type ManifestLayer } from '../domain/image-checks.js'
 import { ActionError, isActionError } from '../domain/errors.js'
 import { LAMBDA_MANIFEST_MEDIA_TYPES } from '../domain/lambda-limits.js'
 import type { BuiltImage } from './build-image.js'
@@ -105,7 +106,11 @@ export function verifyManifest(
       'The builder added attestations or several platforms: use a builder that accepts --provenance=false --sbom=false (docker buildx 0.10 or later), and build one platform.'
     )
   }
-  const configDigest = (JSON.parse(body) as { config?: { digest?: string } }).config?.digest
+  const parsed = JSON.parse(body) as { config?: { digest?: string }; layers?: ManifestLayer[] }
+  // Lambda would accept the update and then fail it (image-checks.ts checkLayerMediaTypes).
+  const layers = checkLayerMediaTypes(parsed.layers ?? [])
+  if (layers) throw new ActionError(layers.id, layers.message, layers.fix)
+  const configDigest = parsed.config?.digest
   // The config digest is the same on every image store and in every registry: it proves that
   // the checked image is the pushed one.
   if (builtConfigDigest !== configDigest) {

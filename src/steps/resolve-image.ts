@@ -4,7 +4,13 @@ import type { RegistryHttp } from '../adapters/registry-http.js'
 import { regionMismatch } from '../inputs.js'
 import type { ImageReference } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
-import { checkImage, formatBytes, type Finding } from '../domain/image-checks.js'
+import {
+  checkImage,
+  checkLayerMediaTypes,
+  formatBytes,
+  type Finding,
+  type ManifestLayer
+} from '../domain/image-checks.js'
 import { LAMBDA_MANIFEST_MEDIA_TYPES } from '../domain/lambda-limits.js'
 import type { PushedImage } from './push-image.js'
 import type { DeployPlan } from './resolve-target.js'
@@ -42,7 +48,7 @@ export async function resolveExistingImage(
   if (reference.tag) core.info(`${repository.uri}:${reference.tag} is ${manifest.digest}`)
   const parsed = JSON.parse(manifest.body) as {
     config?: { digest?: string }
-    layers?: { size?: number }[]
+    layers?: (ManifestLayer & { size?: number })[]
   }
   const compressedBytes = (parsed.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0)
 
@@ -64,6 +70,8 @@ export async function resolveExistingImage(
     },
     { architecture: plan.architecture, maxImageBytes }
   )
+  const layerFinding = checkLayerMediaTypes(parsed.layers ?? [])
+  if (layerFinding) findings.push(layerFinding)
   core.info(
     `${repository.uri}@${manifest.digest}: ${config.os}/${config.architecture}, ${formatBytes(compressedBytes)} compressed`
   )

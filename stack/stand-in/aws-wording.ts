@@ -159,12 +159,35 @@ export type LambdaErrorCode = keyof typeof LAMBDA_ERRORS
 export const LAMBDA_MESSAGES = {
   // Quoted from real responses.
   functionNotFound: (arn: string) => `Function not found: ${arn}`,
-  aliasNotFound: (arn: string) => `Alias not found: ${arn}`,
+  // AWS-validated LocalStack snapshot test_lambda_api TestLambdaAlias::
+  // test_notfound_and_invalid_routingconfigs ("alias_does_not_exist_esc").
+  aliasNotFound: (arn: string) => `Cannot find alias arn: ${arn}`,
   aliasExists: (arn: string) => `Alias already exists: ${arn}`,
   updateInProgress: (arn: string) =>
     `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`,
   imageUriForZip: "Please don't provide ImageUri when updating a function with packageType Zip.",
   imageUriMissing: 'Please provide ImageUri when updating a function with packageType Image.',
+  // Public bug reports quoting Lambda (aws/aws-cdk#24648, aws/aws-sdk-go#3736) for an image
+  // that is not in the repository.
+  sourceImageMissing: (uri: string) =>
+    `Source image ${uri} does not exist. Provide a valid source image.`,
+  // Lambda developer guide, "Troubleshoot invocation issues" (ResourceConflictException), and
+  // "Lambda function states": no update or publish while the function is Pending.
+  functionInState: (state: string) =>
+    `The operation cannot be performed at this time. The function is currently in the following state: ${state}`,
+  // The routing-config answers of the AWS-validated LocalStack snapshot test_lambda_api
+  // TestLambdaAlias::test_notfound_and_invalid_routingconfigs.
+  oneAdditionalVersion: 'Number of items in AdditionalVersionWeights cannot be greater than 1',
+  noWeightsOnLatest: '$LATEST is not supported for an alias pointing to more than 1 version',
+  additionalVersionIsPrimary: (version: string) =>
+    `Invalid function version ${version}. Function version ${version} is already included in routing configuration.`,
+  weightOutOfRange: (weights: string) =>
+    `1 validation error detected: Value '${weights}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]`,
+  weightKeyNotAVersion: (weights: string) =>
+    `1 validation error detected: Value '${weights}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]`,
+  // Same snapshots (TestLambdaVersions::test_publish_with_wrong_sha256).
+  codeShaMismatch: (given: string, current: string) =>
+    `CodeSHA256 (${given}) is different from current CodeSHA256 in $LATEST (${current}). Please try again with the CodeSHA256 in $LATEST.`,
   sourceImageInvalid: (uri: string) =>
     `Source image ${uri} is not valid. Provide a valid source image.`,
   mediaTypeNotSupported: (uri: string) =>
@@ -184,14 +207,37 @@ export const LAMBDA_MESSAGES = {
   validation: (value: string, member: string, constraint: string) =>
     `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${constraint}`,
   // Worded by the stand-in.
-  codeShaMismatch: (given: string, current: string) =>
-    `CodeSHA256 (${given}) is different from current CodeSHA256 in $LATEST (${current}). Please try again`,
   unknownOperation: (method: string, path: string) =>
     `No Lambda operation answers ${method} ${path}`,
-  weightsNotAMap: 'AdditionalVersionWeights must be a map of version to weight.',
-  oneAdditionalVersion: 'Only one additional version can be routed to.',
-  noWeightsOnLatest: 'Weighted routing is not supported for an alias of $LATEST.',
-  additionalVersionIsPrimary: 'The additional version must differ from the primary version.'
+  weightsNotAMap: 'AdditionalVersionWeights must be a map of version to weight.'
+} as const
+
+/**
+ * State, StateReason and StateReasonCode, and what an update in progress reports. Source: the
+ * AWS-validated LocalStack snapshots (test_lambda_api, TestLambdaImages::test_lambda_image_crud:
+ * a new function is Pending "The function is being created." / Creating, and an update in
+ * progress reports LastUpdateStatusReason and ReasonCode the same way); reason codes from the
+ * Lambda API reference (FunctionConfiguration.StateReasonCode: Idle, Creating, Restoring,
+ * ImageDeleted, ImageAccessDenied, InvalidImage, ...). The reasons for Inactive and Restoring
+ * are worded by the stand-in: no recorded response was found.
+ */
+export const FUNCTION_STATE_REASONS = {
+  creating: { reason: 'The function is being created.', reasonCode: 'Creating' },
+  restoring: { reason: 'The function is being restored.', reasonCode: 'Restoring' },
+  idle: { reason: 'The function is inactive because it has not been used.', reasonCode: 'Idle' }
+} as const
+
+/**
+ * An uncompressed layer typed as Docker's makes the update fail after it was accepted:
+ * LastUpdateStatus Failed, reason code InvalidImage, reason naming the layer. Source: Lambda's
+ * words as quoted in aws-samples/custom-ui-tvm-amazon-q-business#2 and bazel-contrib/rules_oci#645
+ * and #777 ("ImageLayerFailure: UnsupportedImageLayerDetected - Layer Digest sha256:...").
+ */
+export const DOCKER_UNCOMPRESSED_LAYER = 'application/vnd.docker.image.rootfs.diff.tar'
+export const UNSUPPORTED_LAYER_FAILURE = {
+  reasonCode: 'InvalidImage',
+  reason: (digest: string) =>
+    `ImageLayerFailure: UnsupportedImageLayerDetected - Layer Digest ${digest}`
 } as const
 
 /** TooManyRequestsException carries a Reason. Source: Lambda API reference, ThrottleReason. */

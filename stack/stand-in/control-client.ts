@@ -6,6 +6,7 @@ import type {
   StandInSettings
 } from './control-types.js'
 import type { FaultSpec } from './faults.js'
+import type { FunctionStateRequest } from './lambda-control.js'
 import type { FunctionRecord, RepositoryRecord } from './state.js'
 
 export type { CallRecord } from './call-log.js'
@@ -41,6 +42,11 @@ export class StandInControl {
 
   async createFunction(seed: FunctionSeed): Promise<void> {
     await this.send('POST', 'functions', seed)
+  }
+
+  /** Puts a function into a State (lambda-control.ts): Pending for pendingMs, Inactive, Failed. */
+  async setFunctionState(request: FunctionStateRequest): Promise<void> {
+    await this.send('POST', 'functions/state', request)
   }
 
   /** How long accepted Lambda updates stay InProgress from now on. */

@@ -6,6 +6,7 @@ import { FaultSpecError, parseFaultSpec, type FaultPlan } from './faults.js'
 import type { RepositoryPolicyLookup } from './iam-authorization.js'
 import { PrincipalPolicyError, type IdentityPolicies } from './iam-principals.js'
 import { parseImageUri } from './image-reference.js'
+import { FunctionStateRequestError, setFunctionState } from './lambda-control.js'
 import { defaultRole, lastModifiedNow, newRevisionId } from './lambda-model.js'
 import { authorizeRegistryRequest, type RegistryRequest } from './registry-authorization.js'
 import { RegistryUnavailableError, type ImageRegistry } from './registry-client.js'
@@ -80,6 +81,8 @@ export function createControl(deps: ControlDependencies) {
       ),
     'POST repositories': (_url, body) => seedRepository(state, body as RepositorySeed),
     'POST functions': (_url, body) => seedFunction(state, body as FunctionSeed),
+    // Function states (Pending, Inactive, Failed): lambda-control.ts.
+    'POST functions/state': (_url, body) => setFunctionState(state, body),
     'PUT settings': (_url, body) => {
       const delay = (body as { updateDelayMs?: unknown } | null)?.updateDelayMs
       if (typeof delay !== 'number' || delay < 0)
@@ -136,7 +139,9 @@ export function createControl(deps: ControlDependencies) {
       const status =
         error instanceof ControlError
           ? error.status
-          : error instanceof FaultSpecError || error instanceof PrincipalPolicyError
+          : error instanceof FaultSpecError ||
+              error instanceof PrincipalPolicyError ||
+              error instanceof FunctionStateRequestError
             ? 400
             : error instanceof RegistryUnavailableError
               ? 503
@@ -213,6 +218,9 @@ function seedFunction(state: StandInState, seed: FunctionSeed): FunctionRecord {
     lastModified: lastModifiedNow(),
     revisionId: newRevisionId(),
     lastUpdate: seededUpdate(state, seed),
+    // A seeded function is one created long ago; tests put it into another state through
+    // POST /_stand-in/functions/state (lambda-control.ts).
+    state: { name: 'Active' },
     versions: [],
     aliases: {}
   }

@@ -4,6 +4,7 @@ import {
   ECR_TOKEN_LIFETIME_MS,
   SINGLE_IMAGE_MEDIA_TYPES
 } from './aws-wording.js'
+import { ecrPolicyLayout, policyTextProblem } from './ecr-policy.js'
 import type { FaultPlan } from './faults.js'
 import {
   RegistryUnavailableError,
@@ -196,10 +197,10 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
     SetRepositoryPolicy(input, caller) {
       const repository = requireRepository(input, caller)
       const policyText = requiredString(input, 'policyText')
-      if (!isRepositoryPolicy(policyText)) {
-        throw invalidParameter('PolicyText', ECR_MESSAGES.invalidPolicyConstraint)
-      }
-      repository.policyText = policyText
+      const problem = policyTextProblem(policyText)
+      if (problem) throw invalidParameter('PolicyText', problem)
+      // ECR stores and hands back its own layout, not the text it was given (ecr-policy.ts).
+      repository.policyText = ecrPolicyLayout(policyText)
       const answer = policyAnswer(repository)
       // A concurrent writer (another pipeline) replaces the policy right after this write.
       const race = faults.take('ecr', 'SetRepositoryPolicy', ['policy-race'])
@@ -276,32 +277,6 @@ function policyAnswer(repository: RepositoryRecord) {
     repositoryName: repository.name,
     policyText: repository.policyText
   }
-}
-
-/** ECR checks the policy's grammar; the stand-in checks what a policy cannot do without. */
-function isRepositoryPolicy(text: string): boolean {
-  let policy: unknown
-  try {
-    policy = JSON.parse(text)
-  } catch {
-    return false
-  }
-  if (!policy || typeof policy !== 'object' || Array.isArray(policy)) return false
-  const statement = (policy as { Statement?: unknown }).Statement
-  const statements = Array.isArray(statement) ? statement : [statement]
-  return (
-    statements.length > 0 &&
-    statements.every(
-      entry =>
-        !!entry &&
-        typeof entry === 'object' &&
-        ['Allow', 'Deny'].includes((entry as { Effect?: unknown }).Effect as string) &&
-        ((entry as { Principal?: unknown }).Principal !== undefined ||
-          (entry as { NotPrincipal?: unknown }).NotPrincipal !== undefined) &&
-        ((entry as { Action?: unknown }).Action !== undefined ||
-          (entry as { NotAction?: unknown }).NotAction !== undefined)
-    )
-  )
 }
 
 function registryPassword(registry: ImageRegistry): string {

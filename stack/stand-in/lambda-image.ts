@@ -1,4 +1,8 @@
-import { LAMBDA_MESSAGES, SINGLE_IMAGE_MEDIA_TYPES } from './aws-wording.js'
+import {
+  DOCKER_UNCOMPRESSED_LAYER,
+  LAMBDA_MESSAGES,
+  SINGLE_IMAGE_MEDIA_TYPES
+} from './aws-wording.js'
 import { parseImageUri } from './image-reference.js'
 import { arnOf } from './lambda-model.js'
 import { RegistryUnavailableError, type ImageRegistry } from './registry-client.js'
@@ -19,6 +23,8 @@ export interface ResolvedImage {
   readonly resolvedImageUri: string
   /** The image config's architecture (amd64/arm64), when it could be read. */
   readonly imageArchitecture?: string
+  /** The first layer Lambda cannot use (uncompressed, Docker-typed); the update fails later. */
+  readonly unsupportedLayer?: string
 }
 
 export async function resolveFunctionImage(
@@ -35,7 +41,12 @@ export async function resolveFunctionImage(
   const repository = state.repositories.get(
     recordKey(image.account, image.region, image.repository)
   )
-  if (!repository) throw invalid()
+  if (!repository) {
+    throw lambdaError(
+      'InvalidParameterValueException',
+      LAMBDA_MESSAGES.sourceImageMissing(imageUri)
+    )
+  }
   const allowed = lambdaMayPull({
     functionArn: arnOf(fn),
     functionAccount: fn.account,
@@ -48,7 +59,12 @@ export async function resolveFunctionImage(
   if (!endpoint) throw invalid()
   try {
     const manifest = await registry.manifest(endpoint, image.repository, image.reference)
-    if (!manifest || (image.digest && manifest.digest !== image.digest)) throw invalid()
+    if (!manifest || (image.digest && manifest.digest !== image.digest)) {
+      throw lambdaError(
+        'InvalidParameterValueException',
+        LAMBDA_MESSAGES.sourceImageMissing(imageUri)
+      )
+    }
     if (!SINGLE_IMAGE_MEDIA_TYPES.includes(manifest.mediaType)) {
       throw lambdaError(
         'InvalidParameterValueException',
@@ -59,11 +75,22 @@ export async function resolveFunctionImage(
     return {
       digest: manifest.digest,
       resolvedImageUri: `${image.repositoryUri}@${manifest.digest}`,
-      imageArchitecture: config?.architecture
+      imageArchitecture: config?.architecture,
+      unsupportedLayer: unsupportedLayerOf(manifest.body)
     }
   } catch (error) {
     if (error instanceof RegistryUnavailableError)
       throw lambdaError('ServiceException', error.message)
     throw error
   }
+}
+
+/** Lambda takes gzip (Docker or OCI) layers and the OCI uncompressed type, but fails an update
+ * whose image has a layer typed `application/vnd.docker.image.rootfs.diff.tar` (sources in
+ * aws-wording.ts). */
+function unsupportedLayerOf(manifestBody: string): string | undefined {
+  const layers = (
+    JSON.parse(manifestBody) as { layers?: { mediaType?: string; digest?: string }[] }
+  ).layers
+  return layers?.find(layer => layer.mediaType === DOCKER_UNCOMPRESSED_LAYER)?.digest
 }

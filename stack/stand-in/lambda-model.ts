@@ -86,7 +86,10 @@ export function configurationShape(fn: FunctionRecord, version?: FunctionVersion
     Environment: settings.environment ? { Variables: settings.environment } : undefined,
     TracingConfig: { Mode: FUNCTION_DEFAULTS.tracingMode },
     RevisionId: version?.revisionId ?? fn.revisionId,
-    State: 'Active',
+    // Published versions are Active snapshots; $LATEST carries the function's State.
+    State: version ? 'Active' : fn.state.name,
+    StateReason: version ? undefined : fn.state.reason,
+    StateReasonCode: version ? undefined : fn.state.reasonCode,
     LastUpdateStatus: update.status,
     LastUpdateStatusReason: 'reason' in update ? update.reason : undefined,
     LastUpdateStatusReasonCode: 'reasonCode' in update ? update.reasonCode : undefined,
@@ -94,6 +97,9 @@ export function configurationShape(fn: FunctionRecord, version?: FunctionVersion
     ImageConfigResponse: settings.imageConfig ? { ImageConfig: settings.imageConfig } : undefined,
     Architectures: [...settings.architectures],
     EphemeralStorage: { Size: FUNCTION_DEFAULTS.ephemeralStorageMb },
+    // Every recorded FunctionConfiguration carries it, off (AWS-validated LocalStack snapshots,
+    // test_lambda_api TestLambdaImages::test_lambda_image_crud).
+    SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` }
   }
 }

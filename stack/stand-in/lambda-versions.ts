@@ -54,7 +54,9 @@ export function requireAlias(fn: FunctionRecord, name: string): AliasRecord {
 }
 
 /** RoutingConfig: one other published version and a weight in [0, 1] (API reference,
- * AliasRoutingConfiguration; "Lambda function aliases", weighted aliases). */
+ * AliasRoutingConfiguration). The checks run in the order AWS's answers show (AWS-validated
+ * LocalStack snapshot TestLambdaAlias::test_notfound_and_invalid_routingconfigs): the model's
+ * validation of keys and values first (ValidationException), then Lambda's own rules. */
 export function routingWeights(
   fn: FunctionRecord,
   functionVersion: string,
@@ -68,30 +70,35 @@ export function routingWeights(
   }
   const entries = Object.entries(weights as Record<string, unknown>)
   if (entries.length === 0) return undefined
+  const shown = javaMap(entries)
+  // Keys are version numbers: $LATEST (or an alias name) fails the model's pattern [0-9]+.
+  if (entries.some(([version]) => !/^[0-9]+$/.test(version) || version.length > 1024)) {
+    throw lambdaError('ValidationException', LAMBDA_MESSAGES.weightKeyNotAVersion(shown))
+  }
+  if (entries.some(([, weight]) => typeof weight !== 'number' || weight < 0 || weight > 1)) {
+    throw lambdaError('ValidationException', LAMBDA_MESSAGES.weightOutOfRange(shown))
+  }
   if (entries.length > 1) {
     throw lambdaError('InvalidParameterValueException', LAMBDA_MESSAGES.oneAdditionalVersion)
   }
   if (functionVersion === '$LATEST') {
     throw lambdaError('InvalidParameterValueException', LAMBDA_MESSAGES.noWeightsOnLatest)
   }
-  for (const [version, weight] of entries) {
-    if (typeof weight !== 'number' || weight < 0 || weight > 1) {
-      throw lambdaError(
-        'ValidationException',
-        LAMBDA_MESSAGES.validation(
-          String(weight),
-          'routingConfig.additionalVersionWeights',
-          'Member must have value between 0.0 and 1.0'
-        )
-      )
-    }
+  for (const [version] of entries) {
     if (version === functionVersion) {
       throw lambdaError(
         'InvalidParameterValueException',
-        LAMBDA_MESSAGES.additionalVersionIsPrimary
+        LAMBDA_MESSAGES.additionalVersionIsPrimary(version)
       )
     }
     requireVersion(fn, version)
   }
   return Object.fromEntries(entries) as Record<string, number>
+}
+
+/** A map as Lambda's validation messages print it (Java's Map.toString of doubles): {2=0.5}. */
+function javaMap(entries: readonly (readonly [string, unknown])[]): string {
+  const value = (weight: unknown) =>
+    typeof weight === 'number' && Number.isInteger(weight) ? weight.toFixed(1) : String(weight)
+  return `{${entries.map(([key, weight]) => `${key}=${value(weight)}`).join(', ')}}`
 }

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto'
-import { DEFAULT_FAILED_UPDATE_REASON_CODE, LAMBDA_MESSAGES } from './aws-wording.js'
+import {
+  DEFAULT_FAILED_UPDATE_REASON_CODE,
+  FUNCTION_STATE_REASONS,
+  LAMBDA_MESSAGES,
+  UNSUPPORTED_LAYER_FAILURE
+} from './aws-wording.js'
 import type { FaultPlan } from './faults.js'
 import { resolveFunctionImage } from './lambda-image.js'
 import {
@@ -29,7 +34,8 @@ import {
   type FunctionCode,
   type FunctionRecord,
   type FunctionVersionRecord,
-  type StandInState
+  type StandInState,
+  type UpdateOutcome
 } from './state.js'
 import { lambdaError } from './wire.js'
 
@@ -120,8 +126,31 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
   }
 
   function refuseWhileUpdating(fn: FunctionRecord): void {
+    // "Lambda function states": while Pending, updates and PublishVersion fail with this 409.
+    if (fn.state.name === 'Pending') {
+      throw lambdaError('ResourceConflictException', LAMBDA_MESSAGES.functionInState('Pending'))
+    }
     if (fn.lastUpdate.status === 'InProgress') {
       throw lambdaError('ResourceConflictException', LAMBDA_MESSAGES.updateInProgress(arnOf(fn)))
+    }
+  }
+
+  /**
+   * An update of an Inactive or Failed function is how it comes back: Lambda re-optimizes the
+   * image ("Lambda function states"; "Working with Lambda container images": an idle image
+   * function is re-optimized on its next invocation or update), so the function is Pending
+   * until the update ends, then Active (or back where it was, when the update fails).
+   */
+  function restoreWithUpdate(fn: FunctionRecord): void {
+    if (fn.state.name !== 'Inactive' && fn.state.name !== 'Failed') return
+    fn.state = { name: 'Pending', ...FUNCTION_STATE_REASONS.restoring, next: fn.state }
+  }
+
+  /** Publishing needs an Active function. Lambda's answer for an Inactive or Failed one is not
+   * recorded anywhere we found; the stand-in takes the stricter candidate and refuses. */
+  function refuseUnlessActive(fn: FunctionRecord): void {
+    if (fn.state.name !== 'Active') {
+      throw lambdaError('ResourceConflictException', LAMBDA_MESSAGES.functionInState(fn.state.name))
     }
   }
 
@@ -132,12 +161,15 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
   }
 
   /** Marks an accepted update InProgress; it ends after the configured delay. */
-  function startUpdate(fn: FunctionRecord, operation: string): void {
+  function startUpdate(fn: FunctionRecord, operation: string, imageFailure?: UpdateOutcome): void {
     const failure = faults.take('lambda', operation, ['update-failed'])
     fn.lastModified = lastModifiedNow()
     fn.revisionId = newRevisionId()
+    restoreWithUpdate(fn)
     fn.lastUpdate = {
       status: 'InProgress',
+      // An update in progress says why, as a new function's State does (same recorded answers).
+      ...FUNCTION_STATE_REASONS.creating,
       completesAt: Date.now() + state.settings.updateDelayMs,
       outcome: failure
         ? {
@@ -145,7 +177,18 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
             reason: failure.reason ?? 'The stand-in was told to fail this update.',
             reasonCode: failure.reasonCode ?? DEFAULT_FAILED_UPDATE_REASON_CODE
           }
-        : { status: 'Successful' }
+        : (imageFailure ?? { status: 'Successful' })
+    }
+  }
+
+  /** Lambda accepts an image with an uncompressed Docker-typed layer and fails the update
+   * afterwards, naming the first such layer (aws-wording.ts UNSUPPORTED_LAYER_FAILURE). */
+  function layerFailure(code: FunctionCode): UpdateOutcome | undefined {
+    if (!code.unsupportedLayer) return undefined
+    return {
+      status: 'Failed',
+      reason: UNSUPPORTED_LAYER_FAILURE.reason(code.unsupportedLayer),
+      reasonCode: UNSUPPORTED_LAYER_FAILURE.reasonCode
     }
   }
 
@@ -159,7 +202,8 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
       codeSize: 0,
       // Recorded, not refused: Lambda accepts an image of the wrong architecture and the
       // function fails when it runs, so the stand-in keeps the fact for tests to look at.
-      imageArchitecture: image.imageArchitecture
+      imageArchitecture: image.imageArchitecture,
+      unsupportedLayer: image.unsupportedLayer
     }
   }
 
@@ -205,9 +249,12 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
       refuseWhileUpdating(fn)
       if (body.DryRun === true) return ok(configurationShape(fn))
 
+      // Even an update that will fail reports the new CodeSha256: whether AWS reports the old
+      // or the new one after a failure is not recorded, and the new one is the stricter choice
+      // (a caller that compares digests alone would wrongly skip a redeploy).
       fn.code = code
       if (architectures) fn.settings = { ...fn.settings, architectures }
-      startUpdate(fn, 'UpdateFunctionCode')
+      startUpdate(fn, 'UpdateFunctionCode', layerFailure(code))
       const version = body.Publish === true ? publish(fn, undefined) : undefined
       return ok(configurationShape(fn, version))
     },
@@ -226,6 +273,7 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
       const { fn } = locate(request, caller, false)
       const body = request.body
       refuseWhileUpdating(fn)
+      refuseUnlessActive(fn)
       checkRevision(body.RevisionId, fn.revisionId)
       const codeSha256 = optionalString(body, 'CodeSha256')
       if (codeSha256 !== undefined && codeSha256 !== fn.code.codeSha256) {

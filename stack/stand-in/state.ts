@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+
 /**
  * Everything the stand-in remembers, in memory, per process: ECR repositories (the images
  * themselves live in the real registry), Lambda functions with their versions and aliases, and
@@ -6,6 +8,8 @@
 
 export type PackageType = 'Image' | 'Zip'
 export type UpdateStatus = 'Successful' | 'InProgress' | 'Failed'
+/** FunctionConfiguration.State (Lambda API reference; "Lambda function states"). */
+export type FunctionStateName = 'Pending' | 'Active' | 'Inactive' | 'Failed'
 
 export interface RepositoryRecord {
   readonly account: string
@@ -25,6 +29,8 @@ export interface FunctionCode {
   readonly codeSize: number
   /** The image config's architecture (amd64/arm64), when read; Lambda runs it or fails later. */
   readonly imageArchitecture?: string
+  /** The digest of the first layer whose media type Lambda cannot use, when there is one. */
+  readonly unsupportedLayer?: string
 }
 
 export interface ImageConfig {
@@ -61,6 +67,16 @@ export interface LastUpdate {
   readonly outcome?: UpdateOutcome
 }
 
+/** The function's State, with the reason Lambda gives for it. */
+export interface FunctionState {
+  readonly name: FunctionStateName
+  readonly reason?: string
+  readonly reasonCode?: string
+  /** While Pending: when (epoch ms) it ends, and the state it ends in. */
+  readonly endsAt?: number
+  readonly next?: FunctionState
+}
+
 export interface FunctionVersionRecord {
   readonly version: string
   readonly code: FunctionCode
@@ -88,6 +104,7 @@ export interface FunctionRecord {
   lastModified: string
   revisionId: string
   lastUpdate: LastUpdate
+  state: FunctionState
   versions: FunctionVersionRecord[]
   aliases: Record<string, AliasRecord>
 }
@@ -117,17 +134,38 @@ export function recordKey(account: string, region: string, name: string): string
   return `${account}/${region}/${name}`
 }
 
-/** Ends every update whose time has come. Called before anything reads the state, so that the
- * state seen is always the state "now" without timers keeping the process alive. */
+/** Ends every update and every Pending state whose time has come. Called before anything reads
+ * the state, so that the state seen is always the state "now" without timers keeping the process
+ * alive. */
 export function settleUpdates(state: StandInState, now: number = Date.now()): void {
   for (const fn of state.functions.values()) {
     const update = fn.lastUpdate
-    if (update.status !== 'InProgress' || (update.completesAt ?? 0) > now) continue
-    const outcome = update.outcome ?? { status: 'Successful' }
-    fn.lastUpdate = {
-      status: outcome.status,
-      reason: outcome.reason,
-      reasonCode: outcome.reasonCode
+    if (update.status === 'InProgress' && (update.completesAt ?? 0) <= now) {
+      const outcome = update.outcome ?? { status: 'Successful' }
+      fn.lastUpdate = {
+        status: outcome.status,
+        reason: outcome.reason,
+        reasonCode: outcome.reasonCode
+      }
+      // RevisionId changes when an update starts and again when it completes (AWS-validated
+      // LocalStack snapshot test_lambda_api TestLambdaImages::test_lambda_image_crud: the
+      // UpdateFunctionCode answer's RevisionId differs from GetFunction's once it is Successful).
+      fn.revisionId = randomUUID()
+      // A function brought back from Inactive or Failed by this update is Active once it worked;
+      // a failed update leaves it as it was before.
+      if (fn.state.name === 'Pending' && fn.state.endsAt === undefined) {
+        fn.state =
+          outcome.status === 'Successful'
+            ? { name: 'Active' }
+            : (fn.state.next ?? { name: 'Active' })
+      }
+    }
+    const pending = fn.state
+    if (pending.name === 'Pending' && pending.endsAt !== undefined && pending.endsAt <= now) {
+      fn.state = pending.next ?? { name: 'Active' }
+      // Creation ends with a new RevisionId too (same snapshot: create answers uuid:1, the
+      // Active function's GetFunction uuid:2).
+      fn.revisionId = randomUUID()
     }
   }
 }
