@@ -154,6 +154,24 @@ async function arrange(scenario: string): Promise<Vars> {
     return vars
   }
 
+  // Lambda pulls only what the repository policy lets it, in its own account too (Knowledge
+  // Center "lambda-ecr-image"), as every function these fixtures recorded could.
+  await clients.ecr.send(
+    new SetRepositoryPolicyCommand({
+      repositoryName: name,
+      policyText: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'LambdaECRImageRetrievalPolicy',
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+          }
+        ]
+      })
+    })
+  )
   const lambda = clients.lambda
   await control.createFunction({ account: ACCOUNT, region: REGION, name, packageType: 'Image' })
   await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: vars.imageUri }))
