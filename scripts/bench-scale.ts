@@ -413,16 +413,31 @@ if (process.argv.includes('--render')) {
   }
 } else {
   const chosen = process.env.BENCH_SCALE_CASES?.split(',').map(id => id.trim())
-  const cases = CASES.filter(scaleCase => !chosen || chosen.includes(scaleCase.id))
+  // In the order given, so the cases that matter most can run first.
+  const cases = chosen
+    ? chosen.flatMap(id => CASES.filter(scaleCase => scaleCase.id === id))
+    : CASES
   const { bundle, dir } = await bundleCheck()
   const previous: ScaleResults | undefined = existsSync(resultsFile)
     ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as ScaleResults)
     : undefined
   const results: ScaleResults = { machine: await machine(), cases: [] }
+  // Written after every case, so a long run stopped half-way keeps what it measured. Cases not
+  // run this time keep their last figures (each with its own date and load).
+  const save = (): void => {
+    const merged = [
+      ...results.cases,
+      ...(previous?.cases ?? []).filter(old => !results.cases.some(result => result.id === old.id))
+    ].sort((a, b) => CASES.findIndex(c => c.id === a.id) - CASES.findIndex(c => c.id === b.id))
+    const saved = { ...results, cases: merged }
+    writeFileSync(resultsFile, `${JSON.stringify(saved, null, 2)}\n`)
+    writeSection(saved)
+  }
   let failure: unknown
   try {
     for (const scaleCase of cases) {
       results.cases.push(await measure(scaleCase, bundle))
+      save()
       if (!KEEP) await runCommand('docker', ['image', 'rm', `${IMAGE_REPOSITORY}:${scaleCase.id}`])
     }
   } catch (error) {
@@ -431,15 +446,7 @@ if (process.argv.includes('--render')) {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-  // Cases not run this time keep their last figures (marked by their own load and date).
-  for (const old of previous?.cases ?? []) {
-    if (!results.cases.some(result => result.id === old.id)) results.cases.push(old)
-  }
-  results.cases.sort(
-    (a, b) => CASES.findIndex(c => c.id === a.id) - CASES.findIndex(c => c.id === b.id)
-  )
-  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`)
-  writeSection(results)
-  console.log(`\n${section(results)}\n\nWrote bench/scale-results.json and bench/RESULTS.md`)
+  save()
+  console.log('\nWrote bench/scale-results.json and the Scale section of bench/RESULTS.md')
   process.exitCode = failure === undefined ? 0 : 1
 }

@@ -114,10 +114,11 @@ async function copyOut(
   const docker = spawnIt(['cp', `${container}:${path}`, '-'])
   let stopped = false
   docker.stdout.on('data', (chunk: Buffer) => {
-    // Whatever still arrives after the stop is drained and dropped.
+    // Whatever arrives after the end or a stop is drained and dropped. A whole archive is left
+    // to finish by itself; a reader that has enough, or a stream not understood, ends docker.
     if (stopped || tar.push(chunk)) return
     stopped = true
-    docker.stop()
+    if (!tar.ended) docker.stop()
   })
   const exit = await docker.exited
   if (tar.problem !== undefined) return { missing: false, problem: tar.problem }

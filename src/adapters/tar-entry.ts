@@ -68,7 +68,7 @@ export class TarStream {
   entries = 0
   /** Why the stream could not be read further; undefined while it is understood. */
   problem: string | undefined
-  private ended = false
+  private sawEnd = false
   private stopped = false
   /** Bytes received and not yet consumed: `pending` from offset `at` on. */
   private pending: Buffer = EMPTY
@@ -81,9 +81,14 @@ export class TarStream {
     private readonly headBytes = 0
   ) {}
 
+  /** The end-of-archive marker was read: the archive is whole. */
+  get ended(): boolean {
+    return this.sawEnd
+  }
+
   /** No more bytes are wanted: end of archive, the visitor stopped, or a problem. */
   get done(): boolean {
-    return this.ended || this.stopped || this.problem !== undefined
+    return this.sawEnd || this.stopped || this.problem !== undefined
   }
 
   /** Feeds the next bytes of the stream; returns false once no more are wanted. */
@@ -105,7 +110,7 @@ export class TarStream {
    * marker (or the visitor stopped), else what went wrong.
    */
   finish(): string | undefined {
-    if (this.problem !== undefined || this.ended || this.stopped) return this.problem
+    if (this.problem !== undefined || this.sawEnd || this.stopped) return this.problem
     return this.phase.name === 'header' && this.at >= this.pending.length
       ? `the tar stream ended without its end-of-archive marker after ${entryCount(this.entries)}`
       : `the tar stream ended in the middle of an entry after ${entryCount(this.entries)}`
@@ -153,7 +158,7 @@ export class TarStream {
     const base = this.at
     this.at += BLOCK
     if (isZeroBlock(block, base)) {
-      this.ended = true
+      this.sawEnd = true
       return false
     }
     if (!checksumMatches(block, base)) {
