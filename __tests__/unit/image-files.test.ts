@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals'
-import { parseSingleEntryTar } from '../../src/adapters/tar-entry.js'
 import {
   checkEntrypointFile,
   elfArchitecture,
@@ -118,42 +117,5 @@ describe('resolveLink', () => {
     ['/bin/sh', '/usr/bin/bash', '/usr/bin/bash']
   ])('resolves %s -> %s to %s', (link, target, resolved) => {
     expect(resolveLink(link, target)).toBe(resolved)
-  })
-})
-
-describe('parseSingleEntryTar', () => {
-  function header(name: string, mode: number, size: number, type: string, link = ''): Buffer {
-    const block = Buffer.alloc(512)
-    block.write(name, 0)
-    block.write(mode.toString(8).padStart(7, '0'), 100)
-    block.write('0000000', 108)
-    block.write(size.toString(8).padStart(11, '0'), 124)
-    block.write(type, 156)
-    block.write(link, 157)
-    return block
-  }
-
-  it('reads a regular file with its mode and first bytes', () => {
-    const data = Buffer.alloc(512)
-    data.write('#!/bin/sh\n')
-    const entry = parseSingleEntryTar(Buffer.concat([header('entry', 0o755, 10, '0'), data]), 64)
-    expect(entry).toMatchObject({ kind: 'file', mode: 0o755 })
-    expect(Buffer.from(entry.head).toString()).toBe('#!/bin/sh\n')
-  })
-
-  it('reads a symbolic link, also when a PAX header gives its long target', () => {
-    expect(parseSingleEntryTar(header('sh', 0o777, 0, '2', 'busybox'), 64)).toMatchObject({
-      kind: 'symlink',
-      linkTarget: 'busybox'
-    })
-    const record = '30 linkpath=/a/very/long/path\n'
-    const pax = Buffer.alloc(512)
-    pax.write(record)
-    const tar = Buffer.concat([
-      header('PaxHeader', 0o644, record.length, 'x'),
-      pax,
-      header('sh', 0o777, 0, '2', 'short')
-    ])
-    expect(parseSingleEntryTar(tar, 64).linkTarget).toBe('/a/very/long/path')
   })
 })

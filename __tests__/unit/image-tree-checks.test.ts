@@ -1,25 +1,32 @@
 import { describe, expect, it } from '@jest/globals'
 import { applyFindingPolicy, type Finding } from '../../src/domain/image-checks.js'
-import { checkRuntimeClient } from '../../src/domain/runtime-client.js'
-import { checkTaskFilesReadable, type TreeEntry } from '../../src/domain/task-files.js'
-import { TarLister } from '../../src/adapters/tar-entry.js'
+import { checkRuntimeClient, TaskPathSample } from '../../src/domain/runtime-client.js'
+import { TaskFilesAudit, type TreeEntry, type TreeWalk } from '../../src/domain/task-files.js'
 
 function entry(path: string, kind: TreeEntry['kind'], mode: number): TreeEntry {
   return { path, kind, mode, uid: 0, gid: 0 }
 }
 
-describe('checkTaskFilesReadable', () => {
+function audit(
+  entries: Iterable<TreeEntry>,
+  walks: [string, TreeWalk][] = [['/var/task', { status: 'complete', entries: 0 }]]
+) {
+  const roots = walks.map(([root]) => root)
+  const checked = new TaskFilesAudit(roots)
+  for (const item of entries) checked.visit(item)
+  for (const [root, walk] of walks) checked.walked(root, walk)
+  return checked.finding()
+}
+
+describe('TaskFilesAudit', () => {
   it('passes files and directories that others can read', () => {
     expect(
-      checkTaskFilesReadable(
-        ['/var/task'],
-        [
-          entry('/var/task', 'directory', 0o755),
-          entry('/var/task/index.mjs', 'file', 0o644),
-          entry('/var/task/run', 'file', 0o755),
-          entry('/var/task/link', 'symlink', 0o777)
-        ]
-      )
+      audit([
+        entry('/var/task', 'directory', 0o755),
+        entry('/var/task/index.mjs', 'file', 0o644),
+        entry('/var/task/run', 'file', 0o755),
+        entry('/var/task/link', 'symlink', 0o777)
+      ])
     ).toBeUndefined()
   })
 
@@ -29,19 +36,72 @@ describe('checkTaskFilesReadable', () => {
     ['a directory others cannot enter', entry('/var/task/lib', 'directory', 0o754)],
     ['a directory others cannot list', entry('/var/task/lib', 'directory', 0o751)]
   ])('flags %s', (_, bad) => {
-    const finding = checkTaskFilesReadable(
-      ['/var/task'],
-      [entry('/var/task', 'directory', 0o755), bad]
-    )
+    const finding = audit([entry('/var/task', 'directory', 0o755), bad])
     expect(finding?.id).toBe('task-files-not-readable')
     expect(finding?.message).toContain(bad.path)
   })
 
   it('names at most eight paths and counts the rest', () => {
     const many = Array.from({ length: 12 }, (_, i) => entry(`/var/task/f${i}`, 'file', 0o600))
-    const finding = checkTaskFilesReadable(['/var/task'], many)
+    const finding = audit(many)
     expect(finding?.message).toContain('12 entries')
     expect(finding?.message).toContain('and 4 more')
+  })
+
+  it('finds the one unreadable file among a million, after all the others', () => {
+    function* tree(): Generator<TreeEntry> {
+      for (let i = 0; i < 1_000_000; i += 1) yield entry(`/var/task/m/${i}.js`, 'file', 0o644)
+      yield entry('/var/task/zz/settings.json', 'file', 0o600)
+    }
+    const finding = audit(tree())
+    expect(finding?.message).toMatch(/^1 entry under \/var\/task /)
+    expect(finding?.message).toContain('/var/task/zz/settings.json (file, mode 0600, uid 0)')
+  })
+
+  it('warns, naming the part, when a tree could not be read to its end', () => {
+    const finding = audit(
+      [entry('/var/task', 'directory', 0o755)],
+      [
+        [
+          '/var/task',
+          { status: 'incomplete', entries: 1, reason: 'docker cp exited with code 1: EOF' }
+        ],
+        ['/app', { status: 'missing' }]
+      ]
+    )
+    expect(finding).toMatchObject({ id: 'task-files-not-checked', severity: 'warning' })
+    expect(finding?.message).toContain(
+      '/var/task from its entry 2 on (1 read: docker cp exited with code 1: EOF)'
+    )
+  })
+
+  it('says which part was not checked next to the entries it did find', () => {
+    const finding = audit(
+      [entry('/var/task/secret', 'file', 0o600)],
+      [['/var/task', { status: 'incomplete', entries: 5, reason: 'the tar stream ended early' }]]
+    )
+    expect(finding?.id).toBe('task-files-not-readable')
+    expect(finding?.message).toContain('/var/task/secret')
+    expect(finding?.message).toContain('Not checked, because docker cp could not read it all')
+  })
+})
+
+describe('TaskPathSample', () => {
+  it.each([
+    ['node', ['/var/task/a/b.txt', '/var/task/x/index.js', '/var/task/y.mjs']],
+    ['python', ['/var/task/requirements.txt', '/var/task/app.py']],
+    ['a RIC', ['/var/task/node_modules/aws-lambda-ric/package.json', '/var/task/index.js']],
+    ['a bootstrap', ['/var/task/readme', '/var/task/bootstrap']],
+    ['nothing known', ['/var/task/data.bin']]
+  ])('keeps a handful of paths that give the check the answer all paths give (%s)', (_, paths) => {
+    const sample = new TaskPathSample()
+    const many = [...paths, ...Array.from({ length: 1000 }, (_, i) => `/var/task/lib/f${i}.dat`)]
+    for (const path of many) sample.add(path)
+    expect(sample.paths.length).toBeLessThanOrEqual(7)
+    const facts = { awsBaseImage: false, entrypoint: [], cmd: [], existing: [] }
+    expect(checkRuntimeClient({ ...facts, taskPaths: sample.paths })).toEqual(
+      checkRuntimeClient({ ...facts, taskPaths: many })
+    )
   })
 })
 
@@ -104,51 +164,6 @@ describe('applyFindingPolicy', () => {
     })
     expect(applyFindingPolicy([warning], [], true).findings[0]?.severity).toBe('error')
     expect(applyFindingPolicy([warning], ['w'], true).findings).toEqual([])
-  })
-})
-
-describe('TarLister', () => {
-  function header(name: string, type: string, mode: number, size: number): Buffer {
-    const block = Buffer.alloc(512)
-    block.write(name, 0)
-    block.write(mode.toString(8).padStart(7, '0'), 100)
-    block.write('0000000', 108)
-    block.write('0000000', 116)
-    block.write(size.toString(8).padStart(11, '0'), 124)
-    block.write(type, 156)
-    return block
-  }
-  function pax(path: string): Buffer[] {
-    const record = `${path.length + 9 + String(path.length + 9).length} path=${path}\n`
-    const length = Buffer.byteLength(record)
-    const fixed = `${length + String(length).length - String(length - 1).length} path=${path}\n`
-    const data = Buffer.alloc(512)
-    data.write(fixed)
-    return [header('PaxHeader', 'x', 0o644, Buffer.byteLength(fixed)), data]
-  }
-
-  it('lists entries, skips file data and reads long PAX names, however the stream is cut', () => {
-    const long = `task/${'d'.repeat(150)}/file.js`
-    const stream = Buffer.concat([
-      header('task/', '5', 0o755, 0),
-      header('task/a.json', '0', 0o600, 700),
-      Buffer.alloc(1024, 7),
-      ...pax(long),
-      header('ignored-name', '0', 0o644, 3),
-      Buffer.alloc(512, 1),
-      Buffer.alloc(1024)
-    ])
-    for (const size of [1, 7, 100, 512, 4096]) {
-      const lister = new TarLister()
-      for (let offset = 0; offset < stream.length; offset += size) {
-        lister.push(stream.subarray(offset, offset + size))
-      }
-      expect(lister.entries.map(e => [e.path, e.kind, e.mode])).toEqual([
-        ['task/', 'directory', 0o755],
-        ['task/a.json', 'file', 0o600],
-        [long, 'file', 0o644]
-      ])
-    }
   })
 })
 

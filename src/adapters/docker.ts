@@ -3,10 +3,9 @@ import { exec, getExecOutput } from '@actions/exec'
 import { ActionError } from '../domain/errors.js'
 import type { BuilderFacts, DockerFacts, ImageStore } from '../domain/docker-setup.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
-import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
-import { posix } from 'node:path'
-import type { TreeEntry } from '../domain/task-files.js'
-import { parseSingleEntryTar, TarLister } from './tar-entry.js'
+import type { ImageFileReader } from '../domain/image-files.js'
+import type { ImageTreeWalker } from '../domain/task-files.js'
+import { withImageFiles } from './docker-image-files.js'
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
@@ -18,12 +17,13 @@ export interface DockerEngine {
   /** Pushes one reference with the given DOCKER_CONFIG; returns the digest docker reports. */
   push(reference: string, dockerConfigDir: string): Promise<string>
   /**
-   * Lends `work` a reader of the image's files. The image is never run: a container is created
-   * (not started) so `docker cp` can read from it, and removed afterwards.
+   * Lends `work` a reader of the image's files and a walker of its directory trees. The image is
+   * never run: a container is created (not started) so `docker cp` can read from it, and removed
+   * afterwards (src/adapters/docker-image-files.ts).
    */
   withImageFiles<T>(
     image: string,
-    work: (read: ImageFileReader, list: ImageTreeLister) => Promise<T>
+    work: (read: ImageFileReader, walk: ImageTreeWalker) => Promise<T>
   ): Promise<T>
   /**
    * Starts `docker run --name NAME ARGS` attached, so the container's output streams into the
@@ -59,9 +59,6 @@ export interface ContainerExit {
   /** The kernel killed it for going over its memory limit. */
   readonly oomKilled: boolean
 }
-
-/** Lists a directory tree of the image, headers only. */
-export type ImageTreeLister = (directory: string) => Promise<TreeEntry[]>
 
 export interface InspectedImage extends ImageFacts {
   /** docker's image id: the config digest (classic store) or the manifest digest (containerd store). */
@@ -175,24 +172,9 @@ class DockerCli implements DockerEngine {
 
   async withImageFiles<T>(
     image: string,
-    work: (read: ImageFileReader, list: ImageTreeLister) => Promise<T>
+    work: (read: ImageFileReader, walk: ImageTreeWalker) => Promise<T>
   ): Promise<T> {
-    // The entrypoint override only satisfies `docker create`; the container never starts.
-    const container = (
-      await dockerOutput(
-        ['create', '--entrypoint', '/lambda-image-deploy-never-run', image],
-        `Could not create a (never started) container from ${image} to read its files`,
-        'Check that the engine has disk space and that the image is loaded (docker image ls); the checks read files with docker cp.'
-      )
-    ).trim()
-    try {
-      return await work(
-        path => readImageFile(container, path),
-        directory => listImageTree(container, directory)
-      )
-    } finally {
-      await exec('docker', ['rm', '--force', container], { silent: true, ignoreReturnCode: true })
-    }
+    return withImageFiles(image, work)
   }
 
   startContainer(name: string, args: readonly string[]): RunningContainer {
@@ -291,26 +273,6 @@ interface DockerVersion {
 /** Enough of a container's output for the end of an error message. */
 const KEPT_OUTPUT_LINES = 500
 
-/** Enough of a file for its tar header, an ELF header or a #! line. */
-const HEAD_BYTES = 4096
-
-/** Every entry under a directory of the image (absolute paths); empty when it does not exist. */
-async function listImageTree(container: string, directory: string): Promise<TreeEntry[]> {
-  const lister = new TarLister()
-  const exitCode = await exec('docker', ['cp', `${container}:${directory}`, '-'], {
-    silent: true,
-    ignoreReturnCode: true,
-    listeners: { stdout: (data: Buffer) => lister.push(data) }
-  })
-  if (exitCode !== 0) return []
-  // docker cp names entries after the directory's last component: task/, task/index.mjs, ...
-  const parent = posix.dirname(directory.replace(/\/+$/, ''))
-  return lister.entries.map(entry => ({
-    ...entry,
-    path: posix.join(parent, entry.path).replace(/\/$/, '')
-  }))
-}
-
 /** `docker ARGS` without echo; a failure is an ActionError with docker's own words. */
 async function dockerOutput(args: readonly string[], what: string, fix: string): Promise<string> {
   const result = await getExecOutput('docker', [...args], { silent: true, ignoreReturnCode: true })
@@ -329,23 +291,6 @@ export function redactEnvironment(args: readonly string[]): string[] {
   return args.map((arg, index) =>
     args[index - 1] === '--env' ? arg.replace(/=.*$/s, '=***') : arg
   )
-}
-
-async function readImageFile(container: string, path: string): Promise<ImageFile> {
-  const chunks: Buffer[] = []
-  let kept = 0
-  const exitCode = await exec('docker', ['cp', `${container}:${path}`, '-'], {
-    silent: true,
-    ignoreReturnCode: true,
-    listeners: {
-      stdout: (data: Buffer) => {
-        if (kept < HEAD_BYTES * 4) chunks.push(data)
-        kept += data.length
-      }
-    }
-  })
-  if (exitCode !== 0) return { path, kind: 'missing', mode: 0, uid: 0, head: new Uint8Array() }
-  return { path, ...parseSingleEntryTar(Buffer.concat(chunks), HEAD_BYTES) }
 }
 
 interface DockerInspect {

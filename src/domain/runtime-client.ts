@@ -11,7 +11,7 @@ export interface RuntimeClientFacts {
   readonly awsBaseImage: boolean | undefined
   readonly entrypoint: readonly string[]
   readonly cmd: readonly string[]
-  /** Absolute paths found in the task root and working directory. */
+  /** Absolute paths found in the task root and working directory (a TaskPathSample suffices). */
   readonly taskPaths: readonly string[]
   /** Well-known paths that exist in the image (from RUNTIME_CLIENT_PROBES). */
   readonly existing: readonly string[]
@@ -36,6 +36,17 @@ export const RUNTIME_CLIENT_PROBES = [
 const RIC_WORDS =
   /aws-lambda-ric|awslambdaric|aws_lambda_ric|aws-lambda-java-runtime-interface-client|Amazon\.Lambda\.RuntimeSupport|aws-lambda-rie|aws-lambda-go/i
 
+/** Paths that tell the function's language, in the order they are tried. */
+const LANGUAGE_PATHS: readonly (readonly [string, RegExp])[] = [
+  ['node', /\/node$|package\.json$|\.m?js$/],
+  ['python', /\/python3$|\.py$|requirements\.txt$/],
+  ['java', /\/java$|\.jar$/],
+  ['dotnet', /\/dotnet$|\.dll$/],
+  ['ruby', /\/ruby$|\.rb$|Gemfile$/]
+]
+
+const BOOTSTRAP_PATH = /\/bootstrap$/
+
 const HINTS: Record<string, string> = {
   node: 'Node.js: npm install aws-lambda-ric, then ENTRYPOINT ["/usr/local/bin/npx", "aws-lambda-ric"] and CMD ["index.handler"]',
   python:
@@ -52,7 +63,7 @@ export function checkRuntimeClient(facts: RuntimeClientFacts): Finding | undefin
   const words = [...facts.entrypoint, ...facts.cmd].join(' ')
   const recognised =
     RIC_WORDS.test(words) ||
-    facts.taskPaths.some(path => RIC_WORDS.test(path) || /\/bootstrap$/.test(path)) ||
+    facts.taskPaths.some(path => RIC_WORDS.test(path) || BOOTSTRAP_PATH.test(path)) ||
     facts.existing.some(path => /bootstrap$|aws-lambda-ric$/.test(path))
   if (recognised) return undefined
   const language = languageOf(facts)
@@ -68,10 +79,32 @@ function languageOf(facts: RuntimeClientFacts): string {
   const has = (pattern: RegExp) =>
     facts.existing.some(path => pattern.test(path)) ||
     facts.taskPaths.some(path => pattern.test(path))
-  if (has(/\/node$|package\.json$|\.m?js$/)) return 'node'
-  if (has(/\/python3$|\.py$|requirements\.txt$/)) return 'python'
-  if (has(/\/java$|\.jar$/)) return 'java'
-  if (has(/\/dotnet$|\.dll$/)) return 'dotnet'
-  if (has(/\/ruby$|\.rb$|Gemfile$/)) return 'ruby'
-  return 'unknown'
+  return LANGUAGE_PATHS.find(([, pattern]) => has(pattern))?.[0] ?? 'unknown'
+}
+
+/** Every pattern checkRuntimeClient tests task paths against. */
+const TASK_PATH_PATTERNS: readonly RegExp[] = [
+  RIC_WORDS,
+  BOOTSTRAP_PATH,
+  ...LANGUAGE_PATHS.map(([, pattern]) => pattern)
+]
+
+/**
+ * The task paths checkRuntimeClient needs, gathered one entry at a time: for each pattern it
+ * tests, the first path that matches. The check gives the same answer for this handful as for
+ * every path of the tree, which may hold a million.
+ */
+export class TaskPathSample {
+  private readonly kept = new Map<RegExp, string>()
+
+  add(path: string): void {
+    if (this.kept.size === TASK_PATH_PATTERNS.length) return
+    for (const pattern of TASK_PATH_PATTERNS) {
+      if (!this.kept.has(pattern) && pattern.test(path)) this.kept.set(pattern, path)
+    }
+  }
+
+  get paths(): string[] {
+    return [...new Set(this.kept.values())]
+  }
 }

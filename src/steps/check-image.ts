@@ -1,9 +1,13 @@
 import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
 import { checkImage, type Finding } from '../domain/image-checks.js'
-import { checkEntrypointFile } from '../domain/image-files.js'
+import { checkEntrypointFile, type ImageFileReader } from '../domain/image-files.js'
 import type { LambdaArchitecture } from '../domain/lambda-limits.js'
-import { checkRuntimeClient, RUNTIME_CLIENT_PROBES } from '../domain/runtime-client.js'
-import { checkTaskFilesReadable } from '../domain/task-files.js'
+import {
+  checkRuntimeClient,
+  RUNTIME_CLIENT_PROBES,
+  TaskPathSample
+} from '../domain/runtime-client.js'
+import { TaskFilesAudit, type ImageTreeWalker } from '../domain/task-files.js'
 
 export interface ImageExpectations {
   readonly architecture: LambdaArchitecture
@@ -30,27 +34,18 @@ export async function checkBuiltImage(
   // A non-Linux image has no Linux programs to look at; its config finding says it all.
   if (configFindings.some(finding => finding.id === 'image-not-linux')) return configFindings
 
-  const fileFindings = await docker.withImageFiles(image.id, async (read, list) => {
-    const findings = await checkEntrypointFile(image.entrypoint, expected.architecture, read)
-    for (const override of expected.entrypointOverrides ?? []) {
-      const found = await checkEntrypointFile(override.entryPoint, expected.architecture, read)
-      findings.push(
-        ...found.map(finding => ({
-          ...finding,
-          id: `override-${finding.id}`,
-          message: `function-config for ${override.function}: ${finding.message.replace(/^ENTRYPOINT/, 'its entrypoint')}`
-        }))
-      )
-    }
-    const roots = taskRoots(image)
-    const tree = (await Promise.all(roots.map(root => list(root)))).flat()
-    const unreadable = checkTaskFilesReadable(roots, tree)
-    if (unreadable) findings.push(unreadable)
+  const fileFindings = await docker.withImageFiles(image.id, async (read, walk) => {
+    // The entrypoints are read while the task roots stream: a big tree is then the only wait.
+    const [findings, tree] = await Promise.all([
+      entrypointFindings(image, expected, read),
+      walkTaskRoots(taskRoots(image), walk)
+    ])
+    if (tree.unreadable) findings.push(tree.unreadable)
     const runtimeClientFacts = {
       awsBaseImage: expected.awsBaseImage,
       entrypoint: image.entrypoint,
       cmd: image.cmd,
-      taskPaths: tree.map(entry => entry.path),
+      taskPaths: tree.taskPaths,
       existing: [] as string[]
     }
     // The image config and the task root settle it for most images (AWS bases first of all);
@@ -76,6 +71,48 @@ export async function checkBuiltImage(
       finding => !(configSaysWrongArchitecture && finding.id === 'entrypoint-wrong-architecture')
     )
   ]
+}
+
+/** The image's ENTRYPOINT, then each function-config entrypoint override. */
+async function entrypointFindings(
+  image: InspectedImage,
+  expected: ImageExpectations,
+  read: ImageFileReader
+): Promise<Finding[]> {
+  const findings = await checkEntrypointFile(image.entrypoint, expected.architecture, read)
+  for (const override of expected.entrypointOverrides ?? []) {
+    const found = await checkEntrypointFile(override.entryPoint, expected.architecture, read)
+    findings.push(
+      ...found.map(finding => ({
+        ...finding,
+        id: `override-${finding.id}`,
+        message: `function-config for ${override.function}: ${finding.message.replace(/^ENTRYPOINT/, 'its entrypoint')}`
+      }))
+    )
+  }
+  return findings
+}
+
+/**
+ * One pass over each task root, however many entries it has; each check keeps only what its
+ * finding needs (a few paths and a count), never the listing.
+ */
+async function walkTaskRoots(
+  roots: readonly string[],
+  walk: ImageTreeWalker
+): Promise<{ unreadable: Finding | undefined; taskPaths: string[] }> {
+  const audit = new TaskFilesAudit(roots)
+  const taskPaths = new TaskPathSample()
+  await Promise.all(
+    roots.map(async root => {
+      const walked = await walk(root, entry => {
+        audit.visit(entry)
+        taskPaths.add(entry.path)
+      })
+      audit.walked(root, walked)
+    })
+  )
+  return { unreadable: audit.finding(), taskPaths: taskPaths.paths }
 }
 
 /** The directories whose files the function reads: LAMBDA_TASK_ROOT and WORKDIR. */
