@@ -58,7 +58,20 @@ export async function run(
   } finally {
     removeAllSecretDirectories()
   }
-  setOutputs(facts)
+  // Outputs and summary are written in every outcome; a runner that cannot take them (an
+  // unwritable GITHUB_OUTPUT) fails the step once, after a deploy that may well have happened.
+  try {
+    setOutputs(facts)
+  } catch (error) {
+    const reason = `The step outputs could not be written (${describeFailure(error)}); ${facts.results ? 'the deploy itself ran, see the log above' : 'nothing after this depends on them'}.`
+    const fix = 'Check GITHUB_OUTPUT: it must name a writable file (the runner sets it; a step that overrides it breaks outputs).'
+    if (failure === undefined) {
+      failure = new ActionError('outputs-not-written', reason, fix)
+      core.setFailed(describeFailure(failure))
+    } else {
+      core.warning(`${reason} ${fix}`)
+    }
+  }
   try {
     await writeSummary(facts, failure)
   } catch (error) {
