@@ -30,7 +30,7 @@ import { checkBuiltImage } from './steps/check-image.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { grantLambdaPull } from './steps/grant-pull.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
-import { pushImage, type PushedImage } from './steps/push-image.js'
+import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
@@ -177,7 +177,10 @@ async function builtImage(
         }
         pushed.set(
           repository.uri,
-          await pushImage(own, target, aws.registry(repository.region), docker)
+          await pushImage(own, target, aws.registry(repository.region), docker, {
+            ...PUSH_RETRY,
+            timeoutMs: config.pushTimeoutSeconds * 1000
+          })
         )
       }
       return pushed

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { exec, getExecOutput } from '@actions/exec'
+import { exec } from '@actions/exec'
 import { ActionError } from '../domain/errors.js'
 import type { BuilderCapabilities } from '../domain/build-command.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
@@ -7,6 +7,12 @@ import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
 import { posix } from 'node:path'
 import type { TreeEntry } from '../domain/task-files.js'
 import { parseSingleEntryTar, TarLister } from './tar-entry.js'
+import {
+  DOCKER_BUILD_TIMEOUT_MS,
+  DOCKER_QUICK_TIMEOUT_MS,
+  DockerCommandError,
+  runDocker
+} from './docker-process.js'
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
@@ -14,8 +20,11 @@ export interface DockerEngine {
   /** Runs `docker ARGS`, streaming its output; env adds to the process environment. */
   run(args: readonly string[], env?: Record<string, string>): Promise<string>
   inspectImage(reference: string): Promise<InspectedImage>
-  /** Pushes one reference with the given DOCKER_CONFIG; returns the digest docker reports. */
-  push(reference: string, dockerConfigDir: string): Promise<string>
+  /**
+   * Pushes one reference with the given DOCKER_CONFIG within `timeoutMs`; returns the digest
+   * docker reports.
+   */
+  push(reference: string, dockerConfigDir: string, timeoutMs: number): Promise<string>
   /**
    * Lends `work` a reader of the image's files. The image is never run: a container is created
    * (not started) so `docker cp` can read from it, and removed afterwards.
@@ -28,7 +37,7 @@ export interface DockerEngine {
    * Starts `docker run --name NAME ARGS` attached, so the container's output streams into the
    * log as it comes; the container is kept after it exits until `remove()`.
    */
-  startContainer(name: string, args: readonly string[]): RunningContainer
+  startContainer(name: string, args: readonly string[], options?: ContainerOptions): RunningContainer
   /**
    * Creates a bridge network of its own; its gateway is the host's address as containers on the
    * network reach it. `remove()` deletes it (after its containers are gone).
@@ -78,9 +87,10 @@ class DockerCli implements DockerEngine {
 
   async capabilities(): Promise<BuilderCapabilities> {
     if (this.detected) return this.detected
-    const help = await getExecOutput('docker', ['buildx', 'build', '--help'], {
-      ignoreReturnCode: true,
-      silent: true
+    const help = await runDocker({
+      args: ['buildx', 'build', '--help'],
+      timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+      attempts: 2
     })
     this.detected = {
       buildx: help.exitCode === 0,
@@ -90,10 +100,7 @@ class DockerCli implements DockerEngine {
   }
 
   async run(args: readonly string[], env?: Record<string, string>): Promise<string> {
-    const result = await getExecOutput('docker', [...args], {
-      ignoreReturnCode: true,
-      env: env ? { ...stringEnvironment(), ...env } : undefined
-    })
+    const result = await runDocker({ args, timeoutMs: DOCKER_BUILD_TIMEOUT_MS, env, echo: true })
     if (result.exitCode !== 0) {
       throw new ActionError(
         `docker-${args[0] === 'buildx' ? 'build' : (args[0] ?? 'command')}-failed`,
@@ -140,9 +147,24 @@ class DockerCli implements DockerEngine {
     }
   }
 
-  async push(reference: string, dockerConfigDir: string): Promise<string> {
+  async push(reference: string, dockerConfigDir: string, timeoutMs: number): Promise<string> {
     core.info(`Pushing ${reference}`)
-    const output = await this.run(['push', reference], { DOCKER_CONFIG: dockerConfigDir })
+    const args = ['push', reference]
+    const result = await runDocker({
+      args,
+      timeoutMs,
+      env: { DOCKER_CONFIG: dockerConfigDir },
+      echo: true
+    })
+    if (result.exitCode !== 0) {
+      throw new DockerCommandError(
+        'docker-push-failed',
+        `docker push failed with exit code ${result.exitCode}: ${lastLines(result.stderr || result.stdout)}`,
+        'Read the docker output above for the registry’s answer.',
+        result.stderr
+      )
+    }
+    const output = result.stdout
     const digest = /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1]
     if (!digest) {
       throw new ActionError(
@@ -163,7 +185,9 @@ class DockerCli implements DockerEngine {
       await dockerOutput(
         ['create', '--entrypoint', '/lambda-image-deploy-never-run', image],
         `Could not create a (never started) container from ${image} to read its files`,
-        'Check that the engine has disk space and that the image is loaded (docker image ls); the checks read files with docker cp.'
+        'Check that the engine has disk space and that the image is loaded (docker image ls); the checks read files with docker cp.',
+        // A second create could leave the first container behind.
+        1
       )
     ).trim()
     try {
@@ -172,67 +196,67 @@ class DockerCli implements DockerEngine {
         directory => listImageTree(container, directory)
       )
     } finally {
-      await exec('docker', ['rm', '--force', container], { silent: true, ignoreReturnCode: true })
+      await runDocker({
+        args: ['rm', '--force', container],
+        timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+        attempts: 2
+      })
     }
   }
 
-  startContainer(name: string, args: readonly string[]): RunningContainer {
+  startContainer(
+    name: string,
+    args: readonly string[],
+    options: ContainerOptions = {}
+  ): RunningContainer {
     const lines: string[] = []
-    const keep = (line: string) => {
+    const mask = options.mask ?? ((line: string) => line)
+    // The container's output is streamed by hand, masked: it may print the function's secrets.
+    const show = (raw: string) => {
+      const line = mask(raw)
       lines.push(line)
       if (lines.length > KEPT_OUTPUT_LINES) lines.shift()
+      process.stdout.write(`${line}\n`)
     }
-    // The command line carries the function's variables, which may be secret: it is shown with
-    // their values hidden, and the container's output is streamed by hand (silent hides both).
     core.info(`[command]docker run --name ${name} ${redactEnvironment(args).join(' ')}`)
-    const exited = exec('docker', ['run', '--name', name, ...args], {
-      ignoreReturnCode: true,
-      silent: true,
-      listeners: {
-        stdline: line => {
-          keep(line)
-          process.stdout.write(`${line}\n`)
-        },
-        errline: line => {
-          keep(line)
-          process.stdout.write(`${line}\n`)
-        }
-      }
-    }).then(async exitCode => {
-      const state = await getExecOutput(
-        'docker',
-        ['container', 'inspect', '--format', '{{.State.OOMKilled}}', name],
-        { silent: true, ignoreReturnCode: true }
-      )
-      return { exitCode, oomKilled: state.stdout.trim() === 'true' }
+    // The smoke test's own deadlines end the container; this bound is for an engine that hangs.
+    const exited = runDocker({
+      args: ['run', '--name', name, ...args],
+      timeoutMs: DOCKER_BUILD_TIMEOUT_MS,
+      env: options.env,
+      onLine: show
+    }).then(async result => {
+      const state = await runDocker({
+        args: ['container', 'inspect', '--format', '{{.State.OOMKilled}}', name],
+        timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+        attempts: 2
+      })
+      return { exitCode: result.exitCode, oomKilled: state.stdout.trim() === 'true' }
     })
     return {
       exited,
       output: () => [...lines],
       remove: async () => {
-        await exec('docker', ['rm', '--force', name], { silent: true, ignoreReturnCode: true })
+        await removeContainer(name)
         return exited
       }
     }
   }
 
   async createNetwork(name: string): Promise<BridgeNetwork> {
-    const created = await getExecOutput(
-      'docker',
-      ['network', 'create', '--driver', 'bridge', name],
-      { silent: true, ignoreReturnCode: true }
-    )
+    const created = await runDocker({
+      args: ['network', 'create', '--driver', 'bridge', name],
+      timeoutMs: DOCKER_QUICK_TIMEOUT_MS
+    })
     if (created.exitCode !== 0) {
       throw new Error(`docker network create failed: ${lastLines(created.stderr)}`)
     }
-    const remove = async () => {
-      await exec('docker', ['network', 'rm', name], { silent: true, ignoreReturnCode: true })
-    }
-    const inspected = await getExecOutput(
-      'docker',
-      ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', name],
-      { silent: true, ignoreReturnCode: true }
-    )
+    const remove = () => removeNetwork(name)
+    const inspected = await runDocker({
+      args: ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', name],
+      timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+      attempts: 2
+    })
     const gateway = inspected.stdout
       .split(/\s+/)
       .find(address => /^\d+\.\d+\.\d+\.\d+$/.test(address))
@@ -242,6 +266,31 @@ class DockerCli implements DockerEngine {
     }
     return { name, gateway, remove }
   }
+}
+
+/** How a smoke-test container is started besides its arguments. */
+export interface ContainerOptions {
+  /** Added to the docker CLI's environment: values that `--env NAME` passes by name. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Applied to each line of the container's output before it is shown or kept. */
+  readonly mask?: (line: string) => string
+}
+
+/** `docker rm --force`; removing is safe to repeat. */
+export async function removeContainer(name: string): Promise<void> {
+  await runDocker({
+    args: ['rm', '--force', name],
+    timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+    attempts: 2
+  })
+}
+
+export async function removeNetwork(name: string): Promise<void> {
+  await runDocker({
+    args: ['network', 'rm', name],
+    timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+    attempts: 2
+  })
 }
 
 /** Enough of a container's output for the end of an error message. */
@@ -268,8 +317,13 @@ async function listImageTree(container: string, directory: string): Promise<Tree
 }
 
 /** `docker ARGS` without echo; a failure is an ActionError with docker's own words. */
-async function dockerOutput(args: readonly string[], what: string, fix: string): Promise<string> {
-  const result = await getExecOutput('docker', [...args], { silent: true, ignoreReturnCode: true })
+async function dockerOutput(
+  args: readonly string[],
+  what: string,
+  fix: string,
+  attempts = 2
+): Promise<string> {
+  const result = await runDocker({ args, timeoutMs: DOCKER_QUICK_TIMEOUT_MS, attempts })
   if (result.exitCode !== 0) {
     throw new ActionError(
       `docker-${args[0] ?? 'command'}-failed`,
@@ -323,12 +377,6 @@ interface DockerInspect {
 interface DockerHistoryLine {
   Size?: string
   CreatedBy?: string
-}
-
-function stringEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)
-  )
 }
 
 function lastLines(text: string): string {
