@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { ActionError } from '../domain/errors.js'
 
 /**
@@ -148,4 +148,12 @@ function verbOf(args: readonly string[]): string {
   if (first === 'buildx') return 'build'
   if (first === 'image' || first === 'container') return second ?? first
   return first ?? 'command'
+}
+
+/**
+ * `docker ARGS`, blocking, for a signal handler: the process exits right after, so there is no
+ * event loop to wait on. Its output is dropped; a failure or time-out is not an error here.
+ */
+export function runDockerSync(args: readonly string[], timeoutMs: number): void {
+  spawnSync('docker', [...args], { stdio: 'ignore', timeout: timeoutMs, killSignal: 'SIGKILL' })
 }
