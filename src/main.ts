@@ -64,7 +64,8 @@ export async function run(
     setOutputs(facts)
   } catch (error) {
     const reason = `The step outputs could not be written (${describeFailure(error)}); ${facts.results ? 'the deploy itself ran, see the log above' : 'nothing after this depends on them'}.`
-    const fix = 'Check GITHUB_OUTPUT: it must name a writable file (the runner sets it; a step that overrides it breaks outputs).'
+    const fix =
+      'Check GITHUB_OUTPUT: it must name a writable file (the runner sets it; a step that overrides it breaks outputs).'
     if (failure === undefined) {
       failure = new ActionError('outputs-not-written', reason, fix)
       core.setFailed(describeFailure(failure))

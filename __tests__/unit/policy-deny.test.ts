@@ -148,11 +148,14 @@ describe('explicit Deny statements that could stop Lambda’s pull', () => {
 
   it('names a statement without a Sid by its position', () => {
     const risks = findLambdaDenies(
-      policy({ Sid: 'KeepMe', Effect: 'Allow', Principal: '*', Action: 'ecr:*' }, {
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 'ecr:BatchGetImage'
-      }),
+      policy(
+        { Sid: 'KeepMe', Effect: 'Allow', Principal: '*', Action: 'ecr:*' },
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'ecr:BatchGetImage'
+        }
+      ),
       FUNCTION
     )
     expect(risks.map(risk => risk.statement)).toEqual(['statement 2'])

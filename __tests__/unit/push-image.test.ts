@@ -101,7 +101,7 @@ describe('pushImage retries', () => {
   it.each([
     'unauthorized: authentication required',
     "tag invalid: The image tag 'v1' already exists in the 'app' repository and cannot be overwritten because the repository is immutable.",
-    'name unknown: The repository with name \'app\' does not exist in the registry',
+    "name unknown: The repository with name 'app' does not exist in the registry",
     'An image does not exist locally with the tag: app'
   ])('does not retry "%s"', async line => {
     const docker = flakyDocker([line])

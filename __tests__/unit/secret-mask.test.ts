@@ -12,9 +12,7 @@ describe('secretValues', () => {
 describe('maskSecrets', () => {
   it('replaces every occurrence, a longer secret before a shorter one inside it', () => {
     const secrets = secretValues({ A: 'abcdefgh', B: 'xx-abcdefgh-yy' })
-    expect(maskSecrets('abcdefgh and xx-abcdefgh-yy, abcdefgh', secrets)).toBe(
-      '*** and ***, ***'
-    )
+    expect(maskSecrets('abcdefgh and xx-abcdefgh-yy, abcdefgh', secrets)).toBe('*** and ***, ***')
   })
 
   it('leaves text without secrets as it is', () => {

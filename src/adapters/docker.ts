@@ -37,7 +37,11 @@ export interface DockerEngine {
    * Starts `docker run --name NAME ARGS` attached, so the container's output streams into the
    * log as it comes; the container is kept after it exits until `remove()`.
    */
-  startContainer(name: string, args: readonly string[], options?: ContainerOptions): RunningContainer
+  startContainer(
+    name: string,
+    args: readonly string[],
+    options?: ContainerOptions
+  ): RunningContainer
   /**
    * Creates a bridge network of its own; its gateway is the host's address as containers on the
    * network reach it. `remove()` deletes it (after its containers are gone).

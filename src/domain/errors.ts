@@ -34,7 +34,10 @@ export function describeFailure(error: unknown): string {
 export function describeCrash(error: unknown): string {
   const stack =
     error instanceof Error && error.stack !== undefined
-      ? error.stack.split('\n').slice(0, CRASH_STACK_FRAMES + 1).join('\n')
+      ? error.stack
+          .split('\n')
+          .slice(0, CRASH_STACK_FRAMES + 1)
+          .join('\n')
       : String(error)
   return `[unexpected-error] The action stopped on an error it does not handle: ${stack}\nFix: run again; if it repeats, report it in the action's issue tracker with this message.`
 }

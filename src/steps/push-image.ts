@@ -51,7 +51,13 @@ export async function pushImage(
     withRegistryLogin(target.repository.registry, credentials, async configDir => {
       const pushed: string[] = []
       for (const reference of built.references) {
-        pushed.push(await pushWithRetry(() => docker.push(reference, configDir, retry.timeoutMs), reference, retry))
+        pushed.push(
+          await pushWithRetry(
+            () => docker.push(reference, configDir, retry.timeoutMs),
+            reference,
+            retry
+          )
+        )
       }
       return pushed
     })

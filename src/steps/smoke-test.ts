@@ -115,7 +115,9 @@ export async function smokeTestImage(
           log: container.output()
         })
         // The function's error message may quote its variables too.
-        throw isActionError(error) ? new ActionError(error.id, mask(error.reason), error.fix) : error
+        throw isActionError(error)
+          ? new ActionError(error.id, mask(error.reason), error.fix)
+          : error
       }
       const report = { ...outcome.report, totalSeconds: secondsSince(started) }
       core.info(
@@ -217,9 +219,7 @@ async function exercise(
       case 'response': {
         const body = mask(result.body)
         const mismatch = findMismatch(event.expect, result.body)
-        core.info(
-          `${event.label}: ${(seconds * 1000).toFixed(0)} ms, response ${clip(body)}`
-        )
+        core.info(`${event.label}: ${(seconds * 1000).toFixed(0)} ms, response ${clip(body)}`)
         if (mismatch !== undefined) {
           return { failure: { kind: 'unexpected-response', event: event.label, mismatch } }
         }
