@@ -150,16 +150,23 @@ async function builtImage(
     )
     if (!facts.refresh.rebuild) return undefined
   }
-  const built = await timed('build', () =>
+  const buildWith = (labelled: ResolvedBase) =>
     buildImage(
       build,
-      { ...plan, tags: config.tags, baseLabels: baseLabels(base), pull: builderCanPull(base) },
+      { ...plan, tags: config.tags, baseLabels: baseLabels(labelled), pull: builderCanPull(base) },
       docker,
       env
     )
-  )
+  let built = await timed('build', () => buildWith(base))
   facts.built = built
-  await timed('base-check', () => verifyBaseLayers(built.image, base, registry))
+  const verified = await timed('base-check', () => verifyBaseLayers(built.image, base, registry))
+  if (verified === 'unavailable') {
+    // Without the unverified digest label: the same build, all cached, another config.
+    const unverified = { ...base, digest: undefined }
+    built = await timed('build', () => buildWith(unverified))
+    facts.built = built
+    facts.base = unverified
+  }
   await checkOrFail(built, plan, config, base, docker, facts, timed)
   if (config.smokeTest.enabled) {
     facts.smokeTests = await timed('smoke-test', () =>
