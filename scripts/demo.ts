@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { ensureStandIn } from '../stack/ensure-stand-in.js'
 import { StandInControl } from '../stack/stand-in/control-client.js'
@@ -39,6 +40,18 @@ if (process.argv.includes('--prepare-only')) {
   process.exit(0)
 }
 
+const engine = execFileSync(
+  'docker',
+  ['version', '--format', 'Docker engine {{.Server.Version}}, client {{.Client.Version}}'],
+  { encoding: 'utf8' }
+).trim()
+const store = execFileSync('docker', ['info', '--format', '{{json .DriverStatus}}'], {
+  encoding: 'utf8'
+}).includes('io.containerd.snapshotter')
+  ? 'containerd'
+  : 'classic'
+const buildx = execFileSync('docker', ['buildx', 'version'], { encoding: 'utf8' }).trim()
+console.log(`${engine}, ${store} image store; ${buildx}`)
 console.log(`AWS stand-in at ${standInUrl}; deploying examples/${NAME}\n`)
 const run = await runAction(
   {

@@ -174,7 +174,7 @@ async function builtImage(
     )
   }
   return {
-    planned: { kind: 'local', configDigest: built.image.id, references: built.references },
+    planned: { kind: 'local', configDigest: built.configDigest, references: built.references },
     publish: async () => {
       const pushed = new Map<string, PushedImage>()
       for (const repository of plan.repositories) {

@@ -11,8 +11,8 @@
 #
 # Idempotent: every image config carries the label lambda-image-deploy.stand-in.recipe=HASH, HASH
 # being a digest of this script, stack/base-images/ and the pinned versions below. A run whose
-# registry already holds, under each tag, an index covering both platforms with that label (and
-# whose engine has the native platform under the plain tag) does nothing else. Downloads and the
+# registry already holds, under each tag, an index covering both platforms with that label does
+# nothing else. Nothing is left for tests in the engine's store: they pull from the registry. Downloads and the
 # compiled aws-lambda-ric are cached in STATE_DIR/base-images/cache.
 #
 #   bash stack/base-images.sh           build and push what is missing or out of date
@@ -88,15 +88,11 @@ RECIPE=$(
 # ---------------------------------------------------------------------------------------------
 # Fast path: is everything already there?
 
-image_ok() { # repo tag: registry index up to date, and the engine's plain tag is its native image
-  local repo=$1 tag=$2 label
-  registry check "$repo" "$tag" "$RECIPE" "${PLATFORMS[@]}" > /dev/null || return 1
-  label=$(docker image inspect -f "{{index .Config.Labels \"$LABEL_NS.recipe\"}}" \
-    "$REGISTRY/$repo:$tag" 2> /dev/null) || label=
-  if [ "$label" != "$RECIPE" ]; then
-    log "$REGISTRY/$repo:$tag: the registry is up to date, pulling the native image into the engine"
-    docker pull -q "$REGISTRY/$repo:$tag" > /dev/null || return 1
-  fi
+# The registry is the only place the base images live: builds resolve FROM there (as they resolve
+# public.ecr.aws on a runner), so nothing depends on what an engine's store holds, and switching
+# the engine's image store needs no rebuild.
+image_ok() { # repo tag: the registry's index is up to date
+  registry check "$1" "$2" "$RECIPE" "${PLATFORMS[@]}" > /dev/null
 }
 
 if [ "$PREPARE" = 0 ]; then
@@ -110,7 +106,7 @@ if [ "$FORCE" = 0 ] && [ "$PREPARE" = 0 ]; then
   for spec in "${IMAGES[@]}"; do
     read -r repo tag _ <<< "$spec"
     if ! why=$(image_ok "$repo" "$tag" 2>&1); then
-      log "to build: $REGISTRY/$repo:$tag (${why:-not in the engine})"
+      log "to build: $REGISTRY/$repo:$tag (${why:-not in the registry})"
       missing=1
       break
     fi
@@ -419,7 +415,6 @@ for spec in "${IMAGES[@]}"; do
   done
   digest=$(registry index "$repo" "$tag" "${pairs[@]}")
   registry check "$repo" "$tag" "$RECIPE" "${PLATFORMS[@]}" > /dev/null
-  docker pull -q "$ref" > /dev/null
   log "pushed $ref@$digest"
   SUMMARY+=("$ref $digest")
 done

@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly onStart?: (child: import('node:child_process').ChildProcess) => void
   /** Echo the action's output live (the demo does). */
   readonly echo?: boolean
+  /** A command that runs node for the action, e.g. to start it in a namespace of its own. */
+  readonly launcher?: readonly string[]
 }
 
 export function credentialsFor(account: string): { accessKeyId: string; secretAccessKey: string } {
@@ -77,13 +79,14 @@ export async function runAction(
   // trusts it the way a runner trusts a corporate CA.
   if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS
   // Docker's own config (buildx plugin and builders) stays where the machine has it.
-  if (process.env.DOCKER_CONFIG) env.DOCKER_CONFIG = process.env.DOCKER_CONFIG
-  else env.DOCKER_CONFIG = path.join(os.homedir(), '.docker')
+  env.DOCKER_CONFIG ??= process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
   for (const [name, value] of Object.entries(inputs)) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
 
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'index.js')], {
+  const launcher = options.launcher ?? []
+  const argv = [...launcher, process.execPath, path.join(repoRoot, 'dist', 'index.js')]
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd ?? repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Brings up, on a Debian machine as root (or through sudo on a GitHub runner), everything the
 # end-to-end tests and the demo need, and does next to nothing when it is already up:
-#   - the Docker engine (Debian docker.io, dockerd started in the background; none of this where
-#     an engine already answers), the buildx plugin (Debian trixie's static docker-buildx), and
-#     QEMU binfmt so that arm64 RUN steps execute;
+#   - the Docker engine: Debian sid's docker.io, containerd, CLI and buildx plugin, unpacked into
+#     STATE/engine and started in the background with the image store LAMBDA_STACK_IMAGE_STORE
+#     asks for (restarted when the other store runs), or with LAMBDA_STACK_ENGINE=system the
+#     engine that already answers; and QEMU binfmt so that arm64 RUN steps execute;
 #   - one Debian docker-registry per ECR host of stack/topology.json, TLS with a CA made here,
 #     basic auth user AWS with the password the stand-in's GetAuthorizationToken hands out;
 #   - one registry answering for public.ecr.aws (no auth), holding the stand-in base images
@@ -43,47 +44,154 @@ apt_install() { # packages...: installs the ones that are missing
     --no-install-recommends "${missing[@]}" > /dev/null
 }
 
+# Which engine and image store the stack runs (README "Supported engines"):
+#   LAMBDA_STACK_ENGINE=sid       Debian sid's docker.io/containerd/docker-buildx, unpacked into
+#                                 STATE/engine (the default; what users run: Docker 28+)
+#   LAMBDA_STACK_ENGINE=system    whatever engine already answers (a GitHub runner's own)
+#   LAMBDA_STACK_IMAGE_STORE=classic|containerd   the image store (default classic); each store
+#                                 has its own data-root, so switching needs no reinstall
+ENGINE=${LAMBDA_STACK_ENGINE:-sid}
+STORE=${LAMBDA_STACK_IMAGE_STORE:-classic}
+case $ENGINE in sid | system) ;; *) echo "stack: LAMBDA_STACK_ENGINE must be sid or system, not '$ENGINE'" >&2; exit 2 ;; esac
+case $STORE in classic | containerd) ;; *) echo "stack: LAMBDA_STACK_IMAGE_STORE must be classic or containerd, not '$STORE'" >&2; exit 2 ;; esac
+ENGINE_DIR=$STATE/engine
+ENGINE_BIN=$ENGINE_DIR/bin
+# This script, and every client that sources stack.env, uses sid's CLI with sid's engine.
+if [ "$ENGINE" = sid ]; then export PATH=$ENGINE_BIN:$PATH; fi
+
 engine_answers() { timeout 10 docker info > /dev/null 2>&1; }
 
+# The image store of the engine that answers: the containerd store reports its snapshotter as the
+# storage driver type.
+answering_store() {
+  if docker info --format '{{json .DriverStatus}}' 2> /dev/null | grep -q 'io.containerd.snapshotter'; then
+    echo containerd
+  else
+    echo classic
+  fi
+}
+answering_version() { docker version --format '{{.Server.Version}}' 2> /dev/null || echo unknown; }
+
+# The dockerd behind /var/run/docker.pid, when it is the one this stack unpacked.
+our_dockerd_pid() {
+  local pid
+  pid=$(cat /var/run/docker.pid 2> /dev/null) || return 1
+  [ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe" 2> /dev/null)" = "$ENGINE_BIN/dockerd" ] && echo "$pid"
+}
+
 ensure_packages() {
+  # Bookworm's runc and tini (docker-init): sid's runc needs glibc 2.38, bookworm has 2.36.
   local wanted=(docker-registry qemu-user-static binfmt-support openssl apache2-utils
     busybox-static ca-certificates curl)
-  engine_answers || wanted+=(docker.io)
+  if [ "$ENGINE" = sid ]; then wanted+=(runc tini iptables); fi
   apt_install "${wanted[@]}"
   # Debian's package starts its own registry on :5000; it is not ours and not needed.
   pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry/config.yml' 2> /dev/null || true
 }
 
-ensure_engine() {
-  engine_answers && return 0
-  log "starting dockerd"
-  setsid nohup dockerd > "$STATE/dockerd.log" 2>&1 < /dev/null &
+# Debian sid's engine, CLI and buildx plugin, fetched with an apt configuration of their own (the
+# system's sources and packages are left alone) and unpacked, not installed. Their binaries need
+# only glibc 2.34, so they run on bookworm.
+ensure_sid_binaries() {
+  [ -x "$ENGINE_BIN/dockerd" ] && [ -x "$ENGINE_BIN/docker" ] && [ -x "$ENGINE_DIR/docker-buildx" ] && return 0
+  local apt_dir=$ENGINE_DIR/apt
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$ENGINE_BIN"
+  echo "deb http://deb.debian.org/debian sid main" > "$apt_dir/sources.list"
+  local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives")
+  log "fetching docker.io, containerd, docker-cli and docker-buildx from Debian sid"
+  apt-get "${opts[@]}" update -qq
+  rm -rf "$apt_dir/debs" "$apt_dir/root" && mkdir -p "$apt_dir/debs"
+  (cd "$apt_dir/debs" && apt-get -o APT::Sandbox::User=root "${opts[@]}" download -qq \
+    docker.io containerd docker-cli docker-buildx)
+  for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$apt_dir/root"; done
+  local root=$apt_dir/root
+  install -m 755 "$root/usr/sbin/dockerd" "$root/usr/sbin/docker-proxy" "$root/usr/bin/containerd" \
+    "$root/usr/bin/containerd-shim-runc-v2" "$root/usr/bin/docker" "$ENGINE_BIN/"
+  ln -sf /usr/sbin/runc "$ENGINE_BIN/runc"
+  ln -sf /usr/bin/tini-static "$ENGINE_BIN/docker-init"
+  install -m 755 "$(find "$root" -path '*/cli-plugins/docker-buildx' -type f | head -1)" "$ENGINE_DIR/docker-buildx"
+  ls "$apt_dir"/debs/*.deb | xargs -n1 basename > "$ENGINE_DIR/versions.txt"
+  rm -rf "$root"
+}
+
+# The buildx plugin goes where every docker CLI looks (a CLI in /usr/local/bin included).
+ensure_buildx_plugin() {
+  for dir in /usr/libexec/docker/cli-plugins /usr/local/lib/docker/cli-plugins; do
+    mkdir -p "$dir"
+    cmp -s "$ENGINE_DIR/docker-buildx" "$dir/docker-buildx" || install -m 755 "$ENGINE_DIR/docker-buildx" "$dir/docker-buildx"
+  done
+}
+
+stop_our_engine() {
+  local pid
+  pid=$(our_dockerd_pid) || return 0
+  log "stopping the stack's dockerd ($(answering_store) store) to switch to the $STORE store"
+  kill "$pid"
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 1
+  done
+  if kill -0 "$pid" 2> /dev/null; then
+    echo "stack: dockerd $pid did not stop within 60 s" >&2
+    exit 1
+  fi
+  # dockerd stops the containerd it started; wait for its socket to go, so the next one can bind.
+  for _ in $(seq 1 20); do
+    pgrep -f "^$ENGINE_BIN/containerd " > /dev/null || break
+    sleep 0.5
+  done
+}
+
+start_our_engine() {
+  local root=$ENGINE_DIR/$STORE snapshotter=false
+  if [ "$STORE" = containerd ]; then snapshotter=true; fi
+  mkdir -p "$root"
+  printf '{\n  "data-root": "%s/data",\n  "features": { "containerd-snapshotter": %s }\n}\n' \
+    "$root" "$snapshotter" > "$root/daemon.json"
+  log "starting Debian sid's dockerd with the $STORE image store (data-root $root/data)"
+  # Our directory first on PATH: dockerd starts its own containerd and finds runc and docker-init.
+  PATH=$ENGINE_BIN:$PATH setsid nohup "$ENGINE_BIN/dockerd" --config-file "$root/daemon.json" \
+    > "$STATE/dockerd.log" 2>&1 < /dev/null &
   for _ in $(seq 1 60); do engine_answers && return 0; sleep 1; done
   tail -20 "$STATE/dockerd.log" >&2
   echo "stack: dockerd did not start (log above)" >&2
   exit 1
 }
 
-# Bookworm has no buildx plugin; trixie's docker-buildx is a static binary that works with the
-# 20.10 engine. A separate apt configuration fetches it without touching the system's sources.
-ensure_buildx() {
+ensure_engine() {
+  if [ "$ENGINE" = system ]; then
+    engine_answers || { echo "stack: LAMBDA_STACK_ENGINE=system, but no Docker engine answers" >&2; exit 1; }
+    ensure_system_buildx
+    if [ -n "${LAMBDA_STACK_IMAGE_STORE:-}" ] && [ "$(answering_store)" != "$STORE" ]; then
+      echo "stack: the system's engine (Docker $(answering_version)) runs the $(answering_store) image store, not the $STORE store asked for by LAMBDA_STACK_IMAGE_STORE" >&2
+      exit 1
+    fi
+    STORE=$(answering_store)
+    return 0
+  fi
+  ensure_sid_binaries
+  ensure_buildx_plugin
+  if engine_answers; then
+    if ! our_dockerd_pid > /dev/null; then
+      echo "stack: a Docker engine this stack did not start answers (Docker $(answering_version), $(answering_store) image store); the stack runs Debian sid's engine with the $STORE store. Stop that engine, or set LAMBDA_STACK_ENGINE=system to test on it." >&2
+      exit 1
+    fi
+    [ "$(answering_store)" = "$STORE" ] && return 0
+    stop_our_engine
+  fi
+  start_our_engine
+  if [ "$(answering_store)" != "$STORE" ]; then
+    echo "stack: asked for the $STORE image store, but the engine that answers runs the $(answering_store) store (see $STATE/dockerd.log)" >&2
+    exit 1
+  fi
+}
+
+# A system engine without the buildx plugin (Debian's docker.io) gets sid's.
+ensure_system_buildx() {
   docker buildx version > /dev/null 2>&1 && return 0
-  local apt_dir=$STATE/apt-trixie
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-  echo "deb http://deb.debian.org/debian trixie main" > "$apt_dir/sources.list"
-  local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
-    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives")
-  log "fetching docker-buildx from Debian trixie"
-  apt-get "${opts[@]}" update -qq
-  (cd "$apt_dir" && rm -f docker-buildx_*.deb && apt-get -o APT::Sandbox::User=root "${opts[@]}" download -qq docker-buildx)
-  dpkg -x "$apt_dir"/docker-buildx_*.deb "$apt_dir/root"
-  local plugin
-  plugin=$(find "$apt_dir/root" -path "*/cli-plugins/docker-buildx" -type f | head -1)
-  # /usr/local/bin/docker (a newer CLI) may shadow Debian's; both look in these directories.
-  for dir in /usr/libexec/docker/cli-plugins /usr/local/lib/docker/cli-plugins; do
-    mkdir -p "$dir" && install -m 755 "$plugin" "$dir/docker-buildx"
-  done
-  docker buildx version > /dev/null
+  ensure_sid_binaries
+  ensure_buildx_plugin
 }
 
 ensure_binfmt() {
@@ -189,13 +297,15 @@ ensure_registries() {
 }
 
 write_env() {
-  printf 'export NODE_EXTRA_CA_CERTS=%s\nexport LAMBDA_STACK_STATE_DIR=%s\n' \
-    "$STATE/ca.crt" "$STATE" > "$STATE/stack.env"
+  {
+    printf 'export NODE_EXTRA_CA_CERTS=%s\nexport LAMBDA_STACK_STATE_DIR=%s\n' "$STATE/ca.crt" "$STATE"
+    printf 'export LAMBDA_STACK_IMAGE_STORE=%s\n' "$STORE"
+    if [ "$ENGINE" = sid ]; then printf 'export PATH=%s:"$PATH"\n' "$ENGINE_BIN"; fi
+  } > "$STATE/stack.env"
 }
 
 ensure_packages
 ensure_engine
-ensure_buildx
 ensure_binfmt
 ensure_tls
 ensure_hosts
@@ -203,4 +313,4 @@ ensure_password
 ensure_registries
 write_env
 bash "$HERE/base-images.sh"
-log "ready: $(docker version --format 'engine {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), registries: $(registry_lines | awk '{print $1}' | paste -sd' ')"
+log "ready: $(docker version --format 'engine {{.Server.Version}}') ($ENGINE, $(answering_store) image store), $(docker buildx version | cut -d' ' -f1-2), registries: $(registry_lines | awk '{print $1}' | paste -sd' ')"

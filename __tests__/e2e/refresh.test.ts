@@ -41,9 +41,10 @@ afterAll(async () => {
 /** Builds a one-label variant of the stand-in provided:al2023 image and pushes it by tag. */
 function pushBaseVariant(arch: 'amd64' | 'arm64', generation: number): void {
   const tag = `${PUBLIC}/${base}:gen${generation}-${arch}`
-  execFileSync('docker', ['build', '--platform', `linux/${arch}`, '-t', tag, '-'], {
+  // No attestations: on the containerd store they would make each variant an index of its own.
+  const build = ['buildx', 'build', '--load', '--provenance=false', '--sbom=false']
+  execFileSync('docker', [...build, '--platform', `linux/${arch}`, '-t', tag, '-'], {
     input: `FROM ${PUBLIC}/lambda/provided:al2023-linux-${arch}\nLABEL generation=${generation}\n`,
-    env: { ...process.env, DOCKER_BUILDKIT: '1' },
     stdio: ['pipe', 'ignore', 'inherit']
   })
   execFileSync('docker', ['push', tag], { stdio: 'ignore' })
@@ -184,6 +185,8 @@ describe('rebuild: if-base-changed', () => {
       })
     )
     const tag = `${host}/${name}:by-hand`
+    // From the registry, not from whatever the engine's store happens to hold.
+    execFileSync('docker', ['pull', '-q', `${PUBLIC}/lambda/provided:al2023-linux-amd64`])
     execFileSync('docker', ['tag', `${PUBLIC}/lambda/provided:al2023-linux-amd64`, tag])
     const pushed = execFileSync('docker', ['--config', config, 'push', tag], { encoding: 'utf8' })
     const digest = /digest: (sha256:[a-f0-9]{64})/.exec(pushed)![1]!

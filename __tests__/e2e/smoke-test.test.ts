@@ -50,29 +50,26 @@ const fn: SmokeTestFunction = {
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(os.tmpdir(), 'smoke-e2e-'))
-  const can = await docker.capabilities()
+  const { context: builder } = await docker.describe(undefined)
   for (const fixture of FIXTURES) {
-    const iidFile = path.join(workDir, `${fixture}.iid`)
     const context = path.join(fixtures, fixture)
     await docker.run(
-      buildArguments(
-        {
-          context,
-          file: path.join(context, 'Dockerfile'),
-          platform,
-          buildArgs: [],
-          labels: [],
-          imageRefs: [`${tag}:${fixture}`],
-          secretFiles: [],
-          cacheFrom: [],
-          cacheTo: [],
-          iidFile
-        },
-        can
-      ),
-      { DOCKER_BUILDKIT: '1', BUILDX_NO_DEFAULT_ATTESTATIONS: '1' }
+      buildArguments({
+        context,
+        file: path.join(context, 'Dockerfile'),
+        platform,
+        buildArgs: [],
+        labels: [],
+        imageRefs: [`${tag}:${fixture}`],
+        secretFiles: [],
+        cacheFrom: [],
+        cacheTo: [],
+        builder,
+        metadataFile: path.join(workDir, `${fixture}.metadata.json`)
+      }),
+      { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' }
     )
-    images.set(fixture, await docker.inspectImage(readFileSync(iidFile, 'utf8').trim()))
+    images.set(fixture, await docker.inspectImage(`${tag}:${fixture}`))
   }
 })
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import { buildArguments, type BuildRequest } from '../../src/domain/build-command.js'
+import {
+  buildArguments,
+  parseBuildMetadata,
+  type BuildRequest
+} from '../../src/domain/build-command.js'
 import { ActionError } from '../../src/domain/errors.js'
 
 const request: BuildRequest = {
@@ -12,14 +16,20 @@ const request: BuildRequest = {
   secretFiles: [{ id: 'token', path: '/tmp/secret-0' }],
   cacheFrom: [],
   cacheTo: [],
-  iidFile: '/tmp/iid'
+  builder: 'default',
+  metadataFile: '/tmp/metadata.json'
 }
 
+const CONFIG = `sha256:${'c'.repeat(64)}`
+const MANIFEST = `sha256:${'a'.repeat(64)}`
+
 describe('buildArguments', () => {
-  it('builds one platform with buildx, without attestations, loaded into docker', () => {
-    expect(buildArguments(request, { buildx: true, attestationFlags: true })).toEqual([
+  it('builds one platform on the named builder, without attestations, loaded into docker', () => {
+    expect(buildArguments(request)).toEqual([
       'buildx',
       'build',
+      '--builder',
+      'default',
       '--platform',
       'linux/arm64',
       '--provenance=false',
@@ -27,8 +37,8 @@ describe('buildArguments', () => {
       '--load',
       '--file',
       'app/Dockerfile',
-      '--iidfile',
-      '/tmp/iid',
+      '--metadata-file',
+      '/tmp/metadata.json',
       '--build-arg',
       'A=1',
       '--label',
@@ -41,23 +51,18 @@ describe('buildArguments', () => {
     ])
   })
 
-  it('leaves out attestation flags that an old buildx does not know', () => {
-    const args = buildArguments(request, { buildx: true, attestationFlags: false })
-    expect(args).not.toContain('--provenance=false')
-    expect(args).toContain('--load')
+  it('never asks for an iidfile, which names an image the containerd store does not know', () => {
+    expect(buildArguments(request)).not.toContain('--iidfile')
   })
 
   it('passes builder, target and caches through as separate arguments', () => {
-    const args = buildArguments(
-      {
-        ...request,
-        builder: 'remote',
-        target: 'runtime',
-        cacheFrom: ['type=registry,ref=r:cache'],
-        cacheTo: ['type=registry,ref=r:cache,mode=max']
-      },
-      { buildx: true, attestationFlags: true }
-    )
+    const args = buildArguments({
+      ...request,
+      builder: 'remote',
+      target: 'runtime',
+      cacheFrom: ['type=registry,ref=r:cache'],
+      cacheTo: ['type=registry,ref=r:cache,mode=max']
+    })
     expect(args.slice(0, 4)).toEqual(['buildx', 'build', '--builder', 'remote'])
     expect(args).toEqual(expect.arrayContaining(['--target', 'runtime']))
     expect(args.join(' ')).toContain(
@@ -65,27 +70,49 @@ describe('buildArguments', () => {
     )
   })
 
-  it('falls back to docker build when buildx is missing', () => {
-    const args = buildArguments(request, { buildx: false, attestationFlags: false })
-    expect(args.slice(0, 3)).toEqual(['build', '--platform', 'linux/arm64'])
-    expect(args).not.toContain('--load')
+  it('loads the result of a docker-container builder into the engine the push reads', () => {
+    const args = buildArguments({ ...request, builder: 'builder-5f2c' })
+    expect(args.slice(0, 4)).toEqual(['buildx', 'build', '--builder', 'builder-5f2c'])
+    expect(args).toContain('--load')
+    expect(args.filter(arg => arg.startsWith('--output') || arg === '--push')).toEqual([])
   })
 
-  it('refuses buildx-only inputs when buildx is missing', () => {
-    expect(() =>
-      buildArguments(
-        { ...request, cacheTo: ['type=inline'] },
-        { buildx: false, attestationFlags: false }
-      )
-    ).toThrow(ActionError)
+  it('asks for the base image from its registry when pull is set', () => {
+    expect(buildArguments({ ...request, pull: true })).toContain('--pull')
+    expect(buildArguments(request)).not.toContain('--pull')
   })
 
   it('keeps hostile values inside one argument', () => {
-    const args = buildArguments(
-      { ...request, buildArgs: ['X=$(rm -rf /); --output=type=local,dest=/'] },
-      { buildx: true, attestationFlags: true }
-    )
+    const args = buildArguments({
+      ...request,
+      buildArgs: ['X=$(rm -rf /); --output=type=local,dest=/']
+    })
     expect(args).toContain('X=$(rm -rf /); --output=type=local,dest=/')
     expect(args).not.toContain('--output=type=local,dest=/')
   })
+})
+
+describe('parseBuildMetadata', () => {
+  it('reads the config and manifest digests buildx reports', () => {
+    const text = JSON.stringify({
+      'buildx.build.ref': 'default/default/abc',
+      'containerimage.config.digest': CONFIG,
+      'containerimage.digest': MANIFEST,
+      'image.name': 'app:v1'
+    })
+    expect(parseBuildMetadata(text)).toEqual({ configDigest: CONFIG, manifestDigest: MANIFEST })
+  })
+
+  it('accepts metadata without a manifest digest', () => {
+    const text = JSON.stringify({ 'containerimage.config.digest': CONFIG })
+    expect(parseBuildMetadata(text)).toEqual({ configDigest: CONFIG, manifestDigest: undefined })
+  })
+
+  it.each(['', '{}', '{"containerimage.config.digest":"latest"}', 'not json'])(
+    'refuses metadata without a config digest: %p',
+    text => {
+      expect(() => parseBuildMetadata(text)).toThrow(ActionError)
+      expect(() => parseBuildMetadata(text)).toThrow(/containerimage.config.digest/)
+    }
+  )
 })

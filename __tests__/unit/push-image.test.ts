@@ -13,7 +13,8 @@ const CONFIG = `sha256:${'d'.repeat(64)}`
 const repository = parseRepositoryUri('111111111111.dkr.ecr.us-east-1.amazonaws.com/app')
 const target = { repository } as unknown as DeployTarget
 const built = {
-  image: { id: CONFIG },
+  image: { id: DIGEST },
+  configDigest: CONFIG,
   references: [`${repository.uri}:v1`],
   platform: 'linux/amd64'
 } as unknown as BuiltImage

@@ -58,7 +58,7 @@ interface Recorder {
 function fakeDocker(runtime: Runtime, recorder: Recorder): DockerEngine {
   const unused = () => Promise.reject(new Error('not used by the smoke test'))
   return {
-    capabilities: unused,
+    describe: unused,
     run: unused,
     inspectImage: unused,
     push: unused,

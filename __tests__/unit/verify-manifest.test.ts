@@ -15,10 +15,10 @@ describe('verifyManifest', () => {
     }
   })
 
-  it('accepts the manifest digest as the image id (containerd image store)', () => {
+  it('refuses a manifest digest in place of the config digest the build reported', () => {
     expect(() =>
       verifyManifest('application/vnd.oci.image.manifest.v1+json', manifest, DIGEST, DIGEST)
-    ).not.toThrow()
+    ).toThrow(/not the image that was built/)
   })
 
   it.each([

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { exec } from '@actions/exec'
 import { ActionError } from '../domain/errors.js'
-import type { BuilderCapabilities } from '../domain/build-command.js'
+import type { BuilderFacts, DockerFacts, ImageStore } from '../domain/docker-setup.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
 import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
 import { posix } from 'node:path'
@@ -16,7 +16,8 @@ import {
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
-  capabilities(): Promise<BuilderCapabilities>
+  /** The engine, image store, buildx and builder that a build with `builder` would run on. */
+  describe(builder: string | undefined): Promise<DockerFacts>
   /** Runs `docker ARGS`, streaming its output; env adds to the process environment. */
   run(args: readonly string[], env?: Record<string, string>): Promise<string>
   inspectImage(reference: string): Promise<InspectedImage>
@@ -87,20 +88,37 @@ export function createDockerEngine(): DockerEngine {
 }
 
 class DockerCli implements DockerEngine {
-  private detected: BuilderCapabilities | undefined
-
-  async capabilities(): Promise<BuilderCapabilities> {
-    if (this.detected) return this.detected
-    const help = await runDocker({
-      args: ['buildx', 'build', '--help'],
-      timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
-      attempts: 2
-    })
-    this.detected = {
-      buildx: help.exitCode === 0,
-      attestationFlags: help.stdout.includes('--provenance')
+  async describe(builder: string | undefined): Promise<DockerFacts> {
+    const unreachable = 'The Docker engine does not answer'
+    const startIt =
+      "Run the step on a runner with a Docker engine (GitHub's ubuntu runners have one), or start the engine; with a docker context, check that `docker info` works in the job."
+    const [version, driverStatus, buildx, context] = await Promise.all([
+      dockerOutput(['version', '--format', '{{json .}}'], unreachable, startIt),
+      dockerOutput(['info', '--format', '{{json .DriverStatus}}'], unreachable, startIt),
+      runDocker({ args: ['buildx', 'version'], timeoutMs: DOCKER_QUICK_TIMEOUT_MS, attempts: 2 }),
+      dockerOutput(['context', 'show'], 'docker could not tell its current context', startIt)
+    ])
+    const contextName = context.trim() || 'default'
+    const builderName = builder ?? contextName
+    const [endpoint, builderFacts] = await Promise.all([
+      dockerOutput(
+        ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}', contextName],
+        `docker could not read its context ${contextName}`,
+        startIt
+      ),
+      inspectBuilder(builderName)
+    ])
+    const server = (JSON.parse(version) as DockerVersion).Server
+    return {
+      engineVersion: server?.Version ?? 'unknown',
+      apiVersion: server?.ApiVersion ?? 'unknown',
+      imageStore: imageStoreOf(driverStatus),
+      buildxVersion:
+        buildx.exitCode === 0 ? (/\bv?(\d+\.\d+\.\d+)/.exec(buildx.stdout)?.[1] ?? '') : '',
+      context: contextName,
+      endpoint: endpoint.trim(),
+      builder: builderFacts
     }
-    return this.detected
   }
 
   async run(args: readonly string[], env?: Record<string, string>): Promise<string> {
@@ -174,7 +192,7 @@ class DockerCli implements DockerEngine {
       throw new ActionError(
         'docker-push-no-digest',
         `docker push ${reference} finished without printing the pushed digest ("digest: sha256:..."), so the image to deploy is unknown.`,
-        'Run the real docker CLI (20.10 or later) on the runner; a wrapper that shortens its output hides the digest.'
+        'Run the real docker CLI (23.0 or later) on the runner; a wrapper that shortens its output hides the digest.'
       )
     }
     return digest
@@ -295,6 +313,32 @@ export async function removeNetwork(name: string): Promise<void> {
     timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
     attempts: 2
   })
+}
+
+/** The containerd image store reports its snapshotter as the storage driver's type. */
+function imageStoreOf(driverStatus: string): ImageStore {
+  return driverStatus.includes('io.containerd.snapshotter') ? 'containerd' : 'classic'
+}
+
+async function inspectBuilder(name: string): Promise<BuilderFacts> {
+  const inspected = await runDocker({
+    args: ['buildx', 'inspect', name],
+    timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+    attempts: 2
+  })
+  if (inspected.exitCode !== 0) {
+    throw new ActionError(
+      'builder-not-found',
+      `docker buildx has no builder named ${name} (docker buildx inspect: ${lastLines(inspected.stderr || inspected.stdout)}).`,
+      'Name a builder that `docker buildx ls` lists in the builder input (docker/setup-buildx-action outputs its name), or leave the input empty to build on the engine itself.'
+    )
+  }
+  const driver = /^Driver:\s*(\S+)/m.exec(inspected.stdout)?.[1] ?? 'unknown'
+  return { name, driver }
+}
+
+interface DockerVersion {
+  Server?: { Version?: string; ApiVersion?: string } | null
 }
 
 /** Enough of a container's output for the end of an error message. */

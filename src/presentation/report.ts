@@ -8,6 +8,7 @@ import {
 } from '../domain/image-checks.js'
 import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../domain/lambda-limits.js'
 import type { BuiltImage } from '../steps/build-image.js'
+import { describeDockerSetup } from '../domain/docker-setup.js'
 import type { RefreshDecision } from '../domain/refresh-decision.js'
 import type { ResolvedBase } from '../steps/base-image.js'
 import type { SmokeTestReport } from '../steps/smoke-test.js'
@@ -156,6 +157,7 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
       `${formatBytes(facts.built.image.sizeBytes)} of ${formatBytes(limit)} allowed`
     ])
     rows.push(['Platform', facts.built.platform])
+    rows.push(['Built with', escape(describeDockerSetup(facts.built.docker))])
     const image = facts.built.image
     rows.push(['Entrypoint', codeList(image.entrypoint)])
     rows.push(['Cmd', codeList(image.cmd)])

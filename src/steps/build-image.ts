@@ -3,7 +3,15 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
 import { makeSecretDirectory, removeSecretDirectory } from '../adapters/temporary-files.js'
-import { buildArguments } from '../domain/build-command.js'
+import { buildArguments, parseBuildMetadata } from '../domain/build-command.js'
+import {
+  checkCaches,
+  checkDockerVersions,
+  chooseBuilder,
+  describeDockerSetup,
+  type DockerFacts
+} from '../domain/docker-setup.js'
+import { ActionError } from '../domain/errors.js'
 import { platformFor } from '../domain/lambda-limits.js'
 import { CREATED_LABEL, REVISION_LABEL, SOURCE_LABEL } from '../domain/oci-labels.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
@@ -13,6 +21,10 @@ import type { BuildSettings, Environment } from '../inputs.js'
 export interface BuiltImage {
   /** The local image, as docker knows it. */
   readonly image: InspectedImage
+  /** The image's config digest, as the build reported it (on either image store). */
+  readonly configDigest: string
+  /** The engine and builder it was built on. */
+  readonly docker: DockerFacts
   /** REGISTRY/NAME:TAG for every tag, in the order given. */
   readonly references: readonly string[]
   readonly platform: string
@@ -33,6 +45,10 @@ export async function buildImage(
   docker: DockerEngine,
   env: Environment
 ): Promise<BuiltImage> {
+  const facts = await docker.describe(build.builder)
+  checkDockerVersions(facts)
+  checkCaches({ from: build.cacheFrom, to: build.cacheTo }, facts, env)
+  core.info(describeDockerSetup(facts))
   const platform = platformFor(destination.architecture)
   const references = destination.repositories.flatMap(repository =>
     destination.tags.map(tag => `${repository.uri}:${tag}`)
@@ -45,24 +61,34 @@ export async function buildImage(
       writeFileSync(file, secret.value, { mode: 0o600 })
       return { id: secret.id, path: file }
     })
-    const iidFile = path.join(workDir, 'image-id')
-    const args = buildArguments(
-      {
-        ...build,
-        platform,
-        labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
-        imageRefs: references,
-        pull: destination.pull,
-        secretFiles,
-        iidFile
-      },
-      await docker.capabilities()
-    )
+    const metadataFile = path.join(workDir, 'build-metadata.json')
+    const args = buildArguments({
+      ...build,
+      builder: chooseBuilder(build.builder, facts.context),
+      platform,
+      labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
+      imageRefs: references,
+      pull: destination.pull,
+      secretFiles,
+      metadataFile
+    })
+    // The job's environment goes to buildx whole: it reads the runner's cache service variables
+    // (GHA_CACHE_VARIABLES) from there for type=gha caches.
     await core.group(`Build ${platform} image`, () =>
-      docker.run(args, { DOCKER_BUILDKIT: '1', BUILDX_NO_DEFAULT_ATTESTATIONS: '1' })
+      docker.run(args, { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' })
     )
-    const imageId = readFileSync(iidFile, 'utf8').trim()
-    return { image: await docker.inspectImage(imageId), references, platform }
+    const built = parseBuildMetadata(readFileSync(metadataFile, 'utf8'))
+    // By the tag just written: the classic store names the image by its config digest, the
+    // containerd store by its manifest digest, and a tag works on both.
+    const image = await docker.inspectImage(references[0]!)
+    if (image.id !== built.configDigest && image.id !== built.manifestDigest) {
+      throw new ActionError(
+        'built-image-not-loaded',
+        `The engine's ${references[0]} is ${image.id}, not the image just built (config ${built.configDigest}): the build did not load its result into this engine, or another build tagged the same name meanwhile.`,
+        'Build on a builder that loads into the engine the step talks to (leave the builder input empty, or use a docker-container builder), and use a tag unique to the run (the default is the commit SHA).'
+      )
+    }
+    return { image, configDigest: built.configDigest, docker: facts, references, platform }
   } finally {
     removeSecretDirectory(workDir)
   }

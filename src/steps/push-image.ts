@@ -64,7 +64,7 @@ export async function pushImage(
   )
   const digest = digests[0]!
   const manifest = await registry.manifest(target.repository, digest)
-  verifyManifest(manifest.mediaType, manifest.body, built.image.id, digest)
+  verifyManifest(manifest.mediaType, manifest.body, built.configDigest, digest)
   return { digest, imageUri: `${target.repository.uri}@${digest}`, mediaType: manifest.mediaType }
 }
 
@@ -106,7 +106,7 @@ async function pushWithRetry(
 export function verifyManifest(
   mediaType: string,
   body: string,
-  localImageId: string,
+  builtConfigDigest: string,
   digest: string
 ): void {
   if (!LAMBDA_MANIFEST_MEDIA_TYPES.includes(mediaType)) {
@@ -117,12 +117,12 @@ export function verifyManifest(
     )
   }
   const configDigest = (JSON.parse(body) as { config?: { digest?: string } }).config?.digest
-  // The classic image store names an image by its config digest, the containerd store by its
-  // manifest digest; either proves the checked image is the pushed one.
-  if (localImageId !== configDigest && localImageId !== digest) {
+  // The config digest is the same on every image store and in every registry: it proves that
+  // the checked image is the pushed one.
+  if (builtConfigDigest !== configDigest) {
     throw new ActionError(
       'pushed-image-differs',
-      `The image in ECR (config ${configDigest ?? 'missing'}) is not the image that was built and checked (${localImageId}).`,
+      `The image in ECR (${digest}, config ${configDigest ?? 'missing'}) is not the image that was built and checked (config ${builtConfigDigest}).`,
       'Another job may have pushed the same tag at the same time: use a unique tag (the default is the commit SHA) and run again.'
     )
   }

@@ -1,0 +1,141 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  cacheType,
+  checkCaches,
+  checkDockerVersions,
+  chooseBuilder,
+  describeDockerSetup,
+  versionAtLeast,
+  type DockerFacts
+} from '../../src/domain/docker-setup.js'
+
+const runner: DockerFacts = {
+  engineVersion: '28.0.4',
+  apiVersion: '1.48',
+  imageStore: 'classic',
+  buildxVersion: '0.36.1',
+  context: 'default',
+  endpoint: 'unix:///var/run/docker.sock',
+  builder: { name: 'default', driver: 'docker' }
+}
+const containerdStore: DockerFacts = { ...runner, imageStore: 'containerd' }
+const onGitHub = {
+  ACTIONS_RUNTIME_TOKEN: 'token',
+  ACTIONS_RESULTS_URL: 'https://results.example/',
+  ACTIONS_CACHE_SERVICE_V2: 'True'
+}
+
+describe('versionAtLeast', () => {
+  it.each([
+    ['28.5.2+dfsg4', '23.0.0', true],
+    ['23.0.0', '23.0.0', true],
+    ['20.10.24+dfsg1', '23.0.0', false],
+    ['0.29.1+ds1', '0.10.0', true],
+    ['0.9.1', '0.10.0', false],
+    ['v0.36.1', '0.21.0', true],
+    ['1.46', '1.46', true],
+    ['unknown', '23.0.0', false]
+  ])('%s >= %s is %s', (a, b, expected) => {
+    expect(versionAtLeast(a, b)).toBe(expected)
+  })
+})
+
+describe('checkDockerVersions', () => {
+  it("accepts GitHub's ubuntu-24.04 engine and buildx", () => {
+    expect(() => checkDockerVersions(runner)).not.toThrow()
+  })
+
+  it('refuses Docker 20.10, naming the version found and the one needed', () => {
+    expect(() => checkDockerVersions({ ...runner, engineVersion: '20.10.24' })).toThrow(
+      /version 20\.10\.24; this action needs 23\.0\.0 or later/
+    )
+  })
+
+  it('refuses a buildx without --provenance, naming both versions', () => {
+    expect(() => checkDockerVersions({ ...runner, buildxVersion: '0.9.1' })).toThrow(
+      /buildx is 0\.9\.1; this action needs buildx 0\.10\.0 or later/
+    )
+  })
+
+  it('says when buildx is not installed at all', () => {
+    expect(() => checkDockerVersions({ ...runner, buildxVersion: '' })).toThrow(
+      /buildx is not installed/
+    )
+  })
+})
+
+describe('chooseBuilder', () => {
+  it("pins the engine's own builder, named after the docker context", () => {
+    expect(chooseBuilder(undefined, 'default')).toBe('default')
+    expect(chooseBuilder(undefined, 'colima')).toBe('colima')
+  })
+
+  it('uses the builder the input names', () => {
+    expect(chooseBuilder('builder-1234', 'default')).toBe('builder-1234')
+  })
+})
+
+describe('cacheType', () => {
+  it.each([
+    ['type=gha,scope=app', 'gha'],
+    ['type=registry,ref=r:cache', 'registry'],
+    ['mode=max, type=local,dest=/tmp/c', 'local'],
+    ['user/app:cache', 'registry'],
+    ['type=inline', 'inline']
+  ])('%s is %s', (option, type) => {
+    expect(cacheType(option)).toBe(type)
+  })
+})
+
+describe('checkCaches', () => {
+  const gha = { from: ['type=gha'], to: ['type=gha,mode=max'] }
+
+  it('refuses any exported cache on the docker driver with the classic store', () => {
+    expect(() =>
+      checkCaches({ from: [], to: ['type=registry,ref=r:cache'] }, runner, onGitHub)
+    ).toThrow(/classic image store, which supports only type=inline/)
+  })
+
+  it('lets an inline cache through on every store', () => {
+    expect(() => checkCaches({ from: [], to: ['type=inline'] }, runner, {})).not.toThrow()
+  })
+
+  it('accepts type=gha on the containerd store inside a GitHub job', () => {
+    expect(() => checkCaches(gha, containerdStore, onGitHub)).not.toThrow()
+  })
+
+  it('accepts type=gha on a docker-container builder with the classic store', () => {
+    const container = { ...runner, builder: { name: 'builder-1', driver: 'docker-container' } }
+    expect(() => checkCaches(gha, container, onGitHub)).not.toThrow()
+  })
+
+  it('refuses type=gha outside a GitHub job, where buildx would skip it silently', () => {
+    expect(() => checkCaches(gha, containerdStore, {})).toThrow(/ACTIONS_RUNTIME_TOKEN/)
+  })
+
+  it('refuses type=gha without a cache service address', () => {
+    expect(() =>
+      checkCaches(gha, containerdStore, { ACTIONS_RUNTIME_TOKEN: 'token' })
+    ).toThrow(/neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL/)
+  })
+
+  it('refuses type=gha with a buildx older than 0.21', () => {
+    expect(() =>
+      checkCaches(gha, { ...containerdStore, buildxVersion: '0.20.1' }, onGitHub)
+    ).toThrow(/needs buildx 0\.21\.0 or later/)
+  })
+})
+
+describe('describeDockerSetup', () => {
+  it('names engine, store, buildx and builder', () => {
+    expect(describeDockerSetup(runner)).toBe(
+      'Docker engine 28.0.4 (classic image store), buildx 0.36.1, builder default (docker driver)'
+    )
+  })
+
+  it('names a context other than the default and where it points', () => {
+    expect(
+      describeDockerSetup({ ...containerdStore, context: 'colima', endpoint: 'unix:///c.sock' })
+    ).toContain('context colima (unix:///c.sock)')
+  })
+})

@@ -1,0 +1,158 @@
+import { ActionError } from './errors.js'
+
+/**
+ * The Docker engine, image store and builder a build runs on, and the rules that follow from
+ * them: which versions are accepted, which builder is used, which caches can work. Pure: the
+ * docker adapter gathers the facts, this module decides.
+ */
+
+export type ImageStore = 'classic' | 'containerd'
+
+/** What `docker version`, `docker info`, `docker buildx version|inspect` and `docker context` say. */
+export interface DockerFacts {
+  readonly engineVersion: string
+  readonly apiVersion: string
+  readonly imageStore: ImageStore
+  readonly buildxVersion: string
+  /** The docker context the CLI talks to ("default" when DOCKER_HOST or nothing is set). */
+  readonly context: string
+  /** Where that context's engine listens, e.g. unix:///var/run/docker.sock. */
+  readonly endpoint: string
+  readonly builder: BuilderFacts
+}
+
+export interface BuilderFacts {
+  readonly name: string
+  /** buildx's driver: docker (the engine's own BuildKit), docker-container, remote, kubernetes. */
+  readonly driver: string
+}
+
+/**
+ * The oldest engine and buildx the action accepts.
+ * - Engine 23.0: BuildKit became the engine's default builder and the classic builder's
+ *   behaviour stopped being what `docker build` does; older engines (20.10 reached end of life in
+ *   2023) are not tested. The release notes: https://docs.docker.com/engine/release-notes/23.0/
+ * - buildx 0.10: `--provenance` / `--sbom` exist (without them an attestation turns the image
+ *   into an index, which Lambda refuses) and `--metadata-file` reports
+ *   `containerimage.config.digest`, which identifies the image on either image store.
+ */
+export const MINIMUM_ENGINE = '23.0.0'
+export const MINIMUM_BUILDX = '0.10.0'
+/** buildx reads the runner's cache service variables (ACTIONS_CACHE_SERVICE_V2 and
+ * ACTIONS_RESULTS_URL) from 0.21 on: https://github.com/docker/buildx/releases/tag/v0.21.0 */
+export const MINIMUM_BUILDX_FOR_GHA_CACHE = '0.21.0'
+/** `docker push --platform` needs API 1.46 (engine 27): https://docs.docker.com/reference/api/engine/version-history/ */
+export const MINIMUM_API_FOR_PUSH_PLATFORM = '1.46'
+
+/** The numeric part of a version as docker prints it: "28.5.2+dfsg4" → [28, 5, 2]. */
+export function versionNumbers(version: string): number[] | undefined {
+  const match = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(version)
+  if (!match) return undefined
+  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)]
+}
+
+/** a >= b, comparing major, minor, patch; an unreadable version is never at least anything. */
+export function versionAtLeast(a: string, b: string): boolean {
+  const left = versionNumbers(a)
+  const right = versionNumbers(b)
+  if (!left || !right) return false
+  for (let i = 0; i < 3; i += 1) {
+    if (left[i]! !== right[i]!) return left[i]! > right[i]!
+  }
+  return true
+}
+
+/** Refuses an engine or buildx older than the action supports, naming what was found. */
+export function checkDockerVersions(facts: DockerFacts): void {
+  if (!versionAtLeast(facts.engineVersion, MINIMUM_ENGINE)) {
+    throw new ActionError(
+      'docker-engine-too-old',
+      `The Docker engine is version ${facts.engineVersion}; this action needs ${MINIMUM_ENGINE} or later.`,
+      "Use a current runner image (GitHub's ubuntu-24.04 has Docker 28), or upgrade the engine on a self-hosted runner."
+    )
+  }
+  if (!versionAtLeast(facts.buildxVersion, MINIMUM_BUILDX)) {
+    throw new ActionError(
+      'buildx-too-old',
+      `docker buildx is ${facts.buildxVersion || 'not installed'}; this action needs buildx ${MINIMUM_BUILDX} or later.`,
+      'Add docker/setup-buildx-action before this step, or install a current docker-buildx plugin.'
+    )
+  }
+}
+
+/**
+ * Which builder runs the build. The `builder` input wins; otherwise the engine's own builder
+ * (buildx names it after the docker context), so the image lands in the engine that the push
+ * then reads, even when docker/setup-buildx-action made a docker-container builder current.
+ */
+export function chooseBuilder(input: string | undefined, context: string): string {
+  return input ?? context
+}
+
+/** One `--cache-from` / `--cache-to` value's type: `type=gha,scope=x` → gha; `user/app:cache` → registry. */
+export function cacheType(option: string): string {
+  const pair = option.split(',').find(part => part.trim().startsWith('type='))
+  return pair ? pair.trim().slice('type='.length) : option.includes('=') ? 'local' : 'registry'
+}
+
+/** The variables a JavaScript action gets from the runner for the GitHub Actions cache. */
+export const GHA_CACHE_VARIABLES = [
+  'ACTIONS_RUNTIME_TOKEN',
+  'ACTIONS_CACHE_URL',
+  'ACTIONS_RESULTS_URL',
+  'ACTIONS_CACHE_SERVICE_V2'
+] as const
+
+/**
+ * Refuses caches this engine and builder cannot use, rather than let buildx drop them silently
+ * (it skips a `type=gha` cache it cannot reach with a warning and builds without it).
+ * - The docker driver exports and imports caches other than `inline` only on the containerd image
+ *   store: https://docs.docker.com/build/cache/backends/
+ * - `type=gha` needs buildx 0.21+ and the runner's cache token, which GitHub gives JavaScript
+ *   actions (ACTIONS_RUNTIME_TOKEN, and ACTIONS_CACHE_URL or ACTIONS_RESULTS_URL).
+ */
+export function checkCaches(
+  caches: { readonly from: readonly string[]; readonly to: readonly string[] },
+  facts: DockerFacts,
+  env: Readonly<Record<string, string | undefined>>
+): void {
+  const all = [
+    ...caches.from.map(option => ({ input: 'cache-from', option })),
+    ...caches.to.map(option => ({ input: 'cache-to', option }))
+  ]
+  for (const { input, option } of all) {
+    const type = cacheType(option)
+    if (type === 'inline') continue
+    if (facts.builder.driver === 'docker' && facts.imageStore === 'classic') {
+      throw new ActionError(
+        'cache-unsupported-by-builder',
+        `${input} "${option}" needs a builder that can export and import caches, but the build runs on the engine's own builder (docker driver) with the classic image store, which supports only type=inline.`,
+        'Turn on the containerd image store ({"features":{"containerd-snapshotter":true}} in daemon.json; Docker 29 does by default), or create a docker-container builder with docker/setup-buildx-action and name it in the builder input.'
+      )
+    }
+    if (type !== 'gha') continue
+    if (!versionAtLeast(facts.buildxVersion, MINIMUM_BUILDX_FOR_GHA_CACHE)) {
+      throw new ActionError(
+        'gha-cache-needs-newer-buildx',
+        `${input} "${option}" uses the GitHub Actions cache, which needs buildx ${MINIMUM_BUILDX_FOR_GHA_CACHE} or later for GitHub's current cache service; this buildx is ${facts.buildxVersion}.`,
+        'Add docker/setup-buildx-action before this step to get a current buildx, or use a type=registry cache.'
+      )
+    }
+    const hasToken = Boolean(env.ACTIONS_RUNTIME_TOKEN)
+    const hasService = Boolean(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL)
+    if (!hasToken || !hasService) {
+      throw new ActionError(
+        'gha-cache-unavailable',
+        `${input} "${option}" uses the GitHub Actions cache, but ${hasToken ? 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL' : 'ACTIONS_RUNTIME_TOKEN'} is set: buildx would skip the cache without failing.`,
+        'type=gha works only inside a GitHub Actions job, where the runner sets these for the action; elsewhere use a type=registry cache.'
+      )
+    }
+  }
+}
+
+/** One line for the log and the summary. */
+export function describeDockerSetup(facts: DockerFacts): string {
+  const context =
+    facts.context === 'default' ? '' : `, context ${facts.context} (${facts.endpoint})`
+  return `Docker engine ${facts.engineVersion} (${facts.imageStore} image store), buildx ${facts.buildxVersion}, builder ${facts.builder.name} (${facts.builder.driver} driver)${context}`
+}
