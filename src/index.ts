@@ -1,7 +1,16 @@
+import * as core from '@actions/core'
 import { handleCancellation } from './adapters/temporary-files.js'
+import { describeCrash } from './domain/errors.js'
 import { run } from './main.js'
 
 // The runner starts this file; everything else lives in main.ts so tests can call run(). A
 // cancelled job must not leave credentials behind, whichever step it was in.
 handleCancellation()
-await run()
+try {
+  await run()
+} catch (error) {
+  // run() reports every failure it expects; anything reaching here is a defect. One annotation
+  // with the stack (the bundle is not minified, so its frames name functions), never Node's dump
+  // of an uncaught error, which quotes the whole source line it came from.
+  core.setFailed(describeCrash(error))
+}

@@ -72,6 +72,8 @@ export interface ActionConfig {
   readonly manageRepositoryPolicy: boolean
   readonly wait: boolean
   readonly waitTimeoutSeconds: number
+  /** One docker push attempt's time-out. */
+  readonly pushTimeoutSeconds: number
   /** The default region: aws-region, or the environment; functions given by ARN carry their own. */
   readonly region?: string
   readonly overrides: OverridesByFunction
@@ -94,6 +96,8 @@ export type InputReader = (name: string) => string
 export type Environment = Readonly<Record<string, string | undefined>>
 
 const DEFAULT_WAIT_TIMEOUT_SECONDS = 600
+/** Long enough for a 10 GB image over a slow link; what it stops is a push that stalls. */
+const DEFAULT_PUSH_TIMEOUT_SECONDS = 3600
 const DEFAULT_CONCURRENCY = 20
 
 /** Reads `INPUT_*` like @actions/core does, so this module stays testable without a runner. */
@@ -135,6 +139,10 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     manageRepositoryPolicy: parseBoolean(read, 'manage-repository-policy', true),
     wait: parseBoolean(read, 'wait', true),
     waitTimeoutSeconds: parseDuration(read('wait-timeout'), 'wait-timeout'),
+    pushTimeoutSeconds:
+      read('push-timeout') === ''
+        ? DEFAULT_PUSH_TIMEOUT_SECONDS
+        : parseDuration(read('push-timeout'), 'push-timeout'),
     region,
     overrides,
     publish,

@@ -30,7 +30,7 @@ import { checkBuiltImage } from './steps/check-image.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
-import { pushImage, type PushedImage } from './steps/push-image.js'
+import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
@@ -58,7 +58,21 @@ export async function run(
   } finally {
     removeAllSecretDirectories()
   }
-  setOutputs(facts)
+  // Outputs and summary are written in every outcome; a runner that cannot take them (an
+  // unwritable GITHUB_OUTPUT) fails the step once, after a deploy that may well have happened.
+  try {
+    setOutputs(facts)
+  } catch (error) {
+    const reason = `The step outputs could not be written (${describeFailure(error)}); ${facts.results ? 'the deploy itself ran, see the log above' : 'nothing after this depends on them'}.`
+    const fix =
+      'Check GITHUB_OUTPUT: it must name a writable file (the runner sets it; a step that overrides it breaks outputs).'
+    if (failure === undefined) {
+      failure = new ActionError('outputs-not-written', reason, fix)
+      core.setFailed(describeFailure(failure))
+    } else {
+      core.warning(`${reason} ${fix}`)
+    }
+  }
   try {
     await writeSummary(facts, failure)
   } catch (error) {
@@ -140,16 +154,23 @@ async function builtImage(
     )
     if (!facts.refresh.rebuild) return undefined
   }
-  const built = await timed('build', () =>
+  const buildWith = (labelled: ResolvedBase) =>
     buildImage(
       build,
-      { ...plan, tags: config.tags, baseLabels: baseLabels(base), pull: builderCanPull(base) },
+      { ...plan, tags: config.tags, baseLabels: baseLabels(labelled), pull: builderCanPull(base) },
       docker,
       env
     )
-  )
+  let built = await timed('build', () => buildWith(base))
   facts.built = built
-  await timed('base-check', () => verifyBaseLayers(built.image, base, registry))
+  const verified = await timed('base-check', () => verifyBaseLayers(built.image, base, registry))
+  if (verified === 'unavailable') {
+    // Without the unverified digest label: the same build, all cached, another config.
+    const unverified = { ...base, digest: undefined }
+    built = await timed('build', () => buildWith(unverified))
+    facts.built = built
+    facts.base = unverified
+  }
   await checkOrFail(built, plan, config, base, docker, facts, timed)
   if (config.smokeTest.enabled) {
     facts.smokeTests = await timed('smoke-test', () =>
@@ -168,7 +189,10 @@ async function builtImage(
         }
         pushed.set(
           repository.uri,
-          await pushImage(own, target, aws.registry(repository.region), docker)
+          await pushImage(own, target, aws.registry(repository.region), docker, {
+            ...PUSH_RETRY,
+            timeoutMs: config.pushTimeoutSeconds * 1000
+          })
         )
       }
       return pushed

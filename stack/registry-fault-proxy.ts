@@ -21,16 +21,17 @@ import topology from './topology.json' with { type: 'json' }
  * /etc/docker/certs.d/ALIAS/ (the engine reads that directory per connection; no restart).
  *
  * Faults are rules: the first `times` requests whose method and path match either get an HTTP
- * status (5xx, with a registry-style JSON error body) or have their connection reset. Everything
- * else is forwarded unchanged, Host header included, so the registry's upload URLs point back at
- * the alias. Deterministic: a rule fires on the matching requests in order, never at random.
+ * status (5xx or 429, with a registry-style JSON error body), have their connection reset, or are
+ * never answered (a stalled registry). Everything else is forwarded unchanged, Host header
+ * included, so the registry's upload URLs point back at the alias. Deterministic: a rule fires on the matching requests in order, never at random.
  */
 
 export interface RegistryFault {
   readonly method: string
   /** Tested against the request path (with query). */
   readonly path: RegExp
-  readonly kind: 'status' | 'reset'
+  /** status: answer with an error; reset: drop the connection; stall: never answer. */
+  readonly kind: 'status' | 'reset' | 'stall'
   /** kind status: the HTTP status to answer with (default 500). */
   readonly status?: number
   readonly times: number
@@ -120,6 +121,9 @@ export async function startRegistryFaultProxy(options: ProxyOptions): Promise<Re
     }
     // Drain the request first, so the client reads the answer rather than a broken pipe.
     request.resume()
+    // A registry that stops answering: the request is read and left open until the client
+    // gives up (or close() ends every connection).
+    if (fault.kind === 'stall') return
     request.on('end', () => {
       const body = JSON.stringify({
         errors: [{ code: 'UNKNOWN', message: 'fault proxy: injected server error', detail: null }]

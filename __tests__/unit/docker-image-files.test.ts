@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { Readable } from 'node:stream'
 import { withImageFiles } from '../../src/adapters/docker-image-files.js'
-import type { DockerExit, SpawnDocker } from '../../src/adapters/docker-process.js'
+import type { DockerExit, SpawnDocker } from '../../src/adapters/docker-byte-stream.js'
 import { TaskFilesAudit, type TreeEntry } from '../../src/domain/task-files.js'
 import { TAR_END, tarFile, tarHeader } from './tar-fixture.js'
 

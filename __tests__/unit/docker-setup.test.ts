@@ -114,9 +114,9 @@ describe('checkCaches', () => {
   })
 
   it('refuses type=gha without a cache service address', () => {
-    expect(() =>
-      checkCaches(gha, containerdStore, { ACTIONS_RUNTIME_TOKEN: 'token' })
-    ).toThrow(/neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL/)
+    expect(() => checkCaches(gha, containerdStore, { ACTIONS_RUNTIME_TOKEN: 'token' })).toThrow(
+      /neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL/
+    )
   })
 
   it('refuses type=gha with a buildx older than 0.21', () => {

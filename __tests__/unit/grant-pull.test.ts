@@ -44,13 +44,15 @@ function racingRegistry(initial: string | undefined, races: number, racePolicy: 
   return { registry, writes, stored: () => stored }
 }
 
+const noPause = () => Promise.resolve()
+
 const sids = (text: string | undefined) =>
   (JSON.parse(text ?? '{}') as { Statement: { Sid: string }[] }).Statement.map(s => s.Sid)
 
 describe('grantLambdaPull', () => {
   it('writes the grant once and reads it back', async () => {
     const repo = racingRegistry(policy(keep), 0, '')
-    const outcome = await grantLambdaPull(target, repo.registry, true)
+    const outcome = await grantLambdaPull(target, repo.registry, true, noPause)
     expect(outcome.status).toBe('updated')
     expect(repo.writes).toHaveLength(1)
     expect(sids(repo.stored())).toEqual(['KeepMe', 'LambdaECRImageRetrievalPolicy'])
@@ -58,7 +60,7 @@ describe('grantLambdaPull', () => {
 
   it('merges again into a concurrent writer’s policy, keeping their statement and ours', async () => {
     const repo = racingRegistry(policy(keep), 2, policy(keep, theirs))
-    const outcome = await grantLambdaPull(target, repo.registry, true)
+    const outcome = await grantLambdaPull(target, repo.registry, true, noPause)
     expect(outcome.status).toBe('updated')
     expect(repo.writes).toHaveLength(3)
     expect(sids(repo.stored())).toEqual(['KeepMe', 'Theirs', 'LambdaECRImageRetrievalPolicy'])
@@ -69,7 +71,7 @@ describe('grantLambdaPull', () => {
     await grantLambdaPull(target, probe.registry, true)
     const theirsWithGrant = probe.stored()!
     const repo = racingRegistry(policy(keep), 1, theirsWithGrant)
-    const outcome = await grantLambdaPull(target, repo.registry, true)
+    const outcome = await grantLambdaPull(target, repo.registry, true, noPause)
     expect(outcome.status).toBe('updated')
     expect(repo.writes).toHaveLength(1)
     expect(repo.stored()).toBe(theirsWithGrant)
@@ -77,7 +79,7 @@ describe('grantLambdaPull', () => {
 
   it('fails clearly when another writer replaces every write', async () => {
     const repo = racingRegistry(policy(keep), 100, policy(keep, theirs))
-    await expect(grantLambdaPull(target, repo.registry, true)).rejects.toMatchObject({
+    await expect(grantLambdaPull(target, repo.registry, true, noPause)).rejects.toMatchObject({
       id: 'repository-policy-not-converged'
     })
     expect(repo.writes).toHaveLength(MAX_POLICY_WRITES)
@@ -87,11 +89,37 @@ describe('grantLambdaPull', () => {
 
   it('writes nothing when the policy already grants the pull', async () => {
     const repo = racingRegistry(policy(keep), 0, '')
-    await grantLambdaPull(target, repo.registry, true)
+    await grantLambdaPull(target, repo.registry, true, noPause)
     const again = racingRegistry(repo.stored(), 0, '')
     const outcome = await grantLambdaPull(target, again.registry, true)
     expect(outcome.status).toBe('already-granted')
     expect(again.writes).toHaveLength(0)
+  })
+
+  it('backs off 1, 2, 4 and 8 s between the writes a concurrent writer undoes', async () => {
+    const repo = racingRegistry(policy(keep), 100, policy(keep, theirs))
+    const pauses: number[] = []
+    const recordPause = (ms: number) => {
+      pauses.push(ms)
+      return Promise.resolve()
+    }
+    await expect(grantLambdaPull(target, repo.registry, true, recordPause)).rejects.toThrow()
+    expect(pauses).toEqual([1000, 2000, 4000, 8000])
+  })
+
+  it('reports "may be denied" when a Deny in the policy covers Lambda’s pull', async () => {
+    const orgGuard = {
+      Sid: 'OrgOnly',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: '*',
+      Condition: { StringNotEquals: { 'aws:PrincipalOrgID': 'o-abc123' } }
+    }
+    const repo = racingRegistry(policy(keep, orgGuard), 0, '')
+    const outcome = await grantLambdaPull(target, repo.registry, true, noPause)
+    expect(outcome.status).toBe('may-be-denied')
+    expect(outcome.changes).toHaveLength(1)
+    expect(sids(repo.stored())).toEqual(['KeepMe', 'OrgOnly', 'LambdaECRImageRetrievalPolicy'])
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  containerEnvironment,
   lambdaContainerArguments,
   type LambdaContainerSpec
 } from '../../src/domain/lambda-container.js'
@@ -25,18 +26,21 @@ const spec: LambdaContainerSpec = {
   runtimeApi: '172.18.0.1:40000',
   network: 'lambda-smoke-1',
   now: new Date('2026-03-04T05:06:07Z'),
-  streamId: '0123456789abcdef0123456789abcdef'
+  streamId: '0123456789abcdef0123456789abcdef',
+  envFile: '/runner/temp/lambda-image-deploy-smoke-env-x/env'
 }
 
-/** The values of every `--env NAME=VALUE` pair. */
-function environment(args: readonly string[]): Record<string, string> {
-  const found: Record<string, string> = {}
-  args.forEach((arg, index) => {
-    if (arg !== '--env') return
-    const pair = args[index + 1] ?? ''
-    found[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1)
-  })
-  return found
+/** Every variable the container gets: the env file's lines and those passed by name. */
+function environment(of: LambdaContainerSpec): Record<string, string> {
+  const { file, byName } = containerEnvironment(of)
+  const fromFile = file
+    .split('\n')
+    .filter(line => line !== '')
+    .map((line): [string, string] => [
+      line.slice(0, line.indexOf('=')),
+      line.slice(line.indexOf('=') + 1)
+    ])
+  return { ...Object.fromEntries(fromFile), ...byName }
 }
 
 describe('lambdaContainerArguments', () => {
@@ -71,7 +75,7 @@ describe('lambdaContainerArguments', () => {
   })
 
   it('sets the variables Lambda defines, the task root from the image', () => {
-    expect(environment(lambdaContainerArguments(spec))).toEqual({
+    expect(environment(spec)).toEqual({
       AWS_LAMBDA_FUNCTION_NAME: 'orders',
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
@@ -89,7 +93,7 @@ describe('lambdaContainerArguments', () => {
   })
 
   it('passes no AWS credentials', () => {
-    const names = Object.keys(environment(lambdaContainerArguments(spec)))
+    const names = Object.keys(environment(spec))
     expect(names.filter(name => /KEY|TOKEN|SECRET/.test(name))).toEqual([])
   })
 
@@ -103,7 +107,7 @@ describe('lambdaContainerArguments', () => {
   })
 
   it('applies ImageConfig overrides: entrypoint with arguments, command, working directory', () => {
-    const args = lambdaContainerArguments({
+    const withOverrides: LambdaContainerSpec = {
       ...spec,
       function: {
         ...spec.function,
@@ -114,7 +118,8 @@ describe('lambdaContainerArguments', () => {
           environment: { MODE: 'admin' }
         }
       }
-    })
+    }
+    const args = lambdaContainerArguments(withOverrides)
     expect(args.slice(-5)).toEqual([
       '--workdir=/app',
       '--entrypoint=/usr/bin/node',
@@ -122,7 +127,7 @@ describe('lambdaContainerArguments', () => {
       '/ric/index.mjs',
       'admin.handler'
     ])
-    const env = environment(args)
+    const env = environment(withOverrides)
     expect(env._HANDLER).toBe('admin.handler')
     expect(env.MODE).toBe('admin')
   })
@@ -145,9 +150,42 @@ describe('lambdaContainerArguments', () => {
   })
 
   it('defaults the task root and runtime dir when the image does not set them', () => {
-    const env = environment(
-      lambdaContainerArguments({ ...spec, facts: { ...spec.facts, env: [] } })
-    )
+    const env = environment({ ...spec, facts: { ...spec.facts, env: [] } })
     expect([env.LAMBDA_TASK_ROOT, env.LAMBDA_RUNTIME_DIR]).toEqual(['/var/task', '/var/runtime'])
   })
+
+  it('puts no variable value on the command line, only the env file', () => {
+    const secret = { ...spec.function, overrides: { environment: { TOKEN: 'hunter2-secret' } } }
+    const args = lambdaContainerArguments({ ...spec, function: secret })
+    expect(args.join(' ')).not.toContain('hunter2-secret')
+    expect(args).toContain(`--env-file=${spec.envFile}`)
+    expect(args).not.toContain('--env')
+    expect(containerEnvironment({ ...spec, function: secret }).file).toContain(
+      'TOKEN=hunter2-secret\n'
+    )
+  })
+
+  it('passes a value with a line break by name, its value only in docker’s environment', () => {
+    const pem = '-----BEGIN KEY-----\nc2VjcmV0LWtleQ\n-----END KEY-----'
+    const fn = { ...spec.function, overrides: { environment: { SIGNING_KEY: pem } } }
+    const args = lambdaContainerArguments({ ...spec, function: fn })
+    expect(args.join(' ')).not.toContain('c2VjcmV0LWtleQ')
+    expect(args.slice(args.indexOf('--env'), args.indexOf('--env') + 2)).toEqual([
+      '--env',
+      'SIGNING_KEY'
+    ])
+    const { file, byName } = containerEnvironment({ ...spec, function: fn })
+    expect(byName).toEqual({ SIGNING_KEY: pem })
+    expect(file).not.toContain('SIGNING_KEY')
+  })
+
+  it.each(['DOCKER_HOST', 'HTTPS_PROXY', 'no_proxy', 'PATH', 'HOME', 'TMPDIR'])(
+    'refuses to pass %s by name: the docker CLI reads it',
+    name => {
+      const fn = { ...spec.function, overrides: { environment: { [name]: 'a\nb' } } }
+      expect(() => containerEnvironment({ ...spec, function: fn })).toThrow(
+        expect.objectContaining({ id: 'smoke-test-variable-not-passable' })
+      )
+    }
+  )
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import type { DockerEngine } from '../../src/adapters/docker.js'
 import type { ContainerRegistry } from '../../src/adapters/ecr.js'
 import { parseRepositoryUri } from '../../src/domain/aws-names.js'
+import { DockerCommandError } from '../../src/adapters/docker-process.js'
 import { ActionError } from '../../src/domain/errors.js'
 import type { BuiltImage } from '../../src/steps/build-image.js'
 import { pushImage } from '../../src/steps/push-image.js'
@@ -29,10 +30,11 @@ const registry = {
 } as unknown as ContainerRegistry
 
 const pushFailure = (text: string) =>
-  new ActionError(
+  new DockerCommandError(
     'docker-push-failed',
     `docker push failed with exit code 1: ${text}`,
-    'Read the output'
+    'Read the output',
+    text
   )
 
 /** A docker engine whose push fails with the given messages, in order, then succeeds. */
@@ -48,7 +50,7 @@ function flakyDocker(failures: string[]) {
   return { docker, pushes: () => pushes }
 }
 
-const fast = { attempts: 3, backoffMs: 0 }
+const fast = { attempts: 3, backoffMs: 0, timeoutMs: 1000 }
 
 describe('pushImage retries', () => {
   it('pushes again after a registry 5xx or a connection reset', async () => {
@@ -76,5 +78,52 @@ describe('pushImage retries', () => {
       reason: expect.stringContaining('denied')
     })
     expect(docker.pushes()).toBe(1)
+  })
+
+  it.each(['denied', 'unauthorized', 'immutable'])(
+    'retries a 5xx for a repository and tag named "%s": only docker’s own error lines count',
+    async word => {
+      const reference = `${repository.registry}/${word}-app:${word}`
+      const docker = flakyDocker([
+        `received unexpected HTTP status: 500 Internal Server Error (pushing ${reference})`
+      ])
+      const pushed = await pushImage(
+        { ...built, references: [reference] },
+        target,
+        registry,
+        docker.docker,
+        fast
+      )
+      expect(pushed.digest).toBe(DIGEST)
+      expect(docker.pushes()).toBe(2)
+    }
+  )
+
+  it.each([
+    'unauthorized: authentication required',
+    "tag invalid: The image tag 'v1' already exists in the 'app' repository and cannot be overwritten because the repository is immutable.",
+    "name unknown: The repository with name 'app' does not exist in the registry",
+    'An image does not exist locally with the tag: app'
+  ])('does not retry "%s"', async line => {
+    const docker = flakyDocker([line])
+    await expect(pushImage(built, target, registry, docker.docker, fast)).rejects.toThrow()
+    expect(docker.pushes()).toBe(1)
+  })
+
+  it('pushes again after a push that timed out, and says so when every attempt does', async () => {
+    let pushes = 0
+    const docker = {
+      push: () => {
+        pushes += 1
+        return Promise.reject(
+          new ActionError('docker-push-timeout', 'docker push did not finish within 1 s', 'fix')
+        )
+      }
+    } as unknown as DockerEngine
+    await expect(pushImage(built, target, registry, docker, fast)).rejects.toMatchObject({
+      id: 'docker-push-failed',
+      reason: expect.stringMatching(/failed 3 times; the last failure: docker push did not finish/)
+    })
+    expect(pushes).toBe(3)
   })
 })

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import {
   RegistryHttp,
   parseChallenge,
+  retryAfterMs,
   type RegistryHttpOptions
 } from '../../src/adapters/registry-http.js'
 import {
@@ -81,6 +82,8 @@ interface RegistryBehaviour {
   /** The token service's answer field, or 'refuse' to answer 401. */
   tokenField: 'token' | 'access_token' | 'refuse'
   seen: Seen[]
+  /** Answers for the next requests, before anything else: a status and its Retry-After. */
+  failures: { status: number; retryAfter?: string }[]
 }
 
 let server: http.Server
@@ -97,6 +100,13 @@ beforeAll(async () => {
       url: req.url ?? '',
       ...(authorization ? { authorization } : {})
     })
+    const failure = behaviour.failures.shift()
+    if (failure) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      if (failure.retryAfter !== undefined) headers['retry-after'] = failure.retryAfter
+      res.writeHead(failure.status, headers).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}')
+      return
+    }
     if (url.pathname === '/token') {
       if (behaviour.tokenField === 'refuse') {
         res.writeHead(401).end('{"errors":[{"code":"DENIED"}]}')
@@ -164,7 +174,8 @@ beforeEach(() => {
     blobs: new Map([[digestOf(CONFIG_JSON), CONFIG_JSON]]),
     auth: 'none',
     tokenField: 'token',
-    seen: []
+    seen: [],
+    failures: []
   }
 })
 
@@ -405,7 +416,7 @@ describe('resolvePlatformDigest', () => {
     await new Promise<void>(resolve => closed.listen(0, '127.0.0.1', resolve))
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>(resolve => closed.close(() => resolve()))
-    const registry = new RegistryHttp()
+    const registry = new RegistryHttp({ retry: { attempts: 2, backoffMs: 0 } })
     const error = await failure(
       registry.resolvePlatformDigest(`127.0.0.1:${port}/lambda/nodejs:22`, 'linux/amd64')
     )
@@ -506,5 +517,61 @@ describe('parseChallenge', () => {
 
   it('returns undefined for no header', () => {
     expect(parseChallenge(null)).toBeUndefined()
+  })
+})
+
+describe('retries', () => {
+  const fast = { attempts: 4, backoffMs: 10 }
+
+  it.each([429, 500, 502, 503, 504])('sends a request again after HTTP %i', async status => {
+    behaviour.failures = [{ status }, { status }]
+    const resolved = await client({ retry: fast }).resolvePlatformDigest(
+      `${REGISTRY_HOST}/lambda/provided:al2023`,
+      'linux/amd64'
+    )
+    expect(resolved.digest).toBe(digestOf(SINGLE))
+    expect(resolved.requests).toBe(3)
+  })
+
+  it('waits as long as Retry-After says', async () => {
+    behaviour.failures = [{ status: 429, retryAfter: '1' }]
+    const started = performance.now()
+    await client({ retry: fast }).resolvePlatformDigest(
+      `${REGISTRY_HOST}/lambda/provided:al2023`,
+      'linux/amd64'
+    )
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950)
+  })
+
+  it('gives up after the bounded attempts with registry-unavailable', async () => {
+    behaviour.failures = Array.from({ length: 4 }, () => ({ status: 503 }))
+    const error = await failure(
+      client({ retry: fast }).resolvePlatformDigest(
+        `${REGISTRY_HOST}/lambda/provided:al2023`,
+        'linux/amd64'
+      )
+    )
+    expect(error.id).toBe('registry-unavailable')
+    expect(error.reason).toContain('HTTP 503')
+    expect(behaviour.seen).toHaveLength(4)
+  })
+
+  it('does not repeat a request the registry refused for good (404)', async () => {
+    const error = await failure(
+      client({ retry: fast }).resolvePlatformDigest(`${REGISTRY_HOST}/lambda/none:1`, 'linux/amd64')
+    )
+    expect(error.id).toBe('base-image-not-found')
+    expect(behaviour.seen).toHaveLength(1)
+  })
+
+  it.each([
+    ['7', 7000],
+    ['0', 0],
+    ['3600', 30_000],
+    ['Wed, 21 Oct 2015 07:28:05 GMT', 5000],
+    ['soon', undefined],
+    [null, undefined]
+  ] as const)('reads Retry-After %p as %p ms', (header, ms) => {
+    expect(retryAfterMs(header, Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(ms)
   })
 })

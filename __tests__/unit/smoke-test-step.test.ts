@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import type {
   BridgeNetwork,
@@ -76,7 +77,12 @@ function fakeDocker(runtime: Runtime, recorder: Recorder): DockerEngine {
     startContainer(_name, args): RunningContainer {
       recorder.calls.push('start container')
       recorder.args = args
-      const pair = args.find(arg => arg.startsWith('AWS_LAMBDA_RUNTIME_API=')) ?? ''
+      // The variables are in the env file docker is given, as docker would read them.
+      const envFile = args.find(arg => arg.startsWith('--env-file='))?.slice('--env-file='.length)
+      const pair =
+        readFileSync(envFile ?? '', 'utf8')
+          .split('\n')
+          .find(line => line.startsWith('AWS_LAMBDA_RUNTIME_API=')) ?? ''
       recorder.api = pair.slice(pair.indexOf('=') + 1)
       let kill: (exit: ContainerExit) => void = () => undefined
       const exited = Promise.race([
@@ -210,5 +216,31 @@ describe('emulationSlowdown', () => {
 
   it('stretches them five times for an emulated architecture', () => {
     expect(emulationSlowdown({ architecture: native === 'arm64' ? 'amd64' : 'arm64' })).toBe(5)
+  })
+
+  it('keeps a variable’s value off docker’s command line and out of the report, and removes its env file', async () => {
+    const recorder: Recorder = { args: [], calls: [], api: '' }
+    const secret = 'hunter2-very-secret'
+    let envFile = ''
+    // Answers each event with the variable, as a careless function might.
+    const leaky: Runtime = async api => {
+      envFile = recorder.args.find(arg => arg.startsWith('--env-file='))!.slice(11)
+      const next = await fetch(`http://${api}/2018-06-01/runtime/invocation/next`)
+      const id = next.headers.get('lambda-runtime-aws-request-id')
+      await fetch(`http://${api}/2018-06-01/runtime/invocation/${id}/response`, {
+        method: 'POST',
+        body: JSON.stringify({ token: secret })
+      })
+      return new Promise<ContainerExit>(() => undefined)
+    }
+    const report = await smokeTestImage(
+      image,
+      { ...settings, events: settings.events.slice(0, 1) },
+      { ...fn, overrides: { environment: { TOKEN: secret } } },
+      fakeDocker(leaky, recorder)
+    )
+    expect(recorder.args.join(' ')).not.toContain(secret)
+    expect(report.invocations[0]?.response).toBe('{"token":"***"}')
+    expect(existsSync(envFile)).toBe(false)
   })
 })

@@ -1,7 +1,7 @@
 import { ActionError } from '../domain/errors.js'
 import type { ImageFile, ImageFileReader } from '../domain/image-files.js'
 import type { ImageTreeWalker, TreeWalk } from '../domain/task-files.js'
-import { dockerText, spawnDocker, type SpawnDocker } from './docker-process.js'
+import { dockerText, spawnDocker, type SpawnDocker } from './docker-byte-stream.js'
 import { TarStream, type TarEntry } from './tar-entry.js'
 
 /**

@@ -1,11 +1,16 @@
 import * as core from '@actions/core'
-import { exec, getExecOutput } from '@actions/exec'
 import { ActionError } from '../domain/errors.js'
 import type { BuilderFacts, DockerFacts, ImageStore } from '../domain/docker-setup.js'
 import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
 import type { ImageFileReader } from '../domain/image-files.js'
 import type { ImageTreeWalker } from '../domain/task-files.js'
 import { withImageFiles } from './docker-image-files.js'
+import {
+  DOCKER_BUILD_TIMEOUT_MS,
+  DOCKER_QUICK_TIMEOUT_MS,
+  DockerCommandError,
+  runDocker
+} from './docker-process.js'
 
 /** The docker CLI, as the steps need it. Tests of the steps can give another implementation. */
 export interface DockerEngine {
@@ -14,8 +19,11 @@ export interface DockerEngine {
   /** Runs `docker ARGS`, streaming its output; env adds to the process environment. */
   run(args: readonly string[], env?: Record<string, string>): Promise<string>
   inspectImage(reference: string): Promise<InspectedImage>
-  /** Pushes one reference with the given DOCKER_CONFIG; returns the digest docker reports. */
-  push(reference: string, dockerConfigDir: string): Promise<string>
+  /**
+   * Pushes one reference with the given DOCKER_CONFIG within `timeoutMs`; returns the digest
+   * docker reports.
+   */
+  push(reference: string, dockerConfigDir: string, timeoutMs: number): Promise<string>
   /**
    * Lends `work` a reader of the image's files and a walker of its directory trees. The image is
    * never run: a container is created (not started) so `docker cp` can read from it, and removed
@@ -29,7 +37,11 @@ export interface DockerEngine {
    * Starts `docker run --name NAME ARGS` attached, so the container's output streams into the
    * log as it comes; the container is kept after it exits until `remove()`.
    */
-  startContainer(name: string, args: readonly string[]): RunningContainer
+  startContainer(
+    name: string,
+    args: readonly string[],
+    options?: ContainerOptions
+  ): RunningContainer
   /**
    * Creates a bridge network of its own; its gateway is the host's address as containers on the
    * network reach it. `remove()` deletes it (after its containers are gone).
@@ -79,7 +91,7 @@ class DockerCli implements DockerEngine {
     const [version, driverStatus, buildx, context] = await Promise.all([
       dockerOutput(['version', '--format', '{{json .}}'], unreachable, startIt),
       dockerOutput(['info', '--format', '{{json .DriverStatus}}'], unreachable, startIt),
-      getExecOutput('docker', ['buildx', 'version'], { silent: true, ignoreReturnCode: true }),
+      runDocker({ args: ['buildx', 'version'], timeoutMs: DOCKER_QUICK_TIMEOUT_MS, attempts: 2 }),
       dockerOutput(['context', 'show'], 'docker could not tell its current context', startIt)
     ])
     const contextName = context.trim() || 'default'
@@ -106,10 +118,7 @@ class DockerCli implements DockerEngine {
   }
 
   async run(args: readonly string[], env?: Record<string, string>): Promise<string> {
-    const result = await getExecOutput('docker', [...args], {
-      ignoreReturnCode: true,
-      env: env ? { ...stringEnvironment(), ...env } : undefined
-    })
+    const result = await runDocker({ args, timeoutMs: DOCKER_BUILD_TIMEOUT_MS, env, echo: true })
     if (result.exitCode !== 0) {
       throw new ActionError(
         `docker-${args[0] === 'buildx' ? 'build' : (args[0] ?? 'command')}-failed`,
@@ -156,9 +165,24 @@ class DockerCli implements DockerEngine {
     }
   }
 
-  async push(reference: string, dockerConfigDir: string): Promise<string> {
+  async push(reference: string, dockerConfigDir: string, timeoutMs: number): Promise<string> {
     core.info(`Pushing ${reference}`)
-    const output = await this.run(['push', reference], { DOCKER_CONFIG: dockerConfigDir })
+    const args = ['push', reference]
+    const result = await runDocker({
+      args,
+      timeoutMs,
+      env: { DOCKER_CONFIG: dockerConfigDir },
+      echo: true
+    })
+    if (result.exitCode !== 0) {
+      throw new DockerCommandError(
+        'docker-push-failed',
+        `docker push failed with exit code ${result.exitCode}: ${lastLines(result.stderr || result.stdout)}`,
+        'Read the docker output above for the registry’s answer.',
+        result.stderr
+      )
+    }
+    const output = result.stdout
     const digest = /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1]
     if (!digest) {
       throw new ActionError(
@@ -177,63 +201,59 @@ class DockerCli implements DockerEngine {
     return withImageFiles(image, work)
   }
 
-  startContainer(name: string, args: readonly string[]): RunningContainer {
+  startContainer(
+    name: string,
+    args: readonly string[],
+    options: ContainerOptions = {}
+  ): RunningContainer {
     const lines: string[] = []
-    const keep = (line: string) => {
+    const mask = options.mask ?? ((line: string) => line)
+    // The container's output is streamed by hand, masked: it may print the function's secrets.
+    const show = (raw: string) => {
+      const line = mask(raw)
       lines.push(line)
       if (lines.length > KEPT_OUTPUT_LINES) lines.shift()
+      process.stdout.write(`${line}\n`)
     }
-    // The command line carries the function's variables, which may be secret: it is shown with
-    // their values hidden, and the container's output is streamed by hand (silent hides both).
     core.info(`[command]docker run --name ${name} ${redactEnvironment(args).join(' ')}`)
-    const exited = exec('docker', ['run', '--name', name, ...args], {
-      ignoreReturnCode: true,
-      silent: true,
-      listeners: {
-        stdline: line => {
-          keep(line)
-          process.stdout.write(`${line}\n`)
-        },
-        errline: line => {
-          keep(line)
-          process.stdout.write(`${line}\n`)
-        }
-      }
-    }).then(async exitCode => {
-      const state = await getExecOutput(
-        'docker',
-        ['container', 'inspect', '--format', '{{.State.OOMKilled}}', name],
-        { silent: true, ignoreReturnCode: true }
-      )
-      return { exitCode, oomKilled: state.stdout.trim() === 'true' }
+    // The smoke test's own deadlines end the container; this bound is for an engine that hangs.
+    const exited = runDocker({
+      args: ['run', '--name', name, ...args],
+      timeoutMs: DOCKER_BUILD_TIMEOUT_MS,
+      env: options.env,
+      onLine: show
+    }).then(async result => {
+      const state = await runDocker({
+        args: ['container', 'inspect', '--format', '{{.State.OOMKilled}}', name],
+        timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+        attempts: 2
+      })
+      return { exitCode: result.exitCode, oomKilled: state.stdout.trim() === 'true' }
     })
     return {
       exited,
       output: () => [...lines],
       remove: async () => {
-        await exec('docker', ['rm', '--force', name], { silent: true, ignoreReturnCode: true })
+        await removeContainer(name)
         return exited
       }
     }
   }
 
   async createNetwork(name: string): Promise<BridgeNetwork> {
-    const created = await getExecOutput(
-      'docker',
-      ['network', 'create', '--driver', 'bridge', name],
-      { silent: true, ignoreReturnCode: true }
-    )
+    const created = await runDocker({
+      args: ['network', 'create', '--driver', 'bridge', name],
+      timeoutMs: DOCKER_QUICK_TIMEOUT_MS
+    })
     if (created.exitCode !== 0) {
       throw new Error(`docker network create failed: ${lastLines(created.stderr)}`)
     }
-    const remove = async () => {
-      await exec('docker', ['network', 'rm', name], { silent: true, ignoreReturnCode: true })
-    }
-    const inspected = await getExecOutput(
-      'docker',
-      ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', name],
-      { silent: true, ignoreReturnCode: true }
-    )
+    const remove = () => removeNetwork(name)
+    const inspected = await runDocker({
+      args: ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', name],
+      timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+      attempts: 2
+    })
     const gateway = inspected.stdout
       .split(/\s+/)
       .find(address => /^\d+\.\d+\.\d+\.\d+$/.test(address))
@@ -245,15 +265,41 @@ class DockerCli implements DockerEngine {
   }
 }
 
+/** How a smoke-test container is started besides its arguments. */
+export interface ContainerOptions {
+  /** Added to the docker CLI's environment: values that `--env NAME` passes by name. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Applied to each line of the container's output before it is shown or kept. */
+  readonly mask?: (line: string) => string
+}
+
+/** `docker rm --force`; removing is safe to repeat. */
+export async function removeContainer(name: string): Promise<void> {
+  await runDocker({
+    args: ['rm', '--force', name],
+    timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+    attempts: 2
+  })
+}
+
+export async function removeNetwork(name: string): Promise<void> {
+  await runDocker({
+    args: ['network', 'rm', name],
+    timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+    attempts: 2
+  })
+}
+
 /** The containerd image store reports its snapshotter as the storage driver's type. */
 function imageStoreOf(driverStatus: string): ImageStore {
   return driverStatus.includes('io.containerd.snapshotter') ? 'containerd' : 'classic'
 }
 
 async function inspectBuilder(name: string): Promise<BuilderFacts> {
-  const inspected = await getExecOutput('docker', ['buildx', 'inspect', name], {
-    silent: true,
-    ignoreReturnCode: true
+  const inspected = await runDocker({
+    args: ['buildx', 'inspect', name],
+    timeoutMs: DOCKER_QUICK_TIMEOUT_MS,
+    attempts: 2
   })
   if (inspected.exitCode !== 0) {
     throw new ActionError(
@@ -274,8 +320,13 @@ interface DockerVersion {
 const KEPT_OUTPUT_LINES = 500
 
 /** `docker ARGS` without echo; a failure is an ActionError with docker's own words. */
-async function dockerOutput(args: readonly string[], what: string, fix: string): Promise<string> {
-  const result = await getExecOutput('docker', [...args], { silent: true, ignoreReturnCode: true })
+async function dockerOutput(
+  args: readonly string[],
+  what: string,
+  fix: string,
+  attempts = 2
+): Promise<string> {
+  const result = await runDocker({ args, timeoutMs: DOCKER_QUICK_TIMEOUT_MS, attempts })
   if (result.exitCode !== 0) {
     throw new ActionError(
       `docker-${args[0] ?? 'command'}-failed`,
@@ -312,12 +363,6 @@ interface DockerInspect {
 interface DockerHistoryLine {
   Size?: string
   CreatedBy?: string
-}
-
-function stringEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)
-  )
 }
 
 function lastLines(text: string): string {

@@ -6,7 +6,7 @@ import {
   OCI_IMAGE_MANIFEST,
   type LambdaPlatform
 } from '../domain/lambda-limits.js'
-import { ActionError } from '../domain/errors.js'
+import { ActionError, isActionError } from '../domain/errors.js'
 import { accessDeniedHint, ecrRegistryAction, registryErrorMessage } from './aws-errors.js'
 import {
   formatImageReference,
@@ -34,6 +34,21 @@ const ACCEPT_SINGLE = [OCI_IMAGE_MANIFEST, DOCKER_MANIFEST_V2].join(', ')
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 const REQUEST_TIMEOUT_MS = 30_000
 
+/**
+ * How a request that the registry could not answer now (429, 5xx, no answer in time, a reset
+ * connection) is tried again: the distribution spec's "Too many requests" answer may carry
+ * Retry-After, which is honoured up to MAX_RETRY_AFTER_MS; otherwise the pause doubles.
+ */
+export interface RegistryRetry {
+  readonly attempts: number
+  /** Pause before the second attempt, doubled before each further one. */
+  readonly backoffMs: number
+}
+
+export const REGISTRY_RETRY: RegistryRetry = { attempts: 4, backoffMs: 1_000 }
+const MAX_RETRY_AFTER_MS = 30_000
+const RETRIED_STATUS = new Set([429, 500, 502, 503, 504])
+
 export interface RegistryCredentials {
   readonly username: string
   readonly password: string
@@ -51,6 +66,7 @@ export interface RegistryHttpOptions {
   readonly credentials?: RegistryCredentialsProvider
   /** The fetch to use; Node's global one by default (a proxy-aware one can be passed). */
   readonly fetch?: typeof fetch
+  readonly retry?: RegistryRetry
 }
 
 export interface PlatformDigest {
@@ -96,6 +112,7 @@ interface ManifestDescriptor {
 export class RegistryHttp {
   private readonly fetch: typeof fetch
   private readonly credentials: RegistryCredentialsProvider
+  private readonly retry: RegistryRetry
   /** Bearer tokens for the run, per realm, service and scope. */
   private readonly tokens = new Map<string, string>()
   /** The Authorization header that worked last for a registry/repository. */
@@ -106,6 +123,7 @@ export class RegistryHttp {
   constructor(options: RegistryHttpOptions = {}) {
     this.fetch = options.fetch ?? globalThis.fetch
     this.credentials = options.credentials ?? (() => Promise.resolve(undefined))
+    this.retry = options.retry ?? REGISTRY_RETRY
   }
 
   /**
@@ -286,6 +304,13 @@ export class RegistryHttp {
         'Check the repository name and tag (a tag that was removed or never published gives this).'
       )
     }
+    if (RETRIED_STATUS.has(response.status)) {
+      throw new ActionError(
+        'registry-unavailable',
+        `${image.registry} answered HTTP ${response.status} to ${method} ${path}, still after ${this.retry.attempts} attempts.`,
+        'The registry is overloaded or down: run again later; if it persists, check the registry status page.'
+      )
+    }
     throw new ActionError(
       'registry-unexpected-response',
       `${image.registry} answered HTTP ${response.status} to ${method} ${path}.`,
@@ -341,8 +366,14 @@ export class RegistryHttp {
     }
     if (service !== undefined) url.searchParams.set('service', service)
     url.searchParams.set('scope', scope)
-    this.tokenRequestCount += 1
-    const response = await this.fetchOrExplain(url.toString(), { method: 'GET' }, image.registry)
+    const response = await this.fetchOrExplain(
+      url.toString(),
+      { method: 'GET' },
+      image.registry,
+      () => {
+        this.tokenRequestCount += 1
+      }
+    )
     let body: { token?: unknown; access_token?: unknown } = {}
     if (response.ok) {
       try {
@@ -368,17 +399,40 @@ export class RegistryHttp {
     accept: string,
     authorization: string | undefined
   ): Promise<Response> {
-    this.requestCount += 1
     const headers: Record<string, string> = { Accept: accept }
     if (authorization !== undefined) headers.Authorization = authorization
-    return this.fetchOrExplain(url, { method, headers }, new URL(url).host)
+    return this.fetchOrExplain(url, { method, headers }, new URL(url).host, () => {
+      this.requestCount += 1
+    })
   }
 
+  /** One request, sent again on 429, 5xx or a network failure, within the retry bounds. */
   private async fetchOrExplain(
     url: string,
     init: RequestInit,
-    registry: string
+    registry: string,
+    /** Counts each request sent, retries included. */
+    counted: () => void
   ): Promise<Response> {
+    for (let attempt = 1; ; attempt += 1) {
+      counted()
+      const last = attempt >= this.retry.attempts
+      let response: Response
+      try {
+        response = await this.fetchOnce(url, init, registry)
+      } catch (error) {
+        if (last || !isActionError(error) || error.id !== 'registry-unreachable') throw error
+        await pause(this.retry.backoffMs * 2 ** (attempt - 1))
+        continue
+      }
+      if (last || !RETRIED_STATUS.has(response.status)) return response
+      const wait = retryAfterMs(response.headers.get('retry-after'))
+      await response.body?.cancel()
+      await pause(wait ?? this.retry.backoffMs * 2 ** (attempt - 1))
+    }
+  }
+
+  private async fetchOnce(url: string, init: RequestInit, registry: string): Promise<Response> {
     try {
       return await this.fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
     } catch (error) {
@@ -434,6 +488,18 @@ export function parseChallenge(header: string | null): Challenge | undefined {
       quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : (bare ?? '')
   }
   return { scheme: match[1]!.toLowerCase(), params }
+}
+
+/** Retry-After in ms (delta-seconds or an HTTP date), capped; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) * 1000 : Date.parse(header) - now
+  if (!Number.isFinite(seconds)) return undefined
+  return Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_MS)
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
 }
 
 function describePlatform(entry: ManifestDescriptor): string {

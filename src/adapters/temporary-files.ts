@@ -9,6 +9,8 @@ import path from 'node:path'
  */
 const live = new Set<string>()
 let hooked = false
+/** Work a signal must still do before the process exits (removing a smoke-test container). */
+const cancellationCleanups = new Set<() => void>()
 
 /** The conventional exit status for death by a signal: 128 + its number. */
 const SIGNAL_EXIT_STATUS = { SIGINT: 128 + 2, SIGTERM: 128 + 15 } as const
@@ -53,11 +55,31 @@ export function handleCancellation(): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       removeAllSecretDirectories()
+      for (const cleanup of [...cancellationCleanups]) {
+        try {
+          cleanup()
+        } catch {
+          // Keep going: the remaining cleanups and the exit must still happen.
+        }
+      }
       // Written synchronously (a pipe or file on the runner), so it is not lost by exit().
       process.stdout.write(
         `::error::[cancelled] Received ${signal}; removed temporary credentials and stopped.\n`
       )
       process.exit(SIGNAL_EXIT_STATUS[signal])
     })
+  }
+}
+
+/**
+ * Registers synchronous work to do if the job is cancelled (after the secret directories are
+ * removed, before exit); the runner allows 7.5 s from SIGINT to SIGKILL, so it must be quick.
+ * Returns the function that unregisters it once the work is no longer needed.
+ */
+export function onCancellation(cleanup: () => void): () => void {
+  handleCancellation()
+  cancellationCleanups.add(cleanup)
+  return () => {
+    cancellationCleanups.delete(cleanup)
   }
 }

@@ -26,3 +26,21 @@ export function describeFailure(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
 }
+
+/**
+ * An error nobody expected, for one annotation: the message and the first frames of its stack
+ * (core.setFailed keeps it on one line), with how to report it.
+ */
+export function describeCrash(error: unknown): string {
+  const stack =
+    error instanceof Error && error.stack !== undefined
+      ? error.stack
+          .split('\n')
+          .slice(0, CRASH_STACK_FRAMES + 1)
+          .join('\n')
+      : String(error)
+  return `[unexpected-error] The action stopped on an error it does not handle: ${stack}\nFix: run again; if it repeats, report it in the action's issue tracker with this message.`
+}
+
+/** Enough frames to find the defect; a deeper stack is noise in an annotation. */
+const CRASH_STACK_FRAMES = 12

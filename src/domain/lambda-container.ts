@@ -1,3 +1,4 @@
+import { ActionError } from './errors.js'
 import type { FunctionOverrides } from './function-overrides.js'
 import type { ImageFacts } from './image-checks.js'
 import {
@@ -39,13 +40,30 @@ export interface LambdaContainerSpec {
   readonly now: Date
   /** 32 hex digits, the last part of the log stream name. */
   readonly streamId: string
+  /** Where the env file with the variables' values is written (see containerEnvironment). */
+  readonly envFile: string
+}
+
+/**
+ * How the variables reach docker without their values on its command line, where every user of
+ * the machine can read them (/proc/PID/cmdline) for the whole test.
+ */
+export interface ContainerEnvironment {
+  /** The env file's text: `NAME=value` lines, docker's --env-file format. */
+  readonly file: string
+  /**
+   * Variables docker's env file cannot carry (a value with a line break): passed as `--env NAME`,
+   * their values in the docker CLI's own environment.
+   */
+  readonly byName: Readonly<Record<string, string>>
 }
 
 /**
  * `docker run` arguments (after `--name`) that run an image the way Lambda runs a function: read-only
  * root file system with a size-limited writable /tmp, a non-root user without capabilities, the
- * function's memory as a hard limit (no swap), Lambda's environment variables, and the function's
- * ImageConfig overrides. No port is published: the runtime calls out to the Runtime API.
+ * function's memory as a hard limit (no swap), Lambda's environment variables (from the env file,
+ * never as values on the command line), and the function's ImageConfig overrides. No port is
+ * published: the runtime calls out to the Runtime API.
  */
 export function lambdaContainerArguments(spec: LambdaContainerSpec): string[] {
   const { facts, function: fn } = spec
@@ -71,9 +89,8 @@ export function lambdaContainerArguments(spec: LambdaContainerSpec): string[] {
     // Lambda's file descriptor quota.
     '--ulimit=nofile=1024:1024'
   ]
-  for (const [name, value] of Object.entries(lambdaEnvironment(spec, command))) {
-    args.push('--env', `${name}=${value}`)
-  }
+  args.push(`--env-file=${spec.envFile}`)
+  for (const name of Object.keys(containerEnvironment(spec).byName)) args.push('--env', name)
   if (overrides.workingDirectory !== undefined) {
     args.push(`--workdir=${overrides.workingDirectory}`)
   }
@@ -123,3 +140,34 @@ export function lambdaEnvironment(
   if (command[0] !== undefined) environment._HANDLER = command[0]
   return environment
 }
+
+/**
+ * The container's variables, split into the env file and those passed by name. docker reads the
+ * env file line by line, taking everything after the first `=` as the value, so only a line
+ * break cannot go there. A variable passed by name is read from the docker CLI's environment,
+ * where a name the CLI itself reads would change what docker does (or where it connects).
+ */
+export function containerEnvironment(spec: LambdaContainerSpec): ContainerEnvironment {
+  const overrides = spec.function.overrides ?? {}
+  const command = overrides.command ?? spec.facts.cmd
+  const lines: string[] = []
+  const byName: Record<string, string> = {}
+  for (const [name, value] of Object.entries(lambdaEnvironment(spec, command))) {
+    if (!/[\r\n]/.test(value)) {
+      lines.push(`${name}=${value}`)
+      continue
+    }
+    if (DOCKER_CLI_VARIABLE.test(name)) {
+      throw new ActionError(
+        'smoke-test-variable-not-passable',
+        `The function's variable ${name} has a line break in its value, which docker's env file cannot hold, and passing it by name would also set it for the docker CLI, which reads ${name} itself.`,
+        `Keep line breaks out of ${name} (encode the value, e.g. base64), rename the variable, or set smoke-test: false.`
+      )
+    }
+    byName[name] = value
+  }
+  return { file: lines.length > 0 ? `${lines.join('\n')}\n` : '', byName }
+}
+
+/** Variables the docker CLI reads from its own environment (docker's CLI reference, proxies). */
+const DOCKER_CLI_VARIABLE = /^(DOCKER_.*|.*_PROXY|PATH|HOME|TMPDIR)$/i

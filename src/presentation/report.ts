@@ -169,7 +169,9 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
         ? grant.outcome.changes.join('; ')
         : grant.outcome.status === 'already-granted'
           ? 'already lets Lambda pull (unchanged)'
-          : 'not managed (manage-repository-policy: false)'
+          : grant.outcome.status === 'may-be-denied'
+            ? ['Lambda may still be denied (see the warning)', ...grant.outcome.changes].join('; ')
+            : 'not managed (manage-repository-policy: false)'
     rows.push([`Policy of ${escape(grant.repository)} for ${grant.account}`, escape(text)])
   }
   for (const grant of facts.dryRunReport?.grants ?? []) {

@@ -129,12 +129,23 @@ export async function verifyBaseLayers(
   built: InspectedImage,
   resolved: ResolvedBase,
   registry: RegistryHttp
-): Promise<void> {
+): Promise<'verified' | 'unavailable' | 'no-digest'> {
   const reference = resolved.base.reference
-  if (!reference || !resolved.digest) return
-  const base = await registry.readImageConfig(
-    `${reference.registry}/${reference.repository}@${resolved.digest}`
-  )
+  if (!reference || !resolved.digest) return 'no-digest'
+  let base
+  try {
+    base = await registry.readImageConfig(
+      `${reference.registry}/${reference.repository}@${resolved.digest}`
+    )
+  } catch (error) {
+    // The registry being down after a good build is no reason to fail the deploy; but an
+    // unverified digest must not be recorded, or the next refresh would trust it.
+    if (!isActionError(error) || !REGISTRY_UNAVAILABLE.has(error.id)) throw error
+    core.warning(
+      `The base image's registry could not be read to verify the image was built on ${reference.canonical} at ${resolved.digest} (${error.reason}); the image is labelled with the base's name only, so the next base refresh rebuilds rather than trusting an unverified digest.`
+    )
+    return 'unavailable'
+  }
   const matches =
     base.diffIds.length > 0 && base.diffIds.every((id, index) => built.diffIds[index] === id)
   if (!matches) {
@@ -144,4 +155,11 @@ export async function verifyBaseLayers(
       'The tag moved during the build, or the builder used an older local copy: run again (the action builds with --pull for public bases; for a private one, log docker in to its registry first).'
     )
   }
+  return 'verified'
 }
+
+/** Errors that say the registry could not answer now, not that the answer was wrong. */
+const REGISTRY_UNAVAILABLE: ReadonlySet<string> = new Set([
+  'registry-unavailable',
+  'registry-unreachable'
+])

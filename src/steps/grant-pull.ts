@@ -2,11 +2,13 @@ import * as core from '@actions/core'
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { ContainerRegistry } from '../adapters/ecr.js'
 import { ActionError } from '../domain/errors.js'
+import { findLambdaDenies } from '../domain/policy-deny.js'
 import { statementLabel, statementsMissing } from '../domain/policy-verification.js'
 import { mergeLambdaGrant, policyTooLarge } from '../domain/repository-policy.js'
 import type { DeployTarget } from './resolve-target.js'
 
-export type GrantStatus = 'updated' | 'already-granted' | 'not-managed'
+/** may-be-denied: the grant is in place, but a Deny in the policy could still stop the pull. */
+export type GrantStatus = 'updated' | 'already-granted' | 'not-managed' | 'may-be-denied'
 
 export interface GrantOutcome {
   readonly status: GrantStatus
@@ -15,6 +17,9 @@ export interface GrantOutcome {
 
 /** Writes of the policy before giving up on a writer that keeps replacing it. */
 export const MAX_POLICY_WRITES = 5
+
+/** Pause before the second write, doubled before each further one: 1, 2, 4, 8 s. */
+export const POLICY_REWRITE_BACKOFF_MS = 1_000
 
 /**
  * Makes sure the repository policy lets Lambda (and the function's account) pull the image.
@@ -33,7 +38,8 @@ export const MAX_POLICY_WRITES = 5
 export async function grantLambdaPull(
   target: DeployTarget,
   registry: ContainerRegistry,
-  manage: boolean
+  manage: boolean,
+  pause: (ms: number) => Promise<void> = sleep
 ): Promise<GrantOutcome> {
   if (!manage) return { status: 'not-managed', changes: [] }
   const request = {
@@ -48,10 +54,10 @@ export async function grantLambdaPull(
     if (merged.text === undefined) {
       if (write === 1) {
         core.info(`The policy of ${uri} already lets Lambda pull; left unchanged.`)
-        return { status: 'already-granted', changes: [] }
+        return checkDenies({ status: 'already-granted', changes: [] }, current, target)
       }
       // The other writer's policy grants Lambda's pull itself.
-      return { status: 'updated', changes }
+      return checkDenies({ status: 'updated', changes }, current, target)
     }
     if (write > MAX_POLICY_WRITES) {
       throw new ActionError(
@@ -68,7 +74,8 @@ export async function grantLambdaPull(
       `Repository policy of ${uri}${write > 1 ? ` (write ${write})` : ''}`,
       async () => {
         for (const change of merged.changes) core.info(change)
-        core.info(text)
+        // The whole document names other accounts and organisations; logs may be public.
+        core.debug(text)
         await registry.setPolicy(target.repository, text)
       }
     )
@@ -76,10 +83,15 @@ export async function grantLambdaPull(
 
     current = await registry.policy(target.repository)
     const missing = statementsMissing(text, current)
-    if (missing.length === 0) return { status: 'updated', changes }
+    if (missing.length === 0) return checkDenies({ status: 'updated', changes }, current, target)
     core.warning(
       `The policy of ${uri} changed right after it was written (${missing.map(statementLabel).join(', ')} no longer as written); merging the grant into the new policy (write ${write + 1} of at most ${MAX_POLICY_WRITES}).`
     )
+    if (write < MAX_POLICY_WRITES) {
+      // Give the other writer time to finish instead of racing it again at once.
+      await pause(POLICY_REWRITE_BACKOFF_MS * 2 ** (write - 1))
+      current = await registry.policy(target.repository)
+    }
   }
 }
 
@@ -113,4 +125,26 @@ export async function checkGrantsFit(
     const arns = targets.filter(t => t.repository === repository).map(t => t.function.arn)
     await checkGrantFits(repository, arns, aws.registry(repository.region))
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/**
+ * An explicit Deny wins over the grant, and would only show when UpdateFunctionCode cannot pull.
+ * Not a failure: a condition the analysis cannot evaluate may exempt Lambda.
+ */
+function checkDenies(
+  outcome: GrantOutcome,
+  policy: string | undefined,
+  target: DeployTarget
+): GrantOutcome {
+  const risks = findLambdaDenies(policy, target.function.arn)
+  for (const risk of risks) {
+    core.warning(
+      `The policy of ${target.repository.uri} has an explicit Deny, ${risk.statement}, that ${risk.certain ? 'stops' : 'may stop'} Lambda pulling the image: ${risk.why}. A Deny wins over the grant. Exempt AWS services from it (a condition "Bool": {"aws:PrincipalIsAWSService": "false"}) or narrow its principal.`
+    )
+  }
+  return risks.length === 0 ? outcome : { ...outcome, status: 'may-be-denied' }
 }

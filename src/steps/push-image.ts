@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { DockerEngine } from '../adapters/docker.js'
+import { DockerCommandError } from '../adapters/docker-process.js'
 import type { ContainerRegistry } from '../adapters/ecr.js'
 import { withRegistryLogin } from '../adapters/registry-login.js'
 import { checkLayerMediaTypes, type ManifestLayer } from '../domain/image-checks.js'
@@ -21,31 +22,43 @@ export interface PushRetry {
   readonly attempts: number
   /** Pause before the second attempt, doubled before each further one. */
   readonly backoffMs: number
+  /** One attempt's time-out: a stalled push is stopped and tried again (push-timeout). */
+  readonly timeoutMs: number
 }
 
-export const PUSH_RETRY: PushRetry = { attempts: 3, backoffMs: 2_000 }
+export const PUSH_RETRY: Omit<PushRetry, 'timeoutMs'> = { attempts: 3, backoffMs: 2_000 }
 
 /**
  * docker push failures that another attempt cannot fix (refused credentials or permission, a
- * repository that does not exist, an immutable tag, an image that is not there). Everything else,
- * such as a registry 5xx, a connection reset or a TLS handshake time-out, is tried again.
+ * repository that does not exist, an immutable tag, an image that is not there), as docker's own
+ * error lines begin: the registry's error code (distribution spec, "Error codes": DENIED,
+ * UNAUTHORIZED, NAME_UNKNOWN, TAG_INVALID, MANIFEST_INVALID, printed as "denied: ...") or the CLI's
+ * own sentence. Only the start of a line counts: a repository or tag named "denied" appears in
+ * the middle of lines. Everything else (a registry 5xx, a reset connection, a time-out) is tried
+ * again.
  */
 const PERMANENT_PUSH_FAILURE =
-  /denied|unauthorized|authentication required|no basic auth credentials|name unknown|repository .* not found|tag invalid|manifest invalid|immutable|does not exist locally|no such image/i
+  /^(?:error response from daemon: )?(?:denied|unauthorized|name unknown|name invalid|tag invalid|manifest invalid|no basic auth credentials|an image does not exist locally|no such image)\b/im
 
 export async function pushImage(
   built: BuiltImage,
   target: DeployTarget,
   registry: ContainerRegistry,
   docker: DockerEngine,
-  retry: PushRetry = PUSH_RETRY
+  retry: PushRetry
 ): Promise<PushedImage> {
   const credentials = await registry.authorization(target.repository)
   const digests = await core.group(`Push to ${target.repository.uri}`, () =>
     withRegistryLogin(target.repository.registry, credentials, async configDir => {
       const pushed: string[] = []
       for (const reference of built.references) {
-        pushed.push(await pushWithRetry(() => docker.push(reference, configDir), reference, retry))
+        pushed.push(
+          await pushWithRetry(
+            () => docker.push(reference, configDir, retry.timeoutMs),
+            reference,
+            retry
+          )
+        )
       }
       return pushed
     })
@@ -65,14 +78,12 @@ async function pushWithRetry(
     try {
       return await push()
     } catch (error) {
-      const text = isActionError(error)
-        ? error.reason
-        : error instanceof Error
-          ? error.message
-          : String(error)
-      // No digest is not a transient failure: another push prints the same.
-      const permanent = isActionError(error) && error.id === 'docker-push-no-digest'
-      if (permanent || PERMANENT_PUSH_FAILURE.test(text)) throw error
+      // Only a push that docker ran and that failed in a way worth repeating is tried again.
+      const transient =
+        (error instanceof DockerCommandError && !PERMANENT_PUSH_FAILURE.test(error.dockerOutput)) ||
+        (isActionError(error) && error.id === 'docker-push-timeout')
+      if (!transient) throw error
+      const text = error.reason
       if (attempt >= retry.attempts) {
         throw new ActionError(
           'docker-push-failed',

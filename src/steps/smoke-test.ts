@@ -1,6 +1,9 @@
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
 import type {
+  BridgeNetwork,
   ContainerExit,
   DockerEngine,
   InspectedImage,
@@ -11,8 +14,19 @@ import {
   type RuntimeApi,
   type RuntimeError
 } from '../adapters/runtime-api-server.js'
-import { ActionError } from '../domain/errors.js'
-import { lambdaContainerArguments, type SmokeTestFunction } from '../domain/lambda-container.js'
+import { runDockerSync } from '../adapters/docker-process.js'
+import {
+  makeSecretDirectory,
+  onCancellation,
+  removeSecretDirectory
+} from '../adapters/temporary-files.js'
+import { ActionError, isActionError } from '../domain/errors.js'
+import {
+  containerEnvironment,
+  lambdaContainerArguments,
+  type SmokeTestFunction
+} from '../domain/lambda-container.js'
+import { maskSecrets, secretValues } from '../domain/secret-mask.js'
 import { INIT_TIMEOUT_SECONDS } from '../domain/lambda-runtime.js'
 import {
   explainSmokeTestFailure,
@@ -53,35 +67,57 @@ export async function smokeTestImage(
   fn: SmokeTestFunction,
   docker: DockerEngine
 ): Promise<SmokeTestReport> {
+  // The function's variables may be secret: registered before anything can print them, and
+  // masked in what the action itself writes (the summary is not masked by the runner).
+  const secrets = secretValues(fn.overrides?.environment ?? {})
+  for (const secret of secrets) core.setSecret(secret)
+  const mask = (text: string) => maskSecrets(text, secrets)
   return core.group(`Smoke test: ${fn.name} (${image.architecture})`, async () => {
     const started = performance.now()
     const name = `lambda-smoke-${process.pid}-${randomBytes(4).toString('hex')}`
-    const network = await docker.createNetwork(name)
+    // A cancelled job exits at once; the container (its config holds the variables) and the
+    // network must not outlive it. Both removals fit in the runner's 7.5 s before SIGKILL.
+    const forget = onCancellation(() => {
+      runDockerSync(['rm', '--force', name], CANCEL_CONTAINER_REMOVAL_MS)
+      runDockerSync(['network', 'rm', name], CANCEL_NETWORK_REMOVAL_MS)
+    })
+    let network: BridgeNetwork | undefined
     let api: RuntimeApi | undefined
     let container: RunningContainer | undefined
+    let secretDir: string | undefined
     let removed = false
     try {
+      network = await docker.createNetwork(name)
       api = await serveRuntimeApi(network.gateway)
-      const args = lambdaContainerArguments({
+      secretDir = makeSecretDirectory('smoke-env')
+      const spec = {
         image: image.id,
         facts: image,
         function: fn,
         runtimeApi: api.address,
         network: network.name,
         now: new Date(),
-        streamId: randomBytes(16).toString('hex')
-      })
+        streamId: randomBytes(16).toString('hex'),
+        envFile: path.join(secretDir, 'env')
+      }
+      const environment = containerEnvironment(spec)
+      writeFileSync(spec.envFile, environment.file, { mode: 0o600 })
+      const args = lambdaContainerArguments(spec)
       const launched = performance.now()
-      container = docker.startContainer(name, args)
-      const outcome = await exercise(image, api, container, settings, fn, launched)
+      container = docker.startContainer(name, args, { env: environment.byName, mask })
+      const outcome = await exercise(image, api, container, settings, fn, launched, mask)
       // Removing the container first lets its last lines of output arrive.
       removed = true
       await container.remove()
       if ('failure' in outcome) {
-        throw explainSmokeTestFailure(outcome.failure, {
+        const error = explainSmokeTestFailure(outcome.failure, {
           memoryMb: fn.memoryMb,
           log: container.output()
         })
+        // The function's error message may quote its variables too.
+        throw isActionError(error)
+          ? new ActionError(error.id, mask(error.reason), error.fix)
+          : error
       }
       const report = { ...outcome.report, totalSeconds: secondsSince(started) }
       core.info(
@@ -89,9 +125,11 @@ export async function smokeTestImage(
       )
       return report
     } finally {
+      if (secretDir !== undefined) removeSecretDirectory(secretDir)
       if (!removed) await container?.remove()
       await api?.close()
-      await network.remove()
+      await network?.remove()
+      forget()
     }
   })
 }
@@ -123,7 +161,8 @@ async function exercise(
   container: RunningContainer,
   settings: SmokeTestSettings,
   fn: SmokeTestFunction,
-  launched: number
+  launched: number,
+  mask: (text: string) => string
 ): Promise<Outcome> {
   const exited = container.exited.then(exit => ({ kind: 'exited' as const, ...exit }))
 
@@ -178,14 +217,13 @@ async function exercise(
           }
         }
       case 'response': {
+        const body = mask(result.body)
         const mismatch = findMismatch(event.expect, result.body)
-        core.info(
-          `${event.label}: ${(seconds * 1000).toFixed(0)} ms, response ${clip(result.body)}`
-        )
+        core.info(`${event.label}: ${(seconds * 1000).toFixed(0)} ms, response ${clip(body)}`)
         if (mismatch !== undefined) {
           return { failure: { kind: 'unexpected-response', event: event.label, mismatch } }
         }
-        invocations.push({ event: event.label, seconds, response: clip(result.body) })
+        invocations.push({ event: event.label, seconds, response: clip(body) })
       }
     }
   }
@@ -209,6 +247,10 @@ export function emulationSlowdown(image: Pick<InspectedImage, 'architecture'>): 
 }
 
 const EMULATION_SLOWDOWN = 5
+
+/** Within the runner's 7.5 s from SIGINT to SIGKILL: the container first, then its network. */
+const CANCEL_CONTAINER_REMOVAL_MS = 4_500
+const CANCEL_NETWORK_REMOVAL_MS = 2_000
 
 /** The first of `outcomes` to settle, or undefined when none did within `ms`. */
 async function within<T>(ms: number, outcomes: Promise<T>[]): Promise<T | undefined> {
