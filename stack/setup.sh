@@ -322,8 +322,13 @@ ensure_registry_gates() {
   first=$(registry_lines | awk '$3 == "ecr" {print $1; exit}')
   gate_answers "$first" && return 0
   log "starting the registry gate on every ECR registry's :443"
-  (cd "$HERE/.." && setsid nohup node --import tsx stack/registry-gate-cli.ts \
-    --pid-file "$STATE/registry-gate.pid" > "$STATE/registry-gate.log" 2>&1 < /dev/null &)
+  # `cd ... || exit` then the command alone in the background: a backgrounded `cd && cmd` list
+  # would leave a subshell behind holding this script's stdout (a caller's pipe never closes).
+  (
+    cd "$HERE/.." || exit 1
+    setsid nohup node --import tsx stack/registry-gate-cli.ts \
+      --pid-file "$STATE/registry-gate.pid" > "$STATE/registry-gate.log" 2>&1 < /dev/null &
+  )
   for _ in $(seq 1 50); do gate_answers "$first" && return 0; sleep 0.2; done
   tail -5 "$STATE/registry-gate.log" >&2
   echo "stack: the registry gate did not answer on $first" >&2
