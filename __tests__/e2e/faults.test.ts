@@ -617,7 +617,17 @@ describe('registry faults while the base image is verified after the build', () 
         ],
         'FROM public.ecr.aws/lambda/provided:al2023\nLABEL fault-suite-base=true\n'
       )
-      docker(['login', proxy.host, '--username', 'AWS', '--password-stdin'], registryPassword)
+      // The credential written as the action writes it (no `docker login`, whose ping of a
+      // loopback registry falls back to plain HTTP when it does not like the answer).
+      writeFileSync(
+        path.join(config, 'config.json'),
+        JSON.stringify({
+          auths: {
+            [proxy.host]: { auth: Buffer.from(`AWS:${registryPassword}`).toString('base64') }
+          }
+        }),
+        { mode: 0o600 }
+      )
       docker(['push', baseReference])
     } finally {
       rmSync(config, { recursive: true, force: true })

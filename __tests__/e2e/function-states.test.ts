@@ -374,7 +374,19 @@ describe('an image with an uncompressed Docker-typed layer', () => {
   })
 
   it('fails the update after Lambda accepted it, as Lambda does (stand-in)', async () => {
-    const name = await seed('uncompressed-direct')
+    // Lambda may pull only what the repository policy lets it, in its own account too.
+    const lambdaMayPull = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'LambdaECRImageRetrievalPolicy',
+          Effect: 'Allow',
+          Principal: { Service: 'lambda.amazonaws.com' },
+          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+        }
+      ]
+    })
+    const name = await seed('uncompressed-direct', lambdaMayPull)
     const digest = await pushUncompressedDockerLayerImage(name)
     const manifest = await control.registryManifest(ACCOUNT, REGION, name, digest)
     const layerDigest = (manifest.manifest.layers as { digest: string }[])[0]!.digest

@@ -122,17 +122,32 @@ export class StandInControl {
   }
 
   private async send(method: string, route: string, body?: unknown): Promise<string> {
-    const response = await fetch(`${this.url}/_stand-in/${route}`, {
-      method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
+    const request = () =>
+      fetch(`${this.url}/_stand-in/${route}`, {
+        method,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      })
+    let response: Response
+    try {
+      response = await request()
+    } catch (error) {
+      // A kept-alive connection the server closed just as it was reused is reset before the
+      // request reaches the server (seen under load in the fault suite); send it once more.
+      if (!isConnectionReset(error)) throw error
+      response = await request()
+    }
     const text = await response.text()
     if (!response.ok) {
       throw new Error(`stand-in control ${method} ${route} failed (${response.status}): ${text}`)
     }
     return text
   }
+}
+
+function isConnectionReset(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause
+  return error instanceof TypeError && cause?.code === 'ECONNRESET'
 }
 
 function locator(account: string, region: string, name: string): string {
