@@ -44,7 +44,9 @@ NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects unit \
 for store in "${stores[@]}"; do
   stack_on "$store"
   echo "== end-to-end tests on $(docker version --format 'Docker {{.Server.Version}}'), $LAMBDA_STACK_IMAGE_STORE image store (real engine, registry and AWS stand-in)"
-  NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects e2e --runInBand \
+  # --forceExit: once every test has finished, a handle left open (a server or socket some
+  # suite did not close; seen once, on the containerd store) must not hold CI until its time-out.
+  NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects e2e --runInBand --forceExit \
     --json --outputFile "$results/e2e-$LAMBDA_STACK_IMAGE_STORE.json" || status=1
 done
 

@@ -76,8 +76,15 @@ export function authorizeRegistryRequest(
       message: `The stand-in's registry gate does not know ${request.method} ${request.path}`
     }
   }
+  // The PUT that completes an upload may carry the whole layer (the containerd image store
+  // uploads monolithically, with no PATCH): it needs UploadLayerPart too. Which actions ECR
+  // checks for such a PUT is not documented, so the stand-in takes the stricter reading.
+  const permissions =
+    permission.action === 'ecr:CompleteLayerUpload'
+      ? [{ ...permission, action: 'ecr:UploadLayerPart' }, permission]
+      : [permission]
   const refused = firstRefusal(
-    [permission],
+    permissions,
     { ...holder.caller, region },
     identities,
     repositoryPolicy
