@@ -39,7 +39,16 @@ export interface RunOptions {
   readonly echo?: boolean
   /** A command that runs node for the action, e.g. to start it in a namespace of its own. */
   readonly launcher?: readonly string[]
+  /**
+   * How long the run may take before it and every process it started are killed and runAction
+   * throws with the log so far. Below jest's per-test limit, so that a hung run fails with what
+   * it was doing, and leaves no build or push holding the engine for the suites after it.
+   */
+  readonly timeoutMs?: number
 }
+
+/** Longer than any deploy the suites make; jest's per-test limit (jest.config) is 300 s. */
+const RUN_TIMEOUT_MS = 240_000
 
 export function credentialsFor(account: string): { accessKeyId: string; secretAccessKey: string } {
   const found = topology.accounts.find(candidate => candidate.id === account)
@@ -92,7 +101,9 @@ export async function runAction(
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd ?? repoRoot,
     env,
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, so that a time-out can kill docker and anything else it started.
+    detached: true
   })
   options.onStart?.(child)
   let stdout = ''
@@ -105,9 +116,25 @@ export async function runAction(
     stderr += chunk.toString()
     if (options.echo) process.stderr.write(chunk)
   })
+  const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }, timeoutMs)
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
     child.on('close', (code, sig) => resolve([code, sig]))
-  )
+  ).finally(() => clearTimeout(timer))
+  if (timedOut) {
+    throw new Error(
+      `The action did not finish within ${timeoutMs / 1000} s and was killed with every process ` +
+        `it started. Its log so far:\n${stdout}\n${stderr}`
+    )
+  }
   return {
     exitCode,
     signal,

@@ -135,15 +135,19 @@ describe(`the ${STORE} image store`, () => {
 describe('docker contexts', () => {
   let proxy: net.Server
   let connections = 0
+  const open = new Set<net.Socket>()
   let dockerConfig: string
 
   beforeAll(async () => {
     // An engine reachable only through a socket that a context names: the proxy forwards it to
     // the real engine, and the action runs where /var/run/docker.sock leads nowhere.
     const socket = path.join(work, 'context-engine.sock')
-    proxy = net.createServer(client => {
+    // Half-open like the engine's own socket: docker closes its writing side of a hijacked
+    // stream (build sessions, attach) and still reads the engine's answer.
+    proxy = net.createServer({ allowHalfOpen: true }, client => {
       connections += 1
-      const engine = net.connect('/var/run/docker.sock')
+      const engine = net.connect({ path: '/var/run/docker.sock', allowHalfOpen: true })
+      open.add(client).add(engine)
       client.pipe(engine).pipe(client)
       const close = () => {
         client.destroy()
@@ -151,6 +155,8 @@ describe('docker contexts', () => {
       }
       client.on('error', close)
       engine.on('error', close)
+      client.on('close', () => open.delete(client))
+      engine.on('close', () => open.delete(engine))
     })
     await new Promise<void>(resolve => proxy.listen(socket, resolve))
     chmodSync(socket, 0o600)
@@ -174,6 +180,8 @@ describe('docker contexts', () => {
   })
 
   afterAll(async () => {
+    // Closing waits for every connection; one left open by a failed run must not hold it.
+    for (const socket of open) socket.destroy()
     await new Promise<void>(resolve => proxy.close(() => resolve()))
   })
 

@@ -43,7 +43,9 @@ const built: string[] = []
 async function docker(...args: string[]): Promise<{ ok: boolean; output: string }> {
   try {
     const { stdout, stderr } = await execFileAsync('docker', args, {
-      env: { ...process.env, DOCKER_CONFIG: dockerConfig }
+      env: { ...process.env, DOCKER_CONFIG: dockerConfig },
+      // A wedged engine fails the command that met it, not the whole suite at jest's limit.
+      timeout: 150_000
     })
     return { ok: true, output: stdout + stderr }
   } catch (error) {
