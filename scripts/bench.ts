@@ -124,7 +124,9 @@ async function action(
       standInUrl: proxy.url,
       account: ACCOUNT,
       region: REGION,
-      onStart: () => (spawnedAt = Date.now())
+      onStart: () => (spawnedAt = Date.now()),
+      // A 10 GB build takes longer than any test's run.
+      timeoutMs: 0
     })
     const endedAt = Date.now()
     return {

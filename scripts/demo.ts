@@ -60,7 +60,7 @@ const run = await runAction(
     context: path.join(repoRoot, 'examples', NAME),
     tags: 'demo'
   },
-  { standInUrl, account: ACCOUNT, region: REGION, echo: true }
+  { standInUrl, account: ACCOUNT, region: REGION, echo: true, timeoutMs: 0 }
 )
 
 console.log('\n== outputs')

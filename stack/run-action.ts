@@ -43,6 +43,8 @@ export interface RunOptions {
    * How long the run may take before it and every process it started are killed and runAction
    * throws with the log so far. Below jest's per-test limit, so that a hung run fails with what
    * it was doing, and leaves no build or push holding the engine for the suites after it.
+   * 0: no limit, and the action stays in the caller's process group (a terminal's Ctrl-C
+   * reaches it), as the demo wants.
    */
   readonly timeoutMs?: number
 }
@@ -98,12 +100,13 @@ export async function runAction(
   const bundle = process.env.ACTION_BUNDLE_DIR ?? path.join(repoRoot, 'dist')
   const launcher = options.launcher ?? []
   const argv = [...launcher, process.execPath, path.join(bundle, 'index.js')]
+  const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd ?? repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     // A process group of its own, so that a time-out can kill docker and anything else it started.
-    detached: true
+    detached: timeoutMs > 0
   })
   options.onStart?.(child)
   let stdout = ''
@@ -116,16 +119,16 @@ export async function runAction(
     stderr += chunk.toString()
     if (options.echo) process.stderr.write(chunk)
   })
-  const timeoutMs = options.timeoutMs ?? RUN_TIMEOUT_MS
   let timedOut = false
-  const timer = setTimeout(() => {
+  const killAll = () => {
     timedOut = true
     try {
       process.kill(-child.pid!, 'SIGKILL')
     } catch {
       // Already gone.
     }
-  }, timeoutMs)
+  }
+  const timer = timeoutMs > 0 ? setTimeout(killAll, timeoutMs) : undefined
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
     child.on('close', (code, sig) => resolve([code, sig]))
   ).finally(() => clearTimeout(timer))
