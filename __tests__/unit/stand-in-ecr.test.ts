@@ -8,6 +8,7 @@ import {
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
   GetRepositoryPolicyCommand,
+  PutImageCommand,
   SetRepositoryPolicyCommand,
   type ECRClient
 } from '@aws-sdk/client-ecr'
@@ -230,6 +231,33 @@ describe('images', () => {
       imageManifestMediaType: DOCKER_MANIFEST
     })
     expect(answer.failures).toEqual([])
+  })
+
+  it('adds a tag to a stored manifest with PutImage, and answers ImageAlreadyExistsException when the tag names it already', async () => {
+    const digest = registry.pushImage(HOST, 'app', { tag: 'v1' })
+    const endpoint = { account: TOOLING, region: REGION, host: HOST }
+    const stored = (await registry.manifest(endpoint, 'app', digest))!
+    const put = (tag: string, imageDigest = digest) =>
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageManifest: stored.body,
+          imageManifestMediaType: stored.mediaType,
+          imageDigest,
+          imageTag: tag
+        })
+      )
+    const answer = await put('v2')
+    expect(answer.image?.imageId).toEqual({ imageDigest: digest, imageTag: 'v2' })
+    expect((await registry.manifest(endpoint, 'app', 'v2'))?.digest).toBe(digest)
+    const again = await caught(put('v2'))
+    expect(again.name).toBe('ImageAlreadyExistsException')
+    expect(again.message).toBe(
+      `Image with digest '${digest}' and tag 'v2' already exists in the repository with name 'app' in registry with id '${TOOLING}'`
+    )
+    const mismatch = await caught(put('v3', `sha256:${'0'.repeat(64)}`))
+    expect(mismatch.name).toBe('ImageDigestDoesNotMatchException')
+    expect(await registry.manifest(endpoint, 'app', 'v3')).toBeUndefined()
   })
 
   it('reports an index as UnsupportedImageType when only single-image types are accepted', async () => {

@@ -119,6 +119,16 @@ export const ECR_MESSAGES = {
   invalidPolicyConstraint: 'Invalid repository policy provided',
   missingDigestAndTagFailure: 'Invalid request parameters: both tag and digest cannot be null',
   throttled: 'Rate exceeded',
+  // PutImage of a tag that already names the same manifest: quoted from a real response in
+  // buildkite-plugins/ecr-buildkite-plugin#111 (the API reference: "The specified image has
+  // already been pushed, and there were no changes to the manifest or image tag").
+  imageAlreadyExists: (digest: string, tag: string, name: string, registryId: string) =>
+    `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${name}' in registry with id '${registryId}'`,
+  // Worded by the stand-in after the API reference's descriptions of these PutImage errors.
+  imageDigestMismatch: (given: string, actual: string) =>
+    `The specified image digest '${given}' does not match the digest of the manifest, '${actual}'.`,
+  layersNotFound: (name: string) =>
+    `The image manifest refers to layers or a config that are not in the repository with name '${name}'.`,
   // Worded by the stand-in.
   unknownOperation: (target: string) => `Unknown operation ${target}`,
   notJson: 'The request body is not valid JSON.',
@@ -202,6 +212,16 @@ export const LAMBDA_MESSAGES = {
   accessDenied: (principal: string, action: string, arn: string) =>
     `User: ${principal} is not authorized to perform: ${action} on resource: ${arn} because no resource-based policy allows the ${action} action`,
   throttled: 'Rate exceeded',
+  // PutImage of a tag that already names the same manifest: quoted from a real response in
+  // buildkite-plugins/ecr-buildkite-plugin#111 (the API reference: "The specified image has
+  // already been pushed, and there were no changes to the manifest or image tag").
+  imageAlreadyExists: (digest: string, tag: string, name: string, registryId: string) =>
+    `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${name}' in registry with id '${registryId}'`,
+  // Worded by the stand-in after the API reference's descriptions of these PutImage errors.
+  imageDigestMismatch: (given: string, actual: string) =>
+    `The specified image digest '${given}' does not match the digest of the manifest, '${actual}'.`,
+  layersNotFound: (name: string) =>
+    `The image manifest refers to layers or a config that are not in the repository with name '${name}'.`,
   serviceError: 'An error occurred and the request cannot be processed.',
   // After the model's validation wording ("1 validation error detected: ...").
   validation: (value: string, member: string, constraint: string) =>
@@ -275,6 +295,16 @@ export const STS_MESSAGES = {
   unknownAction: (action: string) =>
     `Could not find operation ${action} for version ${STS_VERSION}`,
   throttled: 'Rate exceeded',
+  // PutImage of a tag that already names the same manifest: quoted from a real response in
+  // buildkite-plugins/ecr-buildkite-plugin#111 (the API reference: "The specified image has
+  // already been pushed, and there were no changes to the manifest or image tag").
+  imageAlreadyExists: (digest: string, tag: string, name: string, registryId: string) =>
+    `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${name}' in registry with id '${registryId}'`,
+  // Worded by the stand-in after the API reference's descriptions of these PutImage errors.
+  imageDigestMismatch: (given: string, actual: string) =>
+    `The specified image digest '${given}' does not match the digest of the manifest, '${actual}'.`,
+  layersNotFound: (name: string) =>
+    `The image manifest refers to layers or a config that are not in the repository with name '${name}'.`,
   // Worded by the stand-in.
   internalFailure: 'The request processing has failed because of an unknown error.'
 } as const

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   ECR_FAILURE_CODES,
   ECR_MESSAGES,
@@ -180,6 +181,59 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
         })
       }
       return { images, failures }
+    },
+
+    // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html: a manifest
+    // whose layers and config the repository holds, stored under a tag (retagging without a
+    // pull: ECR user guide, "Retagging an image"). Tags are mutable here, as by default.
+    async PutImage(input, caller) {
+      const repository = requireRepository(input, caller)
+      const endpoint = registryEndpoint(repository.account, repository.region)
+      const body = requiredString(input, 'imageManifest')
+      const tag = typeof input.imageTag === 'string' ? input.imageTag : undefined
+      const given = typeof input.imageDigest === 'string' ? input.imageDigest : undefined
+      const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
+      if (given !== undefined && given !== digest) {
+        throw new AwsError(
+          'ImageDigestDoesNotMatchException',
+          ECR_MESSAGES.imageDigestMismatch(given, digest),
+          400
+        )
+      }
+      const mediaType =
+        (typeof input.imageManifestMediaType === 'string' && input.imageManifestMediaType) ||
+        ((JSON.parse(body) as { mediaType?: string }).mediaType ?? '')
+      if (tag !== undefined && endpoint) {
+        const current = await manifestOf(registry, endpoint, repository.name, tag)
+        if (current?.digest === digest) {
+          throw new AwsError(
+            'ImageAlreadyExistsException',
+            ECR_MESSAGES.imageAlreadyExists(digest, tag, repository.name, repository.account),
+            400
+          )
+        }
+      }
+      if (!endpoint) throw new AwsError('ServerException', 'No registry for this region', 500)
+      try {
+        await registry.storeManifest(endpoint, repository.name, tag ?? digest, mediaType, body)
+      } catch (error) {
+        if (error instanceof RegistryUnavailableError)
+          throw new AwsError('ServerException', error.message, 500)
+        throw new AwsError(
+          'LayersNotFoundException',
+          ECR_MESSAGES.layersNotFound(repository.name),
+          400
+        )
+      }
+      return {
+        image: {
+          registryId: repository.account,
+          repositoryName: repository.name,
+          imageId: { imageDigest: digest, ...(tag !== undefined ? { imageTag: tag } : {}) },
+          imageManifest: body,
+          imageManifestMediaType: mediaType
+        }
+      }
     },
 
     GetRepositoryPolicy(input, caller) {

@@ -119,6 +119,17 @@ export class MemoryRegistry implements ImageRegistry {
     return digest
   }
 
+  storeManifest(
+    endpoint: RegistryEndpoint,
+    repository: string,
+    reference: string,
+    mediaType: string,
+    body: string
+  ): Promise<string> {
+    const tag = reference.startsWith('sha256:') ? undefined : reference
+    return Promise.resolve(this.putManifest(endpoint.host, repository, tag, mediaType, body))
+  }
+
   manifest(
     endpoint: RegistryEndpoint,
     repository: string,

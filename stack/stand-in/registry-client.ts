@@ -54,6 +54,14 @@ export interface ImageRegistry {
   ): Promise<ImageConfigFacts | undefined>
   /** Every tag of a repository; none when the registry has never seen the repository. */
   tags(endpoint: RegistryEndpoint, repository: string): Promise<string[]>
+  /** Stores a manifest under a tag or digest (ECR PutImage); the registry's digest of it. */
+  storeManifest(
+    endpoint: RegistryEndpoint,
+    repository: string,
+    reference: string,
+    mediaType: string,
+    body: string
+  ): Promise<string>
 }
 
 export class RegistryUnavailableError extends Error {
@@ -148,6 +156,16 @@ export class RegistryClient implements ImageRegistry {
     expectOk(answer, endpoint, `tags of ${repository}`)
     const listed = parseJson(answer.body.toString('utf8')) as { tags?: string[] | null }
     return [...(listed.tags ?? [])].sort()
+  }
+
+  storeManifest(
+    endpoint: RegistryEndpoint,
+    repository: string,
+    reference: string,
+    mediaType: string,
+    body: string
+  ): Promise<string> {
+    return this.putManifest(endpoint, repository, reference, mediaType, body)
   }
 
   /** Stores a manifest (tests use it to put an index, which docker cannot push here). */
