@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,7 +12,12 @@ import {
 import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { StandInControl, type FaultRequest } from '../../stack/stand-in/control-client.js'
 import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
-import { expectNoCredentialLeft, filesUnder, holdsRegistryCredential } from './support.js'
+import {
+  expectNoCredentialLeft,
+  filesUnder,
+  holdsRegistryCredential,
+  publishPrivateBase
+} from './support.js'
 import topology from '../../stack/topology.json' with { type: 'json' }
 
 /**
@@ -558,7 +563,9 @@ describe('registry faults during docker push (through the fault proxy)', () => {
     const fn = await seed(c.name ?? `registry-${c.times}`, proxy.host)
     const fault = c.make(fn.name, c.times)
     proxy.inject(fault)
-    const run = await deploy(fn, c.inputs)
+    // Without the registry build cache, whose export (containerd store) would meet the fault
+    // first: these rows are about docker push.
+    const run = await deploy(fn, { 'registry-cache': 'false', ...c.inputs })
     const row = await record(
       {
         fault: c.label,
@@ -581,6 +588,69 @@ describe('registry faults during docker push (through the fault proxy)', () => {
       if (c.says) expect(run.stdout).toContain(c.says)
     } else {
       expect(run.stdout).toContain(`failed ${PUSH_ATTEMPTS} times`)
+    }
+  })
+})
+
+describe('registry faults while the base image is verified after the build', () => {
+  /**
+   * The base is a private ECR image (FROM from a build argument) that the action reads through
+   * the proxy, so its own registry reads of it can be failed. docker builds from the local copy
+   * (no --pull for a private base), so only the action's reads meet the faults: the HEAD of the
+   * tag when the base is resolved, and the GET of the manifest by digest when its layers are
+   * checked. The base is pushed under the registry's own name and only tagged under the proxy's:
+   * the proxy fronts the same registry, and the set-up then does not depend on it.
+   */
+  const baseRepository = `fault-base-${process.pid}`
+  let baseReference = ''
+
+  beforeAll(async () => {
+    await control.createRepository({ account: ACCOUNT, region: REGION, name: baseRepository })
+    const pushedReference = `${REGISTRY.host}/${baseRepository}:al2023`
+    baseReference = `${proxy.host}/${baseRepository}:al2023`
+    publishPrivateBase(pushedReference, 'fault-suite-base=true')
+    execFileSync('docker', ['tag', pushedReference, baseReference], { timeout: 60_000 })
+  })
+
+  const manifestByDigest = (status: number, times: number): RegistryFault => ({
+    method: 'GET',
+    path: new RegExp(`^/v2/${baseRepository}/manifests/sha256:`),
+    kind: 'status',
+    status,
+    times
+  })
+  const cases = [
+    { label: 'HTTP 429', status: 429, times: 2, verified: true },
+    { label: 'HTTP 503', status: 503, times: 2, verified: true },
+    { label: 'HTTP 503', status: 503, times: REGISTRY_ATTEMPTS, verified: false }
+  ]
+  planned += cases.length
+  it.each(cases)('$label ×$times on the base manifest: deploys', async c => {
+    const fn = await seed(`base-${c.status}-${c.times}`)
+    const fault = manifestByDigest(c.status, c.times)
+    proxy.inject(fault)
+    const run = await deploy(fn, {
+      context: path.join(repoRoot, '__tests__', 'fixtures', 'base-from-build-arg'),
+      target: '',
+      'build-args': `BASE=${baseReference}`
+    })
+    const row = await record(
+      {
+        fault: c.label,
+        operation: 'registry GET base manifest (base-layer check)',
+        injected: proxy.fired(fault),
+        expected: 'succeeded'
+      },
+      fn,
+      run
+    )
+    expect(row.injected).toBe(c.times)
+    if (c.verified) {
+      expect(run.outputs['base-image-digest']).toMatch(/^sha256:/)
+    } else {
+      // Unverified: a warning, and no digest recorded for the next refresh to trust.
+      expect(run.stdout).toContain('could not be read to verify')
+      expect(run.outputs['base-image-digest'] ?? '').toBe('')
     }
   })
 })

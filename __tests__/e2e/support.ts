@@ -1,5 +1,14 @@
 import { expect } from '@jest/globals'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ActionRun } from '../../stack/run-action.js'
@@ -69,4 +78,47 @@ export function expectNoCredentialLeft(run: ActionRun): void {
   const userConfig = path.join(os.homedir(), '.docker', 'config.json')
   if (existsSync(userConfig))
     expect(holdsRegistryCredential(readFileSync(userConfig, 'utf8'))).toBe(false)
+}
+
+/**
+ * Builds a one-platform image FROM the stand-in AWS base, labelled `label`, and pushes it to the
+ * stack's registry under `reference` (an ECR name): a private base image a test can move. The
+ * credential is written as the action writes it: no `docker login`, whose ping of a loopback
+ * registry falls back to plain HTTP when it does not like the answer.
+ */
+export function publishPrivateBase(reference: string, label: string): void {
+  const registry = reference.slice(0, reference.indexOf('/'))
+  const config = mkdtempSync(path.join(os.tmpdir(), 'private-base-login-'))
+  const docker = (args: string[], input?: string) =>
+    execFileSync('docker', args, {
+      env: { ...process.env, DOCKER_CONFIG: config },
+      input,
+      timeout: 120_000
+    })
+  try {
+    writeFileSync(
+      path.join(config, 'config.json'),
+      JSON.stringify({ auths: { [registry]: { auth: registryAuth } } }),
+      { mode: 0o600 }
+    )
+    // Built (not tagged from the base) so that either image store pushes one single-platform
+    // manifest.
+    docker(
+      [
+        'buildx',
+        'build',
+        '--load',
+        '--provenance=false',
+        '--sbom=false',
+        `--platform=linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+        '--tag',
+        reference,
+        '-'
+      ],
+      `FROM public.ecr.aws/lambda/provided:al2023\nLABEL ${label}\n`
+    )
+    docker(['push', reference])
+  } finally {
+    rmSync(config, { recursive: true, force: true })
+  }
 }
