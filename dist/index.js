@@ -3832,7 +3832,7 @@ __webpack_unused_export__ = PutAccountSettingCommand;
 __webpack_unused_export__ = PutAccountSettingRequest$;
 __webpack_unused_export__ = PutAccountSettingResponse$;
 __webpack_unused_export__ = PutImage$;
-__webpack_unused_export__ = PutImageCommand;
+exports.SUU = PutImageCommand;
 __webpack_unused_export__ = PutImageRequest$;
 __webpack_unused_export__ = PutImageResponse$;
 __webpack_unused_export__ = PutImageScanningConfiguration$;
@@ -18924,6 +18924,376 @@ exports.InvokeStore = void 0;
 })(exports.InvokeStore || (exports.InvokeStore = {}));
 
 exports.InvokeStoreBase = InvokeStoreBase;
+
+
+/***/ }),
+
+/***/ 4158:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+/**
+ * @license
+ * Copyright 2020 Balena Ltd.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *    http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ *
+ * ------------------------------------------------------------------------
+ *
+ * Copyright 2018 Zeit, Inc.
+ * Licensed under the MIT License. See file LICENSE.md for a full copy.
+ *
+ * ------------------------------------------------------------------------
+ */
+
+/**
+ * This module implements the [dockerignore
+ * spec](https://docs.docker.com/engine/reference/builder/#dockerignore-file),
+ * closely following Docker's (Moby) Golang implementation:
+ * https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/archive/archive.go#L825
+ *
+ * Something the spec is not clear about, but we discovered by reading source code
+ * and testing against the "docker build" command, is the handling of backslashes and
+ * forward slashes as path separators and escape characters in the .dockerignore file
+ * across platforms including Windows, Linux and macOS:
+ *
+ * * On Linux and macOS, only forward slashes can be used as path separators in the
+ *   .dockerignore file, and the backslash works as an escape character.
+ * * On Windows, both forward slashes and backslashes are allowed as path separators
+ *   in the .dockerignore file, and the backslash is not used as an escape character.
+ *
+ * This is consistent with how Windows works generally: both forward slashes and
+ * backslashes are accepted as path separators by the cmd.exe Command Prompt or
+ * PowerShell, and by library functions like the Golang filepath.Clean or the
+ * Node.js path.normalize.
+ *
+ * Similarly, path strings provided to the IgnoreBase.ignores() and IgnoreBase.filter()
+ * methods can use either forward slashes or backslashes as path separators on Windows,
+ * but only forward slashes are accepted as path separators on Linux and macOS.
+ */
+
+const path = __nccwpck_require__(6928);
+
+const factory = options => new IgnoreBase(options); // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L538-L539
+// Fixes typescript module import
+
+
+factory.default = factory;
+module.exports = factory;
+
+function make_array(subject) {
+  return Array.isArray(subject) ? subject : [subject];
+}
+
+const REGEX_TRAILING_SLASH = /(?<=.)\/$/;
+const REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
+const REGEX_TRAILING_PATH_SEP = path.sep === '\\' ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+const KEY_IGNORE = typeof Symbol !== 'undefined' ? Symbol.for('dockerignore') : 'dockerignore'; // An implementation of Go's filepath.Clean
+// https://golang.org/pkg/path/filepath/#Clean
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Note that, like Go, on Windows this function converts forward slashes
+// to backslashes.
+
+function cleanPath(file) {
+  return path.normalize(file).replace(REGEX_TRAILING_PATH_SEP, '');
+} // Javascript port of Golang's filepath.ToSlash
+// https://golang.org/pkg/path/filepath/#ToSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Convert any OS-specific path separator to '/'. Backslash is converted
+// to forward slash on Windows, but not on Linux/macOS.
+// Note that both forward slashes and backslashes are valid path separators on
+// Windows. As a result, code such as `pattern.split(path.sep).join('/')` fails
+// on Windows when forward slashes are used as path separators.
+
+
+function toSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\\/g, '/');
+} // Javascript port of Golang's filepath.FromSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+
+
+function fromSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\//g, path.sep);
+}
+
+class IgnoreBase {
+  constructor({
+    // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
+    ignorecase = true
+  } = {}) {
+    this._rules = [];
+    this._ignorecase = ignorecase;
+    this[KEY_IGNORE] = true;
+
+    this._initCache();
+  }
+
+  _initCache() {
+    this._cache = {};
+  } // @param {Array.<string>|string|Ignore} pattern
+
+
+  add(pattern) {
+    this._added = false;
+
+    if (typeof pattern === 'string') {
+      pattern = pattern.split(/\r?\n/g);
+    }
+
+    make_array(pattern).forEach(this._addPattern, this); // Some rules have just added to the ignore,
+    // making the behavior changed.
+
+    if (this._added) {
+      this._initCache();
+    }
+
+    return this;
+  } // legacy
+
+
+  addPattern(pattern) {
+    return this.add(pattern);
+  }
+
+  _addPattern(pattern) {
+    // https://github.com/kaelzhang/node-ignore/issues/32
+    if (pattern && pattern[KEY_IGNORE]) {
+      this._rules = this._rules.concat(pattern._rules);
+      this._added = true;
+      return;
+    }
+
+    if (this._checkPattern(pattern)) {
+      const rule = this._createRule(pattern.trim());
+
+      if (rule !== null) {
+        this._added = true;
+
+        this._rules.push(rule);
+      }
+    }
+  }
+
+  _checkPattern(pattern) {
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L34-L40
+    return pattern && typeof pattern === 'string' && pattern.indexOf('#') !== 0 && pattern.trim() !== "";
+  }
+
+  filter(paths) {
+    return make_array(paths).filter(path => this._filter(path));
+  }
+
+  createFilter() {
+    return path => this._filter(path);
+  }
+
+  ignores(path) {
+    return !this._filter(path);
+  } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
+
+
+  _createRule(pattern) {
+    const origin = pattern;
+    let negative = false; // > An optional prefix "!" which negates the pattern;
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L43-L46
+
+    if (pattern[0] === '!') {
+      negative = true;
+      pattern = pattern.substring(1).trim();
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L47-L53
+
+
+    if (pattern.length > 0) {
+      pattern = cleanPath(pattern);
+      pattern = toSlash(pattern);
+
+      if (pattern.length > 1 && pattern[0] === '/') {
+        pattern = pattern.slice(1);
+      }
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L54-L55
+
+
+    if (negative) {
+      pattern = '!' + pattern;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L30
+
+
+    pattern = pattern.trim();
+
+    if (pattern === "") {
+      return null;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L34
+    // convert forward slashes to backslashes on Windows
+
+
+    pattern = cleanPath(pattern); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L36-L42
+
+    if (pattern[0] === '!') {
+      if (pattern.length === 1) {
+        return null;
+      }
+
+      negative = true;
+      pattern = pattern.substring(1);
+    } else {
+      negative = false;
+    }
+
+    return {
+      origin,
+      pattern,
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
+      dirs: pattern.split(path.sep),
+      negative
+    };
+  } // @returns `Boolean` true if the `path` is NOT ignored
+
+
+  _filter(path) {
+    if (!path) {
+      return false;
+    }
+
+    if (path in this._cache) {
+      return this._cache[path];
+    }
+
+    return this._cache[path] = this._test(path);
+  } // @returns {Boolean} true if a file is NOT ignored
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
+
+
+  _test(file) {
+    file = fromSlash(file); // equivalent to golang filepath.Dir() https://golang.org/src/path/filepath/path.go
+
+    const parentPath = cleanPath(path.dirname(file));
+    const parentPathDirs = parentPath.split(path.sep);
+    let matched = false;
+
+    this._rules.forEach(rule => {
+      let match = this._match(file, rule); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L80
+
+
+      if (!match && parentPath !== ".") {
+        // Check to see if the pattern matches one of our parent dirs.
+        if (rule.dirs.includes('**')) {
+          // Ah shucks! We have to test every possible parent path that has 
+          // a number of dirs _n_ where 
+          // `rule.dirs.filter(doubleStar).length <= _n_ <= parentPathDirs.length`
+          // since the ** can imply any number of directories including 0
+          for (let i = rule.dirs.filter(x => x !== '**').length; i <= parentPathDirs.length; i++) {
+            match = match || this._match(parentPathDirs.slice(0, i).join(path.sep), rule);
+          }
+        } else if (rule.dirs.length <= parentPathDirs.length) {
+          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L83
+          match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path.sep), rule);
+        }
+      }
+
+      if (match) {
+        matched = !rule.negative;
+      }
+    });
+
+    return !matched;
+  } // @returns {Boolean} true if a file is matched by a rule
+
+
+  _match(file, rule) {
+    return this._compile(rule).regexp.test(file);
+  } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
+
+
+  _compile(rule) {
+    if (rule.regexp) {
+      return rule;
+    }
+
+    let regStr = '^'; // Go through the pattern and convert it to a regexp.
+
+    let escapedSlash = path.sep === '\\' ? '\\\\' : path.sep;
+
+    for (let i = 0; i < rule.pattern.length; i++) {
+      const ch = rule.pattern[i];
+
+      if (ch === '*') {
+        if (rule.pattern[i + 1] === '*') {
+          // is some flavor of "**"
+          i++; // Treat **/ as ** so eat the "/"
+
+          if (rule.pattern[i + 1] === path.sep) {
+            i++;
+          }
+
+          if (rule.pattern[i + 1] === undefined) {
+            // is "**EOF" - to align with .gitignore just accept all
+            regStr += ".*";
+          } else {
+            // is "**"
+            // Note that this allows for any # of /'s (even 0) because
+            // the .* will eat everything, even /'s
+            regStr += `(.*${escapedSlash})?`;
+          }
+        } else {
+          // is "*" so map it to anything but "/"
+          regStr += `[^${escapedSlash}]*`;
+        }
+      } else if (ch === '?') {
+        // "?" is any char except "/"
+        regStr += `[^${escapedSlash}]`;
+      } else if (ch === '.' || ch === '$') {
+        // Escape some regexp special chars that have no meaning
+        // in golang's filepath.Match
+        regStr += `\\${ch}`;
+      } else if (ch === '\\') {
+        // escape next char. Note that a trailing \ in the pattern
+        // will be left alone (but need to escape it)
+        if (path.sep === '\\') {
+          // On windows map "\" to "\\", meaning an escaped backslash,
+          // and then just continue because filepath.Match on
+          // Windows doesn't allow escaping at all
+          regStr += escapedSlash;
+          continue;
+        }
+
+        if (rule.pattern[i + 1] !== undefined) {
+          regStr += '\\' + rule.pattern[i + 1];
+          i++;
+        } else {
+          regStr += '\\';
+        }
+      } else {
+        regStr += ch;
+      }
+    }
+
+    regStr += "$";
+    rule.regexp = new RegExp(regStr, this._ignorecase ? 'i' : '');
+    return rule;
+  }
+
+}
 
 
 /***/ }),
@@ -63544,10 +63914,10 @@ const CRASH_STACK_FRAMES = 12;
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5198);
 /* harmony import */ var _adapters_temporary_files_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7865);
 /* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(241);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5108);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8690);
 
 
 
@@ -63570,7 +63940,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5108:
+/***/ 8690:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63579,8 +63949,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 19 modules
+var core = __nccwpck_require__(5198);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(8249);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
@@ -64016,6 +64386,48 @@ function createContainerRegistry(client) {
             }
             catch (error) {
                 throw explainAwsError(error, 'ecr:BatchGetImage', `repository ${repository.uri}`);
+            }
+        },
+        async findTagged(repository, tag) {
+            try {
+                const answer = await client.send(new dist_cjs/* BatchGetImageCommand */.P8n({
+                    registryId: repository.account,
+                    repositoryName: repository.name,
+                    imageIds: [{ imageTag: tag }],
+                    acceptedMediaTypes: ANY_MANIFEST_TYPE
+                }));
+                const image = answer.images?.[0];
+                if (!image?.imageManifest)
+                    return undefined;
+                return {
+                    digest: image.imageId?.imageDigest ?? '',
+                    mediaType: image.imageManifestMediaType ?? mediaTypeOf(image.imageManifest),
+                    body: image.imageManifest
+                };
+            }
+            catch (error) {
+                throw explainAwsError(error, 'ecr:BatchGetImage', `repository ${repository.uri}`);
+            }
+        },
+        async tagImage(repository, manifest, tag) {
+            try {
+                await client.send(new dist_cjs/* PutImageCommand */.SUU({
+                    registryId: repository.account,
+                    repositoryName: repository.name,
+                    imageManifest: manifest.body,
+                    imageManifestMediaType: manifest.mediaType,
+                    imageDigest: manifest.digest,
+                    imageTag: tag
+                }));
+            }
+            catch (error) {
+                // The tag names this manifest already: nothing to change.
+                if (errorName(error) === 'ImageAlreadyExistsException')
+                    return;
+                if (errorName(error) === 'ImageTagAlreadyExistsException') {
+                    throw new domain_errors/* ActionError */.lZ('image-tag-immutable', `${repository.uri}:${tag} names another image, and the repository's tags are immutable, so it cannot be moved to ${manifest.digest}.`, "Use tags that are new on every run (e.g. the commit SHA), or make the repository's tags mutable.");
+                }
+                throw explainAwsError(error, 'ecr:PutImage', `repository ${repository.uri}`);
             }
         },
         async policy(repository) {
@@ -65566,7 +65978,12 @@ function parseRegistryImageReference(value) {
  * says what it was built from in its config labels (OCI annotation keys used as labels):
  * https://github.com/opencontainers/image-spec/blob/main/annotations.md#pre-defined-annotation-keys
  */
-const REBUILD_MODES = ['always', 'if-base-changed'];
+/**
+ * if-inputs-changed (the default): build unless the repository holds an image built from the
+ * same inputs (src/domain/build-inputs.ts); always: build on every run; if-base-changed: a
+ * scheduled refresh, which builds only when the deployed image's base moved.
+ */
+const REBUILD_MODES = ['if-inputs-changed', 'always', 'if-base-changed'];
 /** Which base image to resolve: the Dockerfile's when known, else what the deployed image says. */
 function baseImageToResolve(deployedLabels, dockerfileBase) {
     return nonEmpty(dockerfileBase) ?? nonEmpty(deployedLabels?.[BASE_IMAGE_NAME_LABEL]);
@@ -65907,6 +66324,7 @@ function parseBuild(read) {
         secrets: parseSecrets(read('secrets')),
         cacheFrom: parseBuilderOptions(read('cache-from'), 'cache-from'),
         cacheTo: parseBuilderOptions(read('cache-to'), 'cache-to'),
+        registryCache: parseBoolean(read, 'registry-cache', true),
         builder: optionalToken(read, 'builder', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/)
     };
 }
@@ -66177,9 +66595,9 @@ function splitList(value, commas) {
 }
 function parseRebuild(value, image) {
     if (value === '')
-        return 'always';
+        return 'if-inputs-changed';
     if (!REBUILD_MODES.includes(value)) {
-        throw new domain_errors/* ActionError */.lZ('invalid-rebuild', `rebuild is "${value}", not one of ${REBUILD_MODES.join(', ')}.`, 'Use always (every run builds and deploys) or if-base-changed (scheduled refresh: only when the base image was updated).');
+        throw new domain_errors/* ActionError */.lZ('invalid-rebuild', `rebuild is "${value}", not one of ${REBUILD_MODES.join(', ')}.`, 'Use if-inputs-changed (the default: no build when the repository holds an image of the same inputs), always (every run builds) or if-base-changed (scheduled refresh: only when the base image was updated).');
     }
     if (value === 'if-base-changed' && image) {
         throw new domain_errors/* ActionError */.lZ('rebuild-with-image', 'rebuild: if-base-changed needs a Dockerfile to rebuild, but image (deploy-only) is set.', 'Remove image, or remove rebuild.');
@@ -66280,7 +66698,7 @@ function checkCaches(caches, facts, env) {
         const type = cacheType(option);
         if (type === 'inline')
             continue;
-        if (facts.builder.driver === 'docker' && facts.imageStore === 'classic') {
+        if (!canExportCaches(facts)) {
             throw new domain_errors/* ActionError */.lZ('cache-unsupported-by-builder', `${input} "${option}" needs a builder that can export and import caches, but the build runs on the engine's own builder (docker driver) with the classic image store, which supports only type=inline.`, 'Turn on the containerd image store ({"features":{"containerd-snapshotter":true}} in daemon.json; Docker 29 does by default), or create a docker-container builder with docker/setup-buildx-action and name it in the builder input.');
         }
         if (type !== 'gha')
@@ -66294,6 +66712,38 @@ function checkCaches(caches, facts, env) {
             throw new domain_errors/* ActionError */.lZ('gha-cache-unavailable', `${input} "${option}" uses the GitHub Actions cache, but ${hasToken ? 'neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL' : 'ACTIONS_RUNTIME_TOKEN'} is set: buildx would skip the cache without failing.`, 'type=gha works only inside a GitHub Actions job, where the runner sets these for the action; elsewhere use a type=registry cache.');
         }
     }
+}
+/** The repository tag of the default registry cache; one per architecture, never deployed. */
+const BUILD_CACHE_TAG_PREFIX = 'buildcache-';
+/**
+ * The caches a build uses: the user's, when cache-from or cache-to is set; else, with
+ * registry-cache on and a builder that can export caches, the function's own repository under
+ * `buildcache-ARCH`, in the form ECR stores (an image manifest with OCI media types:
+ * https://docs.docker.com/build/cache/backends/registry/, and the ECR note there). A failed
+ * export is only a warning: the cache must never be why a deploy fails.
+ */
+function chooseCaches(given, registryCache, facts, cacheRepository, architecture) {
+    if (given.from.length > 0 || given.to.length > 0 || !registryCache)
+        return given;
+    if (!canExportCaches(facts)) {
+        return {
+            from: [],
+            to: [],
+            note: "No registry build cache: the engine's own builder (docker driver) on the classic image store cannot export one. Turn on the containerd image store, or use a docker-container builder, to let a fresh runner reuse earlier builds' layers."
+        };
+    }
+    const ref = `${cacheRepository}:${BUILD_CACHE_TAG_PREFIX}${architecture}`;
+    return {
+        from: [`type=registry,ref=${ref}`],
+        to: [
+            `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+        ],
+        note: `Build cache: ${ref} (registry-cache: false turns it off).`,
+        repository: cacheRepository
+    };
+}
+function canExportCaches(facts) {
+    return !(facts.builder.driver === 'docker' && facts.imageStore === 'classic');
 }
 /** One line for the log and the summary. */
 function describeDockerSetup(facts) {
@@ -66365,6 +66815,10 @@ function setOutputs(facts) {
     }
     if (facts.built)
         core/* setOutput */.uH('image-size', String(facts.built.image.sizeBytes));
+    if (facts.built || facts.reusedTag)
+        core/* setOutput */.uH('built', String(facts.built !== undefined));
+    if (facts.inputsDigest)
+        core/* setOutput */.uH('inputs-digest', facts.inputsDigest);
     if (facts.plan)
         core/* setOutput */.uH('architecture', facts.plan.architecture);
     const firstTarget = facts.plan?.targets[0];
@@ -66406,6 +66860,12 @@ async function writeSummary(facts, failure) {
     for (const pushed of facts.pushed ?? []) {
         rows.push(['Image', code(pushed.imageUri)]);
         rows.push(['Manifest', report_escape(pushed.mediaType)]);
+    }
+    if (facts.reusedTag) {
+        rows.push([
+            'Build',
+            `skipped: the repository holds ${code(facts.reusedTag)}, built from the same inputs`
+        ]);
     }
     if (facts.built) {
         const limit = facts.maxImageBytes ?? MAX_UNCOMPRESSED_IMAGE_BYTES;
@@ -66523,6 +66983,110 @@ function report_escape(text) {
     return text.replace(/[&<>"]/g, ch => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' }[ch]};`);
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+;// CONCATENATED MODULE: ./src/adapters/registry-login.ts
+
+
+
+
+
+/**
+ * Runs `work` with a DOCKER_CONFIG directory that holds only this registry's credentials.
+ * The config is written directly (no `docker login`), so the token never reaches a command line,
+ * a credential helper or ~/.docker, and the directory is gone afterwards in every outcome.
+ * It keeps the user's docker context (`docker context use`, colima, rootless engines), so that
+ * docker talks to the engine the image was built in.
+ */
+function withRegistryLogin(registry, credentials, work) {
+    return withRegistryLogins([{ registry, credentials }], work);
+}
+/**
+ * The same for a build that reads or writes ECR (a private base image, the registry cache):
+ * the config also keeps what a build needs of the user's own docker config: the buildx plugin
+ * and builders, and the logins the user made for other registries (docker/login-action writes
+ * them into `auths`, or names a helper in `credHelpers`), which the ECR tokens here override.
+ * A `credsStore` is left out: docker would ask it for every registry, ECR's included.
+ */
+async function withRegistryLogins(logins, work, options = {}) {
+    const auths = {};
+    for (const { registry, credentials } of logins) {
+        const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+        core/* setSecret */.Pq(credentials.password);
+        core/* setSecret */.Pq(auth);
+        auths[registry] = { auth };
+    }
+    const dir = (0,temporary_files/* makeSecretDirectory */.Gp)('docker-config');
+    try {
+        const engine = userDockerContext();
+        if (engine.contextsDir)
+            (0,external_node_fs_.symlinkSync)(engine.contextsDir, external_node_path_default().join(dir, 'contexts'));
+        const user = options.keepUserLogins ? userLogins(Object.keys(auths)) : {};
+        if (options.keepUserLogins) {
+            for (const [name, shared] of userBuildxDirs())
+                (0,external_node_fs_.symlinkSync)(shared, external_node_path_default().join(dir, name));
+        }
+        (0,external_node_fs_.writeFileSync)(external_node_path_default().join(dir, 'config.json'), JSON.stringify({
+            auths: { ...user.auths, ...auths },
+            ...(user.credHelpers ? { credHelpers: user.credHelpers } : {}),
+            ...(engine.currentContext ? { currentContext: engine.currentContext } : {})
+        }), { mode: 0o600 });
+        return await work(dir);
+    }
+    finally {
+        (0,temporary_files/* removeSecretDirectory */.qY)(dir);
+    }
+}
+/** The user's inline logins and per-registry helpers, except for the registries given here. */
+function userLogins(ours) {
+    const configDir = process.env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    let config;
+    try {
+        config = JSON.parse((0,external_node_fs_.readFileSync)(external_node_path_default().join(configDir, 'config.json'), 'utf8'));
+    }
+    catch {
+        return {};
+    }
+    const without = (entries) => {
+        if (typeof entries !== 'object' || entries === null)
+            return undefined;
+        const kept = Object.entries(entries).filter(([registry]) => !ours.includes(registry));
+        return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+    };
+    return { auths: without(config.auths), credHelpers: without(config.credHelpers) };
+}
+/**
+ * The user's buildx plugin (docker/setup-buildx-action installs it in the config directory's
+ * cli-plugins) and its builder instances (buildx/), which a temporary DOCKER_CONFIG would hide.
+ */
+function userBuildxDirs(env = process.env) {
+    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    return ['cli-plugins', 'buildx']
+        .map((name) => [name, external_node_path_default().join(configDir, name)])
+        .filter(([, dir]) => (0,external_node_fs_.existsSync)(dir));
+}
+/**
+ * Where the user's docker keeps its contexts, and which one is current. A context lives in the
+ * docker config directory (contexts/meta, contexts/tls), which a temporary DOCKER_CONFIG would
+ * otherwise hide; DOCKER_CONTEXT and DOCKER_HOST, being variables, pass through by themselves.
+ */
+function userDockerContext(env = process.env) {
+    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    const contextsDir = external_node_path_default().join(configDir, 'contexts');
+    let currentContext;
+    try {
+        const config = JSON.parse((0,external_node_fs_.readFileSync)(external_node_path_default().join(configDir, 'config.json'), 'utf8'));
+        if (typeof config.currentContext === 'string' && config.currentContext !== '') {
+            currentContext = config.currentContext;
+        }
+    }
+    catch {
+        // No config, or one docker itself could not read either: the default context.
+    }
+    return { contextsDir: (0,external_node_fs_.existsSync)(contextsDir) ? contextsDir : undefined, currentContext };
+}
+
 ;// CONCATENATED MODULE: ./src/domain/build-command.ts
 
 /**
@@ -66536,7 +67100,7 @@ function buildArguments(request) {
     // Lambda refuses image indexes; attestations would turn the single manifest into one.
     args.push('--provenance=false', '--sbom=false');
     // Into the engine the push reads from, whatever the builder's driver.
-    args.push('--load');
+    args.push(request.cacheOnly ? '--output=type=cacheonly' : '--load');
     // The iidfile names the config digest, which the containerd image store does not know the
     // image by; the metadata file names both the config and the manifest digest.
     args.push('--file', request.file, '--metadata-file', request.metadataFile);
@@ -66548,8 +67112,9 @@ function buildArguments(request) {
         args.push('--build-arg', arg);
     for (const label of request.labels)
         args.push('--label', label);
-    for (const ref of request.imageRefs)
-        args.push('--tag', ref);
+    if (!request.cacheOnly)
+        for (const ref of request.imageRefs)
+            args.push('--tag', ref);
     for (const secret of request.secretFiles)
         args.push('--secret', `id=${secret.id},src=${secret.path}`);
     for (const source of request.cacheFrom)
@@ -66590,14 +67155,97 @@ function parseBuildMetadata(text) {
 
 
 
+
+
 /** Builds once for every repository: the image is tagged REPOSITORY:TAG for each of them. */
 async function buildImage(build, destination, docker, env) {
     const facts = await docker.describe(build.builder);
     checkDockerVersions(facts);
     checkCaches({ from: build.cacheFrom, to: build.cacheTo }, facts, env);
     core/* info */.pq(describeDockerSetup(facts));
+    const caches = chooseCaches({ from: build.cacheFrom, to: build.cacheTo }, build.registryCache, facts, destination.repositories[0].uri, destination.architecture);
+    if (caches.note)
+        core/* info */.pq(caches.note);
     const platform = platformFor(destination.architecture);
     const references = destination.repositories.flatMap(repository => destination.tags.map(tag => `${repository.uri}:${tag}`));
+    // buildx pulls private ECR bases, and reads and writes the default cache, with ECR's tokens.
+    const access = await buildLogins(destination, caches.repository);
+    const cache = access.cacheAllowed ? caches : { from: [], to: [] };
+    const request = {
+        ...build,
+        builder: chooseBuilder(build.builder, facts.context),
+        platform,
+        labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
+        imageRefs: references,
+        pull: destination.pull,
+        cacheFrom: cache.from
+    };
+    // The user's own cache-to is written by the build, as they asked; the default one later.
+    const deferred = build.cacheTo.length === 0 ? cache.to : [];
+    const login = access.logins.length > 0 ? access.logins : undefined;
+    const built = await core/* group */.Os(`Build ${platform} image`, () => runBuild(build, { ...request, cacheTo: build.cacheTo }, docker, login));
+    // By the tag just written: the classic store names the image by its config digest, the
+    // containerd store by its manifest digest, and a tag works on both.
+    const image = await docker.inspectImage(references[0]);
+    if (image.id !== built.configDigest && image.id !== built.manifestDigest) {
+        throw new domain_errors/* ActionError */.lZ('built-image-not-loaded', `The engine's ${references[0]} is ${image.id}, not the image just built (config ${built.configDigest}): the build did not load its result into this engine, or another build tagged the same name meanwhile.`, 'Build on a builder that loads into the engine the step talks to (leave the builder input empty, or use a docker-container builder), and use a tag unique to the run (the default is the commit SHA).');
+    }
+    const exportCache = deferred.length === 0
+        ? undefined
+        : () => core/* group */.Os('Export the build cache', async () => {
+            try {
+                await runBuild(build, { ...request, cacheTo: deferred, cacheOnly: true }, docker, login);
+            }
+            catch (error) {
+                core/* warning */.$e(`The build cache was not written (${(0,domain_errors/* describeFailure */.Ic)(error)}); the deploy goes on, and the next build starts without it.`);
+            }
+        });
+    return {
+        image,
+        configDigest: built.configDigest,
+        docker: facts,
+        references,
+        platform,
+        exportCache
+    };
+}
+/**
+ * The ECR logins a build needs: the registries of private base images (a token that cannot be
+ * had fails the run, as the pull would), and the default cache's registry, which is only left
+ * out, with a notice, when the principal may not get a token (a dry-run's minimal policy).
+ */
+async function buildLogins(destination, cacheRepository) {
+    const credentialsFor = destination.registryCredentials;
+    if (!credentialsFor)
+        return { logins: [], cacheAllowed: cacheRepository === undefined };
+    const login = async (registry) => ({
+        registry,
+        credentials: await credentialsFor(parseEcrRegistryHost(registry))
+    });
+    const logins = await Promise.all([...new Set(destination.imageRegistries ?? [])].map(login));
+    if (cacheRepository === undefined)
+        return { logins, cacheAllowed: true };
+    const cacheRegistry = destination.repositories[0].registry;
+    if (logins.some(entry => entry.registry === cacheRegistry))
+        return { logins, cacheAllowed: true };
+    try {
+        return { logins: [...logins, await login(cacheRegistry)], cacheAllowed: true };
+    }
+    catch (error) {
+        if (!(0,domain_errors/* isActionError */.Bd)(error) || error.id !== 'access-denied')
+            throw error;
+        core/* notice */.lm(`No registry build cache: ${error.reason} The build goes on without it; allow ecr:GetAuthorizationToken (or set registry-cache: false) to stop this notice.`);
+        return { logins, cacheAllowed: false };
+    }
+}
+/** One `docker buildx build`, with the secrets in files that exist only while it runs. */
+async function runBuild(build, request, docker, login) {
+    if (login) {
+        return withRegistryLogins(login, configDir => runBuildWith(build, request, docker, { DOCKER_CONFIG: configDir }), { keepUserLogins: true });
+    }
+    return runBuildWith(build, request, docker, {});
+}
+async function runBuildWith(build, request, docker, env) {
     const workDir = (0,temporary_files/* makeSecretDirectory */.Gp)('build');
     try {
         const secretFiles = build.secrets.map((secret, index) => {
@@ -66607,27 +67255,15 @@ async function buildImage(build, destination, docker, env) {
             return { id: secret.id, path: file };
         });
         const metadataFile = external_node_path_default().join(workDir, 'build-metadata.json');
-        const args = buildArguments({
-            ...build,
-            builder: chooseBuilder(build.builder, facts.context),
-            platform,
-            labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
-            imageRefs: references,
-            pull: destination.pull,
-            secretFiles,
-            metadataFile
-        });
         // The job's environment goes to buildx whole: it reads the runner's cache service variables
         // (GHA_CACHE_VARIABLES) from there for type=gha caches.
-        await core/* group */.Os(`Build ${platform} image`, () => docker.run(args, { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' }));
-        const built = parseBuildMetadata((0,external_node_fs_.readFileSync)(metadataFile, 'utf8'));
-        // By the tag just written: the classic store names the image by its config digest, the
-        // containerd store by its manifest digest, and a tag works on both.
-        const image = await docker.inspectImage(references[0]);
-        if (image.id !== built.configDigest && image.id !== built.manifestDigest) {
-            throw new domain_errors/* ActionError */.lZ('built-image-not-loaded', `The engine's ${references[0]} is ${image.id}, not the image just built (config ${built.configDigest}): the build did not load its result into this engine, or another build tagged the same name meanwhile.`, 'Build on a builder that loads into the engine the step talks to (leave the builder input empty, or use a docker-container builder), and use a tag unique to the run (the default is the commit SHA).');
-        }
-        return { image, configDigest: built.configDigest, docker: facts, references, platform };
+        await docker.run(buildArguments({ ...request, secretFiles, metadataFile }), {
+            ...env,
+            BUILDX_NO_DEFAULT_ATTESTATIONS: '1'
+        });
+        return request.cacheOnly
+            ? { configDigest: '' }
+            : parseBuildMetadata((0,external_node_fs_.readFileSync)(metadataFile, 'utf8'));
     }
     finally {
         (0,temporary_files/* removeSecretDirectory */.qY)(workDir);
@@ -67344,6 +67980,7 @@ function findDockerfileBase(dockerfile, options = {}) {
         chain.push(resolved.link);
     }
     const root = resolved.link;
+    const needed = neededImages(target, resolver);
     const scratch = root.from === SCRATCH;
     const reference = scratch ? null : imageNameAt(root.from, `FROM on line ${root.line}`);
     return {
@@ -67356,7 +67993,8 @@ function findDockerfileBase(dockerfile, options = {}) {
         platformIsSymbolic: resolved.platformIsSymbolic,
         line: root.line,
         chain,
-        copiedFrom: copiedImages(target, resolver)
+        copiedFrom: needed.copied,
+        stageImages: needed.fromImages
     };
 }
 /** True for AWS's Lambda base images, on ECR Public or Docker Hub. */
@@ -67594,18 +68232,31 @@ class StageResolver {
         return { image: imageNameAt(value, where) };
     }
 }
-/** External images copied from, in the target and every stage it builds on or copies from. */
-function copiedImages(target, resolver) {
+/**
+ * External images the target needs: each needed stage's FROM image (when it names one) and the
+ * images copied from, in the target and every stage it builds on or copies from.
+ */
+function neededImages(target, resolver) {
     const needed = new Set();
     const pending = [target];
     const found = [];
+    const fromImages = [];
     for (let stage = pending.pop(); stage !== undefined; stage = pending.pop()) {
         if (needed.has(stage.index))
             continue;
         needed.add(stage.index);
-        const parent = resolver.resolve(stage).parent;
+        const resolved = resolver.resolve(stage);
+        const parent = resolved.parent;
         if (parent !== null)
             pending.push(parent);
+        else if (resolved.link.from !== SCRATCH) {
+            fromImages.push({
+                name: resolved.link.from,
+                reference: imageNameAt(resolved.link.from, `FROM on line ${stage.line}`),
+                stage: { index: stage.index, name: stage.name },
+                line: stage.line
+            });
+        }
         for (const copy of stage.copies) {
             const source = resolver.copySource(copy.from, copy.line);
             if (source.stage !== undefined)
@@ -67620,7 +68271,10 @@ function copiedImages(target, resolver) {
             }
         }
     }
-    return found.sort((a, b) => a.line - b.line);
+    return {
+        copied: found.sort((a, b) => a.line - b.line),
+        fromImages: fromImages.sort((a, b) => a.line - b.line)
+    };
 }
 function imageNameAt(value, where) {
     try {
@@ -67684,6 +68338,18 @@ async function resolveBaseImage(build, architecture, registry) {
         core/* notice */.lm(`The base image ${base.reference.canonical} could not be resolved (${error.reason}); the image is labelled with its name only.`);
         return { base, requests: 0 };
     }
+}
+/**
+ * The ECR registries of the external images the build needs (private base images, in this
+ * account or another, and ECR pull-through caches): the build logs in to them.
+ */
+function ecrRegistriesOf(resolved) {
+    const images = [...resolved.base.stageImages, ...resolved.base.copiedFrom];
+    return [
+        ...new Set(images
+            .map(image => image.reference.registry)
+            .filter(registry => parseEcrRegistryHost(registry) !== undefined))
+    ];
 }
 /** The OCI labels that record the base, so a later refresh can compare. */
 function baseLabels(resolved) {
@@ -69080,62 +69746,6 @@ async function runsSameImage(target, image, aws) {
     return configDigest === image.configDigest && !target.changesArchitecture;
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./src/adapters/registry-login.ts
-
-
-
-
-
-/**
- * Runs `work` with a DOCKER_CONFIG directory that holds only this registry's credentials.
- * The config is written directly (no `docker login`), so the token never reaches a command line,
- * a credential helper or ~/.docker, and the directory is gone afterwards in every outcome.
- * It keeps the user's docker context (`docker context use`, colima, rootless engines), so that
- * docker talks to the engine the image was built in.
- */
-async function withRegistryLogin(registry, credentials, work) {
-    const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-    core/* setSecret */.Pq(credentials.password);
-    core/* setSecret */.Pq(auth);
-    const dir = (0,temporary_files/* makeSecretDirectory */.Gp)('docker-config');
-    try {
-        const engine = userDockerContext();
-        if (engine.contextsDir)
-            (0,external_node_fs_.symlinkSync)(engine.contextsDir, external_node_path_default().join(dir, 'contexts'));
-        (0,external_node_fs_.writeFileSync)(external_node_path_default().join(dir, 'config.json'), JSON.stringify({
-            auths: { [registry]: { auth } },
-            ...(engine.currentContext ? { currentContext: engine.currentContext } : {})
-        }), { mode: 0o600 });
-        return await work(dir);
-    }
-    finally {
-        (0,temporary_files/* removeSecretDirectory */.qY)(dir);
-    }
-}
-/**
- * Where the user's docker keeps its contexts, and which one is current. A context lives in the
- * docker config directory (contexts/meta, contexts/tls), which a temporary DOCKER_CONFIG would
- * otherwise hide; DOCKER_CONTEXT and DOCKER_HOST, being variables, pass through by themselves.
- */
-function userDockerContext(env = process.env) {
-    const configDir = env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    const contextsDir = external_node_path_default().join(configDir, 'contexts');
-    let currentContext;
-    try {
-        const config = JSON.parse((0,external_node_fs_.readFileSync)(external_node_path_default().join(configDir, 'config.json'), 'utf8'));
-        if (typeof config.currentContext === 'string' && config.currentContext !== '') {
-            currentContext = config.currentContext;
-        }
-    }
-    catch {
-        // No config, or one docker itself could not read either: the default context.
-    }
-    return { contextsDir: (0,external_node_fs_.existsSync)(contextsDir) ? contextsDir : undefined, currentContext };
-}
-
 ;// CONCATENATED MODULE: ./src/steps/push-image.ts
 
 
@@ -69262,6 +69872,217 @@ async function resolveExistingImage(reference, plan, registry, http, maxImageByt
         findings,
         compressedBytes
     };
+}
+
+// EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
+var ignore = __nccwpck_require__(4158);
+var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/adapters/build-context.ts
+
+
+
+
+
+
+// A CommonJS package: its module.exports is the factory, and also carries it as `default`.
+const dockerignore = (ignore_default())["default"];
+/**
+ * The build context as the engine receives it: every file, directory and symlink under the
+ * context directory that the ignore file lets through, with its mode and a hash of its content.
+ * The ignore file is BuildKit's: `<Dockerfile>.dockerignore` beside the Dockerfile when it
+ * exists, else `.dockerignore` at the context's root
+ * (https://docs.docker.com/build/concepts/context/#dockerignore-files). Matching is Docker's own
+ * (@balena/dockerignore ports Go's implementation), so `!` can re-include a path under an
+ * excluded directory.
+ */
+async function readBuildContext(contextDir, dockerfile) {
+    const ignoreFile = [`${dockerfile}.dockerignore`, external_node_path_default().join(contextDir, '.dockerignore')].find(candidate => (0,external_node_fs_.existsSync)(candidate));
+    const ignore = dockerignore({ ignorecase: false });
+    const patterns = ignoreFile ? (await (0,promises_.readFile)(ignoreFile, 'utf8')).split(/\r?\n/) : [];
+    ignore.add(patterns);
+    // Only a `!` pattern can bring back a path under an excluded directory; without one, an
+    // excluded directory (node_modules, .git) is not walked at all.
+    const reIncludes = patterns.some(pattern => pattern.trim().startsWith('!'));
+    const entries = [];
+    const walk = async (relativeDir) => {
+        const names = (await (0,promises_.readdir)(external_node_path_default().join(contextDir, relativeDir))).sort();
+        for (const name of names) {
+            const relative = relativeDir === '' ? name : `${relativeDir}/${name}`;
+            const absolute = external_node_path_default().join(contextDir, relative);
+            const stats = await (0,promises_.lstat)(absolute);
+            const excluded = ignore.ignores(relative);
+            if (stats.isDirectory()) {
+                if (!excluded)
+                    entries.push(entry(relative, 'directory', stats.mode, ''));
+                if (!excluded || reIncludes)
+                    await walk(relative);
+            }
+            else if (excluded) {
+                continue;
+            }
+            else if (stats.isSymbolicLink()) {
+                entries.push(entry(relative, 'symlink', stats.mode, await (0,promises_.readlink)(absolute)));
+            }
+            else if (stats.isFile()) {
+                entries.push(entry(relative, 'file', stats.mode, await fileHash(absolute)));
+            }
+            // Sockets, FIFOs and devices are not sent to the engine.
+        }
+    };
+    await walk('');
+    return { entries, ignoreFile };
+}
+function entry(relative, type, mode, content) {
+    return { path: relative, type, mode: mode & 0o7777, content };
+}
+async function fileHash(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), hash);
+    return hash.digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/domain/build-inputs.ts
+
+/**
+ * The digest of everything a build's result depends on, so that a run whose inputs an image in
+ * the repository was already built from deploys that image instead of building it again. Like
+ * Docker's layer cache (and CDK's asset hash), it assumes a RUN step gives the same result when
+ * its inputs are the same; unlike CDK's hash, it holds the resolved digest of every external
+ * image the build starts from or copies from, so a base image that moved is never skipped.
+ */
+/** Raised when the build's recipe (flags, labels the action adds) changes what the same inputs give. */
+const BUILD_RECIPE_VERSION = 1;
+/** The label on the image, and the tag in the repository, that record the inputs digest. */
+const INPUTS_DIGEST_LABEL = 'io.github.lambda-image-deploy.inputs-digest';
+const INPUTS_TAG_PREFIX = 'inputs-';
+/** `sha256:HEX` over a canonical form of the inputs: the same inputs give the same digest. */
+function buildInputsDigest(inputs) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const line = (...fields) => hash.update(`${JSON.stringify(fields)}\n`);
+    line('recipe', BUILD_RECIPE_VERSION);
+    line('dockerfile', inputs.dockerfile);
+    line('target', inputs.target ?? '');
+    line('platform', inputs.platform);
+    // Later --build-arg / --label values of one name win in the build, so only they count.
+    for (const [name, value] of lastValues(inputs.buildArgs))
+        line('build-arg', name, value);
+    for (const [name, value] of lastValues(inputs.labels))
+        line('label', name, value);
+    const images = [...inputs.images].sort((a, b) => compare(a.name, b.name));
+    for (const image of images)
+        line('image', image.name, image.digest);
+    const entries = [...inputs.context].sort((a, b) => compare(a.path, b.path));
+    for (const entry of entries)
+        line(entry.type, entry.mode, entry.path, entry.content);
+    return `sha256:${hash.digest('hex')}`;
+}
+/** The repository tag that names the image built from these inputs (ECR allows 300 characters). */
+function inputsTag(digest) {
+    return `${INPUTS_TAG_PREFIX}${digest.replace(/^sha256:/, '')}`;
+}
+function lastValues(pairs) {
+    const values = new Map();
+    for (const pair of pairs) {
+        const equals = pair.indexOf('=');
+        const name = equals < 0 ? pair : pair.slice(0, equals);
+        values.set(name, equals < 0 ? '' : pair.slice(equals + 1));
+    }
+    return [...values].sort((a, b) => compare(a[0], b[0]));
+}
+function compare(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+;// CONCATENATED MODULE: ./src/steps/reuse-image.ts
+
+
+
+
+
+
+
+/**
+ * The digest of the build's inputs, or undefined when one of them cannot be pinned (a context
+ * that is not a local directory, an external image whose digest cannot be read): then the run
+ * builds, as it would without this check.
+ */
+async function fingerprintBuild(build, architecture, base, registry) {
+    const platform = platformFor(architecture);
+    if (!isDirectory(build.context)) {
+        core/* info */.pq(`The build context ${build.context} is not a local directory; building.`);
+        return undefined;
+    }
+    const images = [];
+    const needed = [...base.base.stageImages, ...base.base.copiedFrom];
+    for (const name of new Set(needed.map(image => image.reference.canonical))) {
+        if (name === base.base.reference?.canonical && base.digest) {
+            images.push({ name, digest: base.digest });
+            continue;
+        }
+        try {
+            images.push({ name, digest: (await registry.resolvePlatformDigest(name, platform)).digest });
+        }
+        catch (error) {
+            if (!(0,domain_errors/* isActionError */.Bd)(error))
+                throw error;
+            core/* info */.pq(`${name} could not be resolved to a digest (${error.reason}); building.`);
+            return undefined;
+        }
+    }
+    const context = await readBuildContext(build.context, build.file);
+    const digest = buildInputsDigest({
+        dockerfile: (0,external_node_fs_.readFileSync)(build.file, 'utf8'),
+        context: context.entries,
+        target: build.target,
+        buildArgs: build.buildArgs,
+        labels: build.labels,
+        platform,
+        images
+    });
+    core/* info */.pq(`Build inputs: ${context.entries.length} context entries${context.ignoreFile ? ` (after ${context.ignoreFile})` : ''}, ${images.length} external image(s), platform ${platform}: ${digest}`);
+    return { digest, tag: inputsTag(digest), label: `${INPUTS_DIGEST_LABEL}=${digest}` };
+}
+/**
+ * The image built from these inputs, when every repository of the plan holds it under the
+ * inputs tag; it is checked from the registry as a deploy-only image is. Undefined otherwise.
+ */
+async function findReusableImage(fingerprint, plan, aws, http, maxImageBytes) {
+    const images = new Map();
+    const findings = [];
+    for (const repository of plan.repositories) {
+        const registry = aws.registry(repository.region);
+        let manifest;
+        try {
+            manifest = await registry.findTagged(repository, fingerprint.tag);
+        }
+        catch (error) {
+            // A principal that may not read images (a dry-run's minimal policy) still gets its build.
+            if (!(0,domain_errors/* isActionError */.Bd)(error) || error.id !== 'access-denied')
+                throw error;
+            core/* notice */.lm(`Cannot look in ${repository.uri} for an image built from these inputs (${error.reason}); building. Allow ecr:BatchGetImage to let unchanged inputs skip the build.`);
+            return undefined;
+        }
+        if (!manifest) {
+            core/* info */.pq(`${repository.uri} holds no image built from these inputs; building.`);
+            return undefined;
+        }
+        const existing = await resolveExistingImage({ repository, digest: manifest.digest }, { ...plan, targets: plan.targets.filter(target => target.repository === repository) }, registry, http, maxImageBytes);
+        images.set(repository.uri, { pushed: existing.pushed, manifest });
+        findings.push(...existing.findings);
+    }
+    return { tag: fingerprint.tag, images, findings };
+}
+function isDirectory(candidate) {
+    try {
+        return (0,external_node_fs_.statSync)(candidate).isDirectory();
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/steps/resolve-target.ts
@@ -69752,9 +70573,9 @@ function findMismatch(expect, response) {
     catch {
         return `the response is not JSON: ${clip(response, 200)}`;
     }
-    return compare(expect.value, actual, '$', expect.kind === 'subset');
+    return smoke_test_outcome_compare(expect.value, actual, '$', expect.kind === 'subset');
 }
-function compare(expected, actual, path, subset) {
+function smoke_test_outcome_compare(expected, actual, path, subset) {
     if (subset && typeof actual === 'string' && expected !== null && typeof expected === 'object') {
         // API Gateway proxy responses carry their body as a JSON string.
         try {
@@ -69772,7 +70593,7 @@ function compare(expected, actual, path, subset) {
         }
         const items = expected;
         for (const [index, item] of items.entries()) {
-            const found = compare(item, actual[index], `${path}[${index}]`, subset);
+            const found = smoke_test_outcome_compare(item, actual[index], `${path}[${index}]`, subset);
             if (found)
                 return found;
         }
@@ -69785,7 +70606,7 @@ function compare(expected, actual, path, subset) {
             const child = `${path}.${key}`;
             if (!(key in actual))
                 return `${child}: missing (expected ${clip(JSON.stringify(value))})`;
-            const found = compare(value, actual[key], child, subset);
+            const found = smoke_test_outcome_compare(value, actual[key], child, subset);
             if (found)
                 return found;
         }
@@ -70095,6 +70916,7 @@ function smoke_test_clip(text, length = 1000) {
 
 
 
+
 /** The action: resolve → build → check → push → grant → deploy, then report what happened. */
 async function run(deps = { aws: createAwsServices(), docker: createDockerEngine(), env: process.env }) {
     const facts = { timings: [] };
@@ -70184,7 +71006,24 @@ async function builtImage(build, plan, { aws, docker, env }, config, facts, time
         if (!facts.refresh.rebuild)
             return undefined;
     }
-    const buildWith = (labelled) => buildImage(build, { ...plan, tags: config.tags, baseLabels: baseLabels(labelled), pull: builderCanPull(base) }, docker, env);
+    let fingerprint;
+    if (config.rebuild !== 'always') {
+        fingerprint = await timed('inputs', () => fingerprintBuild(build, plan.architecture, base, registry));
+        facts.inputsDigest = fingerprint?.digest;
+        const reusable = fingerprint &&
+            (await timed('reuse-check', () => findReusableImage(fingerprint, plan, aws, registry, config.maxImageBytes)));
+        if (reusable)
+            return reusedImage(reusable, plan, aws, config, facts);
+    }
+    const buildWith = (labelled) => buildImage(build, {
+        ...plan,
+        // The inputs tag lets the next run with the same inputs find this image.
+        tags: fingerprint ? [...config.tags, fingerprint.tag] : config.tags,
+        baseLabels: [...baseLabels(labelled), ...(fingerprint ? [fingerprint.label] : [])],
+        pull: builderCanPull(base),
+        imageRegistries: ecrRegistriesOf(base),
+        registryCredentials: registry => aws.registry(registry.region).authorization(registry)
+    }, docker, env);
     let built = await timed('build', () => buildWith(base));
     facts.built = built;
     const verified = await timed('base-check', () => verifyBaseLayers(built.image, base, registry));
@@ -70202,6 +71041,8 @@ async function builtImage(build, plan, { aws, docker, env }, config, facts, time
     return {
         planned: { kind: 'local', configDigest: built.configDigest, references: built.references },
         publish: async () => {
+            // Only now, with every check passed: nothing of an image that is not deployed reaches ECR.
+            await built.exportCache?.();
             const pushed = new Map();
             for (const repository of plan.repositories) {
                 const target = plan.targets.find(t => t.repository === repository);
@@ -70213,6 +71054,32 @@ async function builtImage(build, plan, { aws, docker, env }, config, facts, time
                     ...PUSH_RETRY,
                     timeoutMs: config.pushTimeoutSeconds * 1000
                 }));
+            }
+            return pushed;
+        }
+    };
+}
+/**
+ * Nothing to build: every repository holds an image of these inputs, checked from the registry.
+ * Publishing adds the run's tags to it (PutImage: no layer moves).
+ */
+function reusedImage(reusable, plan, aws, config, facts) {
+    facts.findings = reusable.findings;
+    facts.reusedTag = reusable.tag;
+    failOnFindings(reusable.findings, config, 'nothing was deployed');
+    core/* info */.pq(`The repository holds ${reusable.tag}, built from these same inputs by an earlier run: nothing is built or pushed${config.smokeTest.enabled ? ', and the smoke test does not run (it runs on images a run builds)' : ''}. Set rebuild: always to build anyway.`);
+    const first = [...reusable.images.values()][0];
+    return {
+        planned: { kind: 'pushed', digest: first.pushed.digest },
+        publish: async () => {
+            const pushed = new Map();
+            for (const repository of plan.repositories) {
+                const image = reusable.images.get(repository.uri);
+                for (const tag of config.tags) {
+                    await aws.registry(repository.region).tagImage(repository, image.manifest, tag);
+                    core/* info */.pq(`Tagged ${repository.uri}:${tag} (${image.pushed.digest})`);
+                }
+                pushed.set(repository.uri, image.pushed);
             }
             return pushed;
         }
@@ -70531,6 +71398,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
@@ -79129,7 +80003,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 3218:
+/***/ 5198:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -79320,8 +80194,8 @@ function file_command_prepareKeyValueMessage(key, value) {
     return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -80688,7 +81562,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -80717,11 +81591,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -80941,7 +81815,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -80956,7 +81830,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -80967,7 +81841,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -80976,7 +81850,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -81407,7 +82281,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)

@@ -40,6 +40,8 @@ export interface BuildSettings {
   readonly secrets: readonly { readonly id: string; readonly value: string }[]
   readonly cacheFrom: readonly string[]
   readonly cacheTo: readonly string[]
+  /** Cache to and from the function's repository when cache-from and cache-to are both empty. */
+  readonly registryCache: boolean
   readonly builder?: string
 }
 
@@ -84,7 +86,10 @@ export interface ActionConfig {
   readonly crossAccountRole?: string
   readonly maxConcurrency: number
   readonly revision?: string
-  /** always: build and deploy every run; if-base-changed: only when the base image moved. */
+  /**
+   * if-inputs-changed: build unless the repository holds an image of the same inputs; always:
+   * build every run; if-base-changed: only when the deployed image's base moved.
+   */
   readonly rebuild: RebuildMode
   readonly smokeTest: SmokeTestSettings
   /** Finding ids to report as notices instead of failing or warning. */
@@ -174,6 +179,7 @@ function parseBuild(read: InputReader): BuildSettings {
     secrets: parseSecrets(read('secrets')),
     cacheFrom: parseBuilderOptions(read('cache-from'), 'cache-from'),
     cacheTo: parseBuilderOptions(read('cache-to'), 'cache-to'),
+    registryCache: parseBoolean(read, 'registry-cache', true),
     builder: optionalToken(read, 'builder', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/)
   }
 }
@@ -587,12 +593,12 @@ function splitList(value: string, commas: boolean): string[] {
 }
 
 function parseRebuild(value: string, image: ImageReference | undefined): RebuildMode {
-  if (value === '') return 'always'
+  if (value === '') return 'if-inputs-changed'
   if (!(REBUILD_MODES as readonly string[]).includes(value)) {
     throw new ActionError(
       'invalid-rebuild',
       `rebuild is "${value}", not one of ${REBUILD_MODES.join(', ')}.`,
-      'Use always (every run builds and deploys) or if-base-changed (scheduled refresh: only when the base image was updated).'
+      'Use if-inputs-changed (the default: no build when the repository holds an image of the same inputs), always (every run builds) or if-base-changed (scheduled refresh: only when the base image was updated).'
     )
   }
   if (value === 'if-base-changed' && image) {

@@ -22,6 +22,7 @@ import {
   baseLabels,
   builderCanPull,
   decideRebuild,
+  ecrRegistriesOf,
   registryClient,
   resolveBaseImage,
   verifyBaseLayers
@@ -32,6 +33,12 @@ import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
 import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
+import {
+  findReusableImage,
+  fingerprintBuild,
+  type BuildFingerprint,
+  type ReusableImage
+} from './steps/reuse-image.js'
 import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
 import { applyFindingPolicy, type Finding } from './domain/image-checks.js'
@@ -154,10 +161,31 @@ async function builtImage(
     )
     if (!facts.refresh.rebuild) return undefined
   }
+  let fingerprint: BuildFingerprint | undefined
+  if (config.rebuild !== 'always') {
+    fingerprint = await timed('inputs', () =>
+      fingerprintBuild(build, plan.architecture, base, registry)
+    )
+    facts.inputsDigest = fingerprint?.digest
+    const reusable =
+      fingerprint &&
+      (await timed('reuse-check', () =>
+        findReusableImage(fingerprint!, plan, aws, registry, config.maxImageBytes)
+      ))
+    if (reusable) return reusedImage(reusable, plan, aws, config, facts)
+  }
   const buildWith = (labelled: ResolvedBase) =>
     buildImage(
       build,
-      { ...plan, tags: config.tags, baseLabels: baseLabels(labelled), pull: builderCanPull(base) },
+      {
+        ...plan,
+        // The inputs tag lets the next run with the same inputs find this image.
+        tags: fingerprint ? [...config.tags, fingerprint.tag] : config.tags,
+        baseLabels: [...baseLabels(labelled), ...(fingerprint ? [fingerprint.label] : [])],
+        pull: builderCanPull(base),
+        imageRegistries: ecrRegistriesOf(base),
+        registryCredentials: registry => aws.registry(registry.region).authorization(registry)
+      },
       docker,
       env
     )
@@ -180,6 +208,8 @@ async function builtImage(
   return {
     planned: { kind: 'local', configDigest: built.configDigest, references: built.references },
     publish: async () => {
+      // Only now, with every check passed: nothing of an image that is not deployed reaches ECR.
+      await built.exportCache?.()
       const pushed = new Map<string, PushedImage>()
       for (const repository of plan.repositories) {
         const target = plan.targets.find(t => t.repository === repository)!
@@ -194,6 +224,41 @@ async function builtImage(
             timeoutMs: config.pushTimeoutSeconds * 1000
           })
         )
+      }
+      return pushed
+    }
+  }
+}
+
+/**
+ * Nothing to build: every repository holds an image of these inputs, checked from the registry.
+ * Publishing adds the run's tags to it (PutImage: no layer moves).
+ */
+function reusedImage(
+  reusable: ReusableImage,
+  plan: DeployPlan,
+  aws: AwsServices,
+  config: ActionConfig,
+  facts: RunFacts
+): DeployableImage {
+  facts.findings = reusable.findings
+  facts.reusedTag = reusable.tag
+  failOnFindings(reusable.findings, config, 'nothing was deployed')
+  core.info(
+    `The repository holds ${reusable.tag}, built from these same inputs by an earlier run: nothing is built or pushed${config.smokeTest.enabled ? ', and the smoke test does not run (it runs on images a run builds)' : ''}. Set rebuild: always to build anyway.`
+  )
+  const first = [...reusable.images.values()][0]!
+  return {
+    planned: { kind: 'pushed', digest: first.pushed.digest },
+    publish: async () => {
+      const pushed = new Map<string, PushedImage>()
+      for (const repository of plan.repositories) {
+        const image = reusable.images.get(repository.uri)!
+        for (const tag of config.tags) {
+          await aws.registry(repository.region).tagImage(repository, image.manifest, tag)
+          core.info(`Tagged ${repository.uri}:${tag} (${image.pushed.digest})`)
+        }
+        pushed.set(repository.uri, image.pushed)
       }
       return pushed
     }

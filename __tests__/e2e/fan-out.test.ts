@@ -135,8 +135,14 @@ describe('one image, five functions in two regions and two accounts', () => {
 
     expect(run.stdout.match(/::group::Build /g)).toHaveLength(1)
     expect(run.stdout.match(/::group::Push to /g)).toHaveLength(2)
-    expect(await control.registryTags(TOOLING, US, name)).toHaveLength(1)
-    expect(await control.registryTags(TOOLING, EU, name)).toHaveLength(1)
+    // Per region: the run's tag and the inputs tag (one image); the build cache (containerd
+    // store) only in the first repository.
+    const inputsTag = `inputs-${run.outputs['inputs-digest']!.slice('sha256:'.length)}`
+    const cache = process.env.LAMBDA_STACK_IMAGE_STORE === 'containerd' ? ['buildcache-x86_64'] : []
+    expect(await control.registryTags(TOOLING, US, name)).toEqual(
+      [...cache, inputsTag, 'latest'].sort()
+    )
+    expect(await control.registryTags(TOOLING, EU, name)).toEqual([inputsTag, 'latest'].sort())
     expect(await callsTo('UpdateFunctionCode')).toBe(5)
     expect(await callsTo('AssumeRole')).toBe(1)
 

@@ -366,6 +366,32 @@ function scenarios(without?: Removal): Scenario[] {
   )
   add(
     {
+      name: 'rebuild: if-inputs-changed, with an image of the same inputs in the repository',
+      deployer: ['RegistryLogin', 'PushImage', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction'],
+      succeeded: run => {
+        expect(run.outputs.built).toBe('false')
+        expect(run.outputs.deployed).toBe('true')
+        expect(run.stdout).not.toContain('::group::Build')
+      }
+    },
+    async () => {
+      const fn = nextName('unchanged')
+      await seedFunction(TOOLING, fn)
+      return {
+        names: { account: TOOLING, repository: pushedRepository, function: fn },
+        // The inputs the shared image was built from.
+        inputs: {
+          'function-name': fn,
+          repository: `${host(TOOLING)}/${pushedRepository}`,
+          context: fixture,
+          target: 'runtime',
+          'build-args': `VERSION=${pushedRepository}`
+        }
+      }
+    }
+  )
+  add(
+    {
       name: 'dry-run',
       deployer: ['GrantLambdaPull', 'UpdateFunction'],
       succeeded: run => {

@@ -3,6 +3,9 @@ import {
   BatchGetImageCommand,
   ECRClient,
   GetRepositoryPolicyCommand,
+  ImageAlreadyExistsException,
+  ImageTagAlreadyExistsException,
+  PutImageCommand,
   RepositoryPolicyNotFoundException,
   SetRepositoryPolicyCommand
 } from '@aws-sdk/client-ecr'
@@ -65,6 +68,43 @@ describe('container registry adapter', () => {
     const sent = ecrMock.commandCalls(BatchGetImageCommand)[0]!.args[0].input
     expect(sent.imageIds).toEqual([{ imageDigest: 'sha256:abc' }])
     expect(sent.acceptedMediaTypes).toContain('application/vnd.oci.image.index.v1+json')
+  })
+
+  it('reads a tag the repository does not hold as no image', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [],
+      failures: [{ imageId: { imageTag: 'inputs-x' }, failureCode: 'ImageNotFound' }]
+    })
+    await expect(registry().findTagged(repository, 'inputs-x')).resolves.toBeUndefined()
+  })
+
+  const stored = {
+    digest: 'sha256:abc',
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    body: '{}'
+  }
+
+  it('adds a tag with PutImage, naming the digest; a tag that names the image already is no error', async () => {
+    ecrMock
+      .on(PutImageCommand)
+      .rejects(new ImageAlreadyExistsException({ message: 'already', $metadata: {} }))
+    await expect(registry().tagImage(repository, stored, 'v1')).resolves.toBeUndefined()
+    expect(ecrMock.commandCalls(PutImageCommand)[0]!.args[0].input).toMatchObject({
+      repositoryName: 'app',
+      imageDigest: 'sha256:abc',
+      imageTag: 'v1',
+      imageManifest: '{}'
+    })
+  })
+
+  it('explains an immutable tag that names another image', async () => {
+    ecrMock
+      .on(PutImageCommand)
+      .rejects(new ImageTagAlreadyExistsException({ message: 'immutable', $metadata: {} }))
+    await expect(registry().tagImage(repository, stored, 'v1')).rejects.toMatchObject({
+      id: 'image-tag-immutable',
+      fix: expect.stringContaining('mutable')
+    })
   })
 })
 

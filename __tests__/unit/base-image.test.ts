@@ -6,6 +6,7 @@ import { ActionError } from '../../src/domain/errors.js'
 import {
   baseLabels,
   builderCanPull,
+  ecrRegistriesOf,
   verifyBaseLayers,
   type ResolvedBase
 } from '../../src/steps/base-image.js'
@@ -79,5 +80,23 @@ describe('verifyBaseLayers', () => {
         registryWith(baseIds)
       )
     ).rejects.toThrow(ActionError)
+  })
+})
+
+describe('ecrRegistriesOf', () => {
+  it('names each ECR registry the build pulls from once, and no public registry', () => {
+    const other = '222222222222.dkr.ecr.eu-west-1.amazonaws.com'
+    const dockerfile = [
+      `FROM ${other}/tools:1 AS tools`,
+      `FROM 111111111111.dkr.ecr.us-east-1.amazonaws.com/ecr-public/lambda/provided:al2023`,
+      'COPY --from=tools /bin/tool /bin/tool',
+      `COPY --from=${other}/assets:2 /a /a`,
+      'COPY --from=public.ecr.aws/docker/library/busybox:1 /bin/busybox /bin/busybox'
+    ].join('\n')
+    const resolvedBase = { base: findDockerfileBase(dockerfile), requests: 0 }
+    expect(ecrRegistriesOf(resolvedBase).sort()).toEqual([
+      '111111111111.dkr.ecr.us-east-1.amazonaws.com',
+      other
+    ])
   })
 })

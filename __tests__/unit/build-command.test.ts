@@ -77,6 +77,17 @@ describe('buildArguments', () => {
     expect(args.filter(arg => arg.startsWith('--output') || arg === '--push')).toEqual([])
   })
 
+  it('only exports the cache on a cache-only build: nothing is loaded or tagged', () => {
+    const args = buildArguments({ ...request, cacheOnly: true, cacheTo: ['type=registry,ref=r:c'] })
+    expect(args).toContain('--output=type=cacheonly')
+    expect(args).not.toContain('--load')
+    expect(args).not.toContain('--tag')
+    expect(args.slice(args.indexOf('--cache-to'), args.indexOf('--cache-to') + 2)).toEqual([
+      '--cache-to',
+      'type=registry,ref=r:c'
+    ])
+  })
+
   it('asks for the base image from its registry when pull is set', () => {
     expect(buildArguments({ ...request, pull: true })).toContain('--pull')
     expect(buildArguments(request)).not.toContain('--pull')

@@ -4,6 +4,7 @@ import {
   checkCaches,
   checkDockerVersions,
   chooseBuilder,
+  chooseCaches,
   describeDockerSetup,
   versionAtLeast,
   type DockerFacts
@@ -137,5 +138,36 @@ describe('describeDockerSetup', () => {
     expect(
       describeDockerSetup({ ...containerdStore, context: 'colima', endpoint: 'unix:///c.sock' })
     ).toContain('context colima (unix:///c.sock)')
+  })
+})
+
+describe('chooseCaches', () => {
+  const REPO = '111111111111.dkr.ecr.us-east-1.amazonaws.com/app'
+  const none = { from: [], to: [] }
+
+  it("caches in the function's repository, per architecture, in ECR's form, never failing the build", () => {
+    const choice = chooseCaches(none, true, containerdStore, REPO, 'arm64')
+    expect(choice.from).toEqual([`type=registry,ref=${REPO}:buildcache-arm64`])
+    expect(choice.to).toEqual([
+      `type=registry,ref=${REPO}:buildcache-arm64,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+    ])
+    expect(choice.note).toContain('registry-cache: false')
+  })
+
+  it('does the same on a docker-container builder over the classic store', () => {
+    const container = { ...runner, builder: { name: 'ci', driver: 'docker-container' } }
+    expect(chooseCaches(none, true, container, REPO, 'x86_64').to).toHaveLength(1)
+  })
+
+  it('leaves the cache out, saying why, where the builder cannot export one', () => {
+    const choice = chooseCaches(none, true, runner, REPO, 'x86_64')
+    expect(choice).toMatchObject({ from: [], to: [] })
+    expect(choice.note).toContain('classic image store cannot export')
+  })
+
+  it("uses the user's caches as given, and none with registry-cache off", () => {
+    const given = { from: ['type=gha'], to: [] }
+    expect(chooseCaches(given, true, containerdStore, REPO, 'x86_64')).toEqual(given)
+    expect(chooseCaches(none, false, containerdStore, REPO, 'x86_64')).toEqual(none)
   })
 })

@@ -10,7 +10,11 @@ import {
 } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { userDockerContext, withRegistryLogin } from '../../src/adapters/registry-login.js'
+import {
+  userDockerContext,
+  withRegistryLogin,
+  withRegistryLogins
+} from '../../src/adapters/registry-login.js'
 
 const credentials = { username: 'AWS', password: 'pa55word-for-the-registry' }
 const REGISTRY = '111111111111.dkr.ecr.us-east-1.amazonaws.com'
@@ -68,5 +72,47 @@ describe('withRegistryLogin', () => {
     expect(existsSync(seen)).toBe(false)
     // Removing the temporary config removes the link, never the user's contexts.
     expect(existsSync(path.join(user, 'contexts', 'meta'))).toBe(true)
+  })
+
+  it("keeps the user's buildx, and their logins to other registries, for builds", async () => {
+    const user = userConfig(
+      {
+        auths: { 'ghcr.io': { auth: 'dXNlcjpwYXQ=' }, [REGISTRY]: { auth: 'c3RhbGU=' } },
+        credHelpers: { 'gcr.io': 'gcloud' },
+        credsStore: 'desktop'
+      },
+      false
+    )
+    mkdirSync(path.join(user, 'cli-plugins'))
+    mkdirSync(path.join(user, 'buildx', 'instances'), { recursive: true })
+    const previous = process.env.DOCKER_CONFIG
+    process.env.DOCKER_CONFIG = user
+    try {
+      await withRegistryLogins(
+        [{ registry: REGISTRY, credentials }],
+        dir => {
+          expect(readlinkSync(path.join(dir, 'cli-plugins'))).toBe(path.join(user, 'cli-plugins'))
+          expect(readlinkSync(path.join(dir, 'buildx'))).toBe(path.join(user, 'buildx'))
+          expect(existsSync(path.join(dir, 'contexts'))).toBe(false)
+          const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
+            auths: Record<string, { auth: string }>
+          }
+          // The user's other logins stay; the ECR token replaces theirs; no credsStore.
+          expect(config).toEqual({
+            auths: {
+              'ghcr.io': { auth: 'dXNlcjpwYXQ=' },
+              [REGISTRY]: { auth: Buffer.from(`AWS:${credentials.password}`).toString('base64') }
+            },
+            credHelpers: { 'gcr.io': 'gcloud' }
+          })
+          return Promise.resolve()
+        },
+        { keepUserLogins: true }
+      )
+    } finally {
+      if (previous === undefined) delete process.env.DOCKER_CONFIG
+      else process.env.DOCKER_CONFIG = previous
+    }
+    expect(existsSync(path.join(user, 'buildx', 'instances'))).toBe(true)
   })
 })

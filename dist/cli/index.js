@@ -28933,6 +28933,7 @@ function findDockerfileBase(dockerfile, options = {}) {
         chain.push(resolved.link);
     }
     const root = resolved.link;
+    const needed = neededImages(target, resolver);
     const scratch = root.from === SCRATCH;
     const reference = scratch ? null : imageNameAt(root.from, `FROM on line ${root.line}`);
     return {
@@ -28945,7 +28946,8 @@ function findDockerfileBase(dockerfile, options = {}) {
         platformIsSymbolic: resolved.platformIsSymbolic,
         line: root.line,
         chain,
-        copiedFrom: copiedImages(target, resolver)
+        copiedFrom: needed.copied,
+        stageImages: needed.fromImages
     };
 }
 /** True for AWS's Lambda base images, on ECR Public or Docker Hub. */
@@ -29183,18 +29185,31 @@ class StageResolver {
         return { image: imageNameAt(value, where) };
     }
 }
-/** External images copied from, in the target and every stage it builds on or copies from. */
-function copiedImages(target, resolver) {
+/**
+ * External images the target needs: each needed stage's FROM image (when it names one) and the
+ * images copied from, in the target and every stage it builds on or copies from.
+ */
+function neededImages(target, resolver) {
     const needed = new Set();
     const pending = [target];
     const found = [];
+    const fromImages = [];
     for (let stage = pending.pop(); stage !== undefined; stage = pending.pop()) {
         if (needed.has(stage.index))
             continue;
         needed.add(stage.index);
-        const parent = resolver.resolve(stage).parent;
+        const resolved = resolver.resolve(stage);
+        const parent = resolved.parent;
         if (parent !== null)
             pending.push(parent);
+        else if (resolved.link.from !== SCRATCH) {
+            fromImages.push({
+                name: resolved.link.from,
+                reference: imageNameAt(resolved.link.from, `FROM on line ${stage.line}`),
+                stage: { index: stage.index, name: stage.name },
+                line: stage.line
+            });
+        }
         for (const copy of stage.copies) {
             const source = resolver.copySource(copy.from, copy.line);
             if (source.stage !== undefined)
@@ -29209,7 +29224,10 @@ function copiedImages(target, resolver) {
             }
         }
     }
-    return found.sort((a, b) => a.line - b.line);
+    return {
+        copied: found.sort((a, b) => a.line - b.line),
+        fromImages: fromImages.sort((a, b) => a.line - b.line)
+    };
 }
 function imageNameAt(value, where) {
     try {

@@ -4,6 +4,7 @@ import {
   ECRClient,
   GetAuthorizationTokenCommand,
   GetRepositoryPolicyCommand,
+  PutImageCommand,
   SetRepositoryPolicyCommand
 } from '@aws-sdk/client-ecr'
 import { repositoryLocation, type RepositoryLocation } from '../domain/aws-names.js'
@@ -23,6 +24,10 @@ export interface ContainerRegistry {
   authorization(repository: RepositoryLocation): Promise<RegistryCredentials>
   /** The manifest `reference` (a digest, or a tag) names, as ECR stores it. */
   manifest(repository: RepositoryLocation, reference: string): Promise<StoredManifest>
+  /** The manifest a tag names, or undefined when the repository has no image with that tag. */
+  findTagged(repository: RepositoryLocation, tag: string): Promise<StoredManifest | undefined>
+  /** Points `tag` at a manifest the repository holds (PutImage: no layer moves). */
+  tagImage(repository: RepositoryLocation, manifest: StoredManifest, tag: string): Promise<void>
   /** The policy text, or undefined when the repository has none. */
   policy(repository: RepositoryLocation): Promise<string | undefined>
   setPolicy(repository: RepositoryLocation, text: string): Promise<void>
@@ -140,6 +145,54 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
         }
       } catch (error) {
         throw explainAwsError(error, 'ecr:BatchGetImage', `repository ${repository.uri}`)
+      }
+    },
+
+    async findTagged(repository, tag) {
+      try {
+        const answer = await client.send(
+          new BatchGetImageCommand({
+            registryId: repository.account,
+            repositoryName: repository.name,
+            imageIds: [{ imageTag: tag }],
+            acceptedMediaTypes: ANY_MANIFEST_TYPE
+          })
+        )
+        const image = answer.images?.[0]
+        if (!image?.imageManifest) return undefined
+        return {
+          digest: image.imageId?.imageDigest ?? '',
+          mediaType: image.imageManifestMediaType ?? mediaTypeOf(image.imageManifest),
+          body: image.imageManifest
+        }
+      } catch (error) {
+        throw explainAwsError(error, 'ecr:BatchGetImage', `repository ${repository.uri}`)
+      }
+    },
+
+    async tagImage(repository, manifest, tag) {
+      try {
+        await client.send(
+          new PutImageCommand({
+            registryId: repository.account,
+            repositoryName: repository.name,
+            imageManifest: manifest.body,
+            imageManifestMediaType: manifest.mediaType,
+            imageDigest: manifest.digest,
+            imageTag: tag
+          })
+        )
+      } catch (error) {
+        // The tag names this manifest already: nothing to change.
+        if (errorName(error) === 'ImageAlreadyExistsException') return
+        if (errorName(error) === 'ImageTagAlreadyExistsException') {
+          throw new ActionError(
+            'image-tag-immutable',
+            `${repository.uri}:${tag} names another image, and the repository's tags are immutable, so it cannot be moved to ${manifest.digest}.`,
+            "Use tags that are new on every run (e.g. the commit SHA), or make the repository's tags mutable."
+          )
+        }
+        throw explainAwsError(error, 'ecr:PutImage', `repository ${repository.uri}`)
       }
     },
 

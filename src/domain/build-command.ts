@@ -21,6 +21,11 @@ export interface BuildRequest {
   readonly metadataFile: string
   /** Resolve FROM images from their registries even when a local copy exists. */
   readonly pull?: boolean
+  /**
+   * cache-only: build again only to export the cache (every step is in the builder's local
+   * cache by then); nothing is loaded or tagged.
+   */
+  readonly cacheOnly?: boolean
 }
 
 /**
@@ -34,7 +39,7 @@ export function buildArguments(request: BuildRequest): string[] {
   // Lambda refuses image indexes; attestations would turn the single manifest into one.
   args.push('--provenance=false', '--sbom=false')
   // Into the engine the push reads from, whatever the builder's driver.
-  args.push('--load')
+  args.push(request.cacheOnly ? '--output=type=cacheonly' : '--load')
   // The iidfile names the config digest, which the containerd image store does not know the
   // image by; the metadata file names both the config and the manifest digest.
   args.push('--file', request.file, '--metadata-file', request.metadataFile)
@@ -42,7 +47,7 @@ export function buildArguments(request: BuildRequest): string[] {
   if (request.target !== undefined) args.push('--target', request.target)
   for (const arg of request.buildArgs) args.push('--build-arg', arg)
   for (const label of request.labels) args.push('--label', label)
-  for (const ref of request.imageRefs) args.push('--tag', ref)
+  if (!request.cacheOnly) for (const ref of request.imageRefs) args.push('--tag', ref)
   for (const secret of request.secretFiles)
     args.push('--secret', `id=${secret.id},src=${secret.path}`)
   for (const source of request.cacheFrom) args.push('--cache-from', source)

@@ -123,7 +123,7 @@ export function checkCaches(
   for (const { input, option } of all) {
     const type = cacheType(option)
     if (type === 'inline') continue
-    if (facts.builder.driver === 'docker' && facts.imageStore === 'classic') {
+    if (!canExportCaches(facts)) {
       throw new ActionError(
         'cache-unsupported-by-builder',
         `${input} "${option}" needs a builder that can export and import caches, but the build runs on the engine's own builder (docker driver) with the classic image store, which supports only type=inline.`,
@@ -148,6 +148,55 @@ export function checkCaches(
       )
     }
   }
+}
+
+/** The repository tag of the default registry cache; one per architecture, never deployed. */
+export const BUILD_CACHE_TAG_PREFIX = 'buildcache-'
+
+export interface CacheChoice {
+  readonly from: readonly string[]
+  readonly to: readonly string[]
+  /** What the log says about the choice; undefined when the user's own caches are used as given. */
+  readonly note?: string
+  /** Set for the default cache: the build must be logged in to this repository's registry. */
+  readonly repository?: string
+}
+
+/**
+ * The caches a build uses: the user's, when cache-from or cache-to is set; else, with
+ * registry-cache on and a builder that can export caches, the function's own repository under
+ * `buildcache-ARCH`, in the form ECR stores (an image manifest with OCI media types:
+ * https://docs.docker.com/build/cache/backends/registry/, and the ECR note there). A failed
+ * export is only a warning: the cache must never be why a deploy fails.
+ */
+export function chooseCaches(
+  given: { readonly from: readonly string[]; readonly to: readonly string[] },
+  registryCache: boolean,
+  facts: DockerFacts,
+  cacheRepository: string,
+  architecture: string
+): CacheChoice {
+  if (given.from.length > 0 || given.to.length > 0 || !registryCache) return given
+  if (!canExportCaches(facts)) {
+    return {
+      from: [],
+      to: [],
+      note: "No registry build cache: the engine's own builder (docker driver) on the classic image store cannot export one. Turn on the containerd image store, or use a docker-container builder, to let a fresh runner reuse earlier builds' layers."
+    }
+  }
+  const ref = `${cacheRepository}:${BUILD_CACHE_TAG_PREFIX}${architecture}`
+  return {
+    from: [`type=registry,ref=${ref}`],
+    to: [
+      `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+    ],
+    note: `Build cache: ${ref} (registry-cache: false turns it off).`,
+    repository: cacheRepository
+  }
+}
+
+function canExportCaches(facts: DockerFacts): boolean {
+  return !(facts.builder.driver === 'docker' && facts.imageStore === 'classic')
 }
 
 /** One line for the log and the summary. */

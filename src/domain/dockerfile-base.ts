@@ -43,14 +43,17 @@ export interface StageLink extends StageRef {
   readonly platform: string | null
 }
 
-/** An external image that files are copied from with `COPY --from=IMAGE`. */
-export interface CopiedImage {
+/** An external image a stage starts FROM, or copies files from with `COPY --from=IMAGE`. */
+export interface StageImage {
   readonly name: string
   readonly reference: ImageName
   /** The stage holding the COPY. */
   readonly stage: StageRef
   readonly line: number
 }
+
+/** An external image that files are copied from with `COPY --from=IMAGE`. */
+export type CopiedImage = StageImage
 
 export interface DockerfileBase {
   /** The stage that is built. */
@@ -74,6 +77,11 @@ export interface DockerfileBase {
   readonly chain: readonly StageLink[]
   /** External images copied from by the target stage and the stages it depends on. */
   readonly copiedFrom: readonly CopiedImage[]
+  /**
+   * The external FROM images of the target stage and every stage it depends on (the base
+   * image among them), by line: what the build pulls besides copiedFrom.
+   */
+  readonly stageImages: readonly StageImage[]
 }
 
 // https://docs.docker.com/reference/dockerfile/#automatic-platform-args-in-the-global-scope
@@ -127,6 +135,7 @@ export function findDockerfileBase(
     chain.push(resolved.link)
   }
   const root = resolved.link
+  const needed = neededImages(target, resolver)
   const scratch = root.from === SCRATCH
   const reference = scratch ? null : imageNameAt(root.from, `FROM on line ${root.line}`)
   return {
@@ -139,7 +148,8 @@ export function findDockerfileBase(
     platformIsSymbolic: resolved.platformIsSymbolic,
     line: root.line,
     chain,
-    copiedFrom: copiedImages(target, resolver)
+    copiedFrom: needed.copied,
+    stageImages: needed.fromImages
   }
 }
 
@@ -440,16 +450,32 @@ class StageResolver {
   }
 }
 
-/** External images copied from, in the target and every stage it builds on or copies from. */
-function copiedImages(target: Stage, resolver: StageResolver): CopiedImage[] {
+/**
+ * External images the target needs: each needed stage's FROM image (when it names one) and the
+ * images copied from, in the target and every stage it builds on or copies from.
+ */
+function neededImages(
+  target: Stage,
+  resolver: StageResolver
+): { copied: CopiedImage[]; fromImages: StageImage[] } {
   const needed = new Set<number>()
   const pending: Stage[] = [target]
   const found: CopiedImage[] = []
+  const fromImages: StageImage[] = []
   for (let stage = pending.pop(); stage !== undefined; stage = pending.pop()) {
     if (needed.has(stage.index)) continue
     needed.add(stage.index)
-    const parent = resolver.resolve(stage).parent
+    const resolved = resolver.resolve(stage)
+    const parent = resolved.parent
     if (parent !== null) pending.push(parent)
+    else if (resolved.link.from !== SCRATCH) {
+      fromImages.push({
+        name: resolved.link.from,
+        reference: imageNameAt(resolved.link.from, `FROM on line ${stage.line}`),
+        stage: { index: stage.index, name: stage.name },
+        line: stage.line
+      })
+    }
     for (const copy of stage.copies) {
       const source = resolver.copySource(copy.from, copy.line)
       if (source.stage !== undefined) pending.push(source.stage)
@@ -463,7 +489,10 @@ function copiedImages(target: Stage, resolver: StageResolver): CopiedImage[] {
       }
     }
   }
-  return found.sort((a, b) => a.line - b.line)
+  return {
+    copied: found.sort((a, b) => a.line - b.line),
+    fromImages: fromImages.sort((a, b) => a.line - b.line)
+  }
 }
 
 function imageNameAt(value: string, where: string): ImageName {

@@ -8,7 +8,12 @@ import { formatImageReference, parseRegistryImageReference } from './registry-re
  * https://github.com/opencontainers/image-spec/blob/main/annotations.md#pre-defined-annotation-keys
  */
 
-export const REBUILD_MODES = ['always', 'if-base-changed'] as const
+/**
+ * if-inputs-changed (the default): build unless the repository holds an image built from the
+ * same inputs (src/domain/build-inputs.ts); always: build on every run; if-base-changed: a
+ * scheduled refresh, which builds only when the deployed image's base moved.
+ */
+export const REBUILD_MODES = ['if-inputs-changed', 'always', 'if-base-changed'] as const
 export type RebuildMode = (typeof REBUILD_MODES)[number]
 
 export interface RefreshFacts {

@@ -34,6 +34,10 @@ export interface RunFacts {
   dryRunReport?: DeployPlanReport
   maxImageBytes?: number
   dockerfile?: string
+  /** The digest of the build's inputs, when it could be taken. */
+  inputsDigest?: string
+  /** Set when nothing was built: the repository held an image of the same inputs under this tag. */
+  reusedTag?: string
   /** Seconds each phase took, in order. */
   readonly timings: { phase: string; seconds: number }[]
 }
@@ -114,6 +118,8 @@ export function setOutputs(facts: RunFacts): void {
     core.setOutput('image-digest', first.digest)
   }
   if (facts.built) core.setOutput('image-size', String(facts.built.image.sizeBytes))
+  if (facts.built || facts.reusedTag) core.setOutput('built', String(facts.built !== undefined))
+  if (facts.inputsDigest) core.setOutput('inputs-digest', facts.inputsDigest)
   if (facts.plan) core.setOutput('architecture', facts.plan.architecture)
   const firstTarget = facts.plan?.targets[0]
   if (firstTarget) {
@@ -149,6 +155,12 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
   for (const pushed of facts.pushed ?? []) {
     rows.push(['Image', code(pushed.imageUri)])
     rows.push(['Manifest', escape(pushed.mediaType)])
+  }
+  if (facts.reusedTag) {
+    rows.push([
+      'Build',
+      `skipped: the repository holds ${code(facts.reusedTag)}, built from the same inputs`
+    ])
   }
   if (facts.built) {
     const limit = facts.maxImageBytes ?? MAX_UNCOMPRESSED_IMAGE_BYTES

@@ -76,6 +76,21 @@ export async function resolveBaseImage(
   }
 }
 
+/**
+ * The ECR registries of the external images the build needs (private base images, in this
+ * account or another, and ECR pull-through caches): the build logs in to them.
+ */
+export function ecrRegistriesOf(resolved: ResolvedBase): string[] {
+  const images = [...resolved.base.stageImages, ...resolved.base.copiedFrom]
+  return [
+    ...new Set(
+      images
+        .map(image => image.reference.registry)
+        .filter(registry => parseEcrRegistryHost(registry) !== undefined)
+    )
+  ]
+}
+
 /** The OCI labels that record the base, so a later refresh can compare. */
 export function baseLabels(resolved: ResolvedBase): string[] {
   return Object.entries(baseImageLabels(resolved.base, resolved.digest ?? null)).map(

@@ -2,19 +2,27 @@ import * as core from '@actions/core'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
+import type { RegistryCredentials } from '../adapters/ecr.js'
+import { withRegistryLogins, type RegistryLogin } from '../adapters/registry-login.js'
 import { makeSecretDirectory, removeSecretDirectory } from '../adapters/temporary-files.js'
-import { buildArguments, parseBuildMetadata } from '../domain/build-command.js'
+import {
+  buildArguments,
+  parseBuildMetadata,
+  type BuildMetadata,
+  type BuildRequest
+} from '../domain/build-command.js'
 import {
   checkCaches,
   checkDockerVersions,
+  chooseCaches,
   chooseBuilder,
   describeDockerSetup,
   type DockerFacts
 } from '../domain/docker-setup.js'
-import { ActionError } from '../domain/errors.js'
+import { ActionError, describeFailure, isActionError } from '../domain/errors.js'
 import { platformFor } from '../domain/lambda-limits.js'
 import { CREATED_LABEL, REVISION_LABEL, SOURCE_LABEL } from '../domain/oci-labels.js'
-import type { RepositoryLocation } from '../domain/aws-names.js'
+import { parseEcrRegistryHost, type RepositoryLocation } from '../domain/aws-names.js'
 import type { LambdaArchitecture } from '../domain/lambda-limits.js'
 import type { BuildSettings, Environment } from '../inputs.js'
 
@@ -28,6 +36,11 @@ export interface BuiltImage {
   /** REGISTRY/NAME:TAG for every tag, in the order given. */
   readonly references: readonly string[]
   readonly platform: string
+  /**
+   * Writes the default registry build cache, once the image has passed its checks: nothing
+   * reaches ECR from an image that will not be deployed. Undefined when there is none to write.
+   */
+  readonly exportCache?: () => Promise<void>
 }
 
 /** Builds once for every repository: the image is tagged REPOSITORY:TAG for each of them. */
@@ -41,6 +54,10 @@ export async function buildImage(
     readonly baseLabels?: readonly string[]
     /** Fetch FROM images from their registries, so the base is the one just resolved. */
     readonly pull?: boolean
+    /** ECR registries the build pulls external images from (private base images). */
+    readonly imageRegistries?: readonly string[]
+    /** Credentials for an ECR registry: those above, and the first repository's (the cache's). */
+    readonly registryCredentials?: (registry: RepositoryLocation) => Promise<RegistryCredentials>
   },
   docker: DockerEngine,
   env: Environment
@@ -49,10 +66,131 @@ export async function buildImage(
   checkDockerVersions(facts)
   checkCaches({ from: build.cacheFrom, to: build.cacheTo }, facts, env)
   core.info(describeDockerSetup(facts))
+  const caches = chooseCaches(
+    { from: build.cacheFrom, to: build.cacheTo },
+    build.registryCache,
+    facts,
+    destination.repositories[0]!.uri,
+    destination.architecture
+  )
+  if (caches.note) core.info(caches.note)
   const platform = platformFor(destination.architecture)
   const references = destination.repositories.flatMap(repository =>
     destination.tags.map(tag => `${repository.uri}:${tag}`)
   )
+  // buildx pulls private ECR bases, and reads and writes the default cache, with ECR's tokens.
+  const access = await buildLogins(destination, caches.repository)
+  const cache = access.cacheAllowed ? caches : { from: [], to: [] }
+  const request = {
+    ...build,
+    builder: chooseBuilder(build.builder, facts.context),
+    platform,
+    labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
+    imageRefs: references,
+    pull: destination.pull,
+    cacheFrom: cache.from
+  }
+  // The user's own cache-to is written by the build, as they asked; the default one later.
+  const deferred = build.cacheTo.length === 0 ? cache.to : []
+  const login = access.logins.length > 0 ? access.logins : undefined
+  const built = await core.group(`Build ${platform} image`, () =>
+    runBuild(build, { ...request, cacheTo: build.cacheTo }, docker, login)
+  )
+  // By the tag just written: the classic store names the image by its config digest, the
+  // containerd store by its manifest digest, and a tag works on both.
+  const image = await docker.inspectImage(references[0]!)
+  if (image.id !== built.configDigest && image.id !== built.manifestDigest) {
+    throw new ActionError(
+      'built-image-not-loaded',
+      `The engine's ${references[0]} is ${image.id}, not the image just built (config ${built.configDigest}): the build did not load its result into this engine, or another build tagged the same name meanwhile.`,
+      'Build on a builder that loads into the engine the step talks to (leave the builder input empty, or use a docker-container builder), and use a tag unique to the run (the default is the commit SHA).'
+    )
+  }
+  const exportCache =
+    deferred.length === 0
+      ? undefined
+      : () =>
+          core.group('Export the build cache', async () => {
+            try {
+              await runBuild(
+                build,
+                { ...request, cacheTo: deferred, cacheOnly: true },
+                docker,
+                login
+              )
+            } catch (error) {
+              core.warning(
+                `The build cache was not written (${describeFailure(error)}); the deploy goes on, and the next build starts without it.`
+              )
+            }
+          })
+  return {
+    image,
+    configDigest: built.configDigest,
+    docker: facts,
+    references,
+    platform,
+    exportCache
+  }
+}
+
+/**
+ * The ECR logins a build needs: the registries of private base images (a token that cannot be
+ * had fails the run, as the pull would), and the default cache's registry, which is only left
+ * out, with a notice, when the principal may not get a token (a dry-run's minimal policy).
+ */
+async function buildLogins(
+  destination: {
+    readonly repositories: readonly RepositoryLocation[]
+    readonly imageRegistries?: readonly string[]
+    readonly registryCredentials?: (registry: RepositoryLocation) => Promise<RegistryCredentials>
+  },
+  cacheRepository: string | undefined
+): Promise<{ logins: RegistryLogin[]; cacheAllowed: boolean }> {
+  const credentialsFor = destination.registryCredentials
+  if (!credentialsFor) return { logins: [], cacheAllowed: cacheRepository === undefined }
+  const login = async (registry: string): Promise<RegistryLogin> => ({
+    registry,
+    credentials: await credentialsFor(parseEcrRegistryHost(registry)!)
+  })
+  const logins = await Promise.all([...new Set(destination.imageRegistries ?? [])].map(login))
+  if (cacheRepository === undefined) return { logins, cacheAllowed: true }
+  const cacheRegistry = destination.repositories[0]!.registry
+  if (logins.some(entry => entry.registry === cacheRegistry)) return { logins, cacheAllowed: true }
+  try {
+    return { logins: [...logins, await login(cacheRegistry)], cacheAllowed: true }
+  } catch (error) {
+    if (!isActionError(error) || error.id !== 'access-denied') throw error
+    core.notice(
+      `No registry build cache: ${error.reason} The build goes on without it; allow ecr:GetAuthorizationToken (or set registry-cache: false) to stop this notice.`
+    )
+    return { logins, cacheAllowed: false }
+  }
+}
+
+/** One `docker buildx build`, with the secrets in files that exist only while it runs. */
+async function runBuild(
+  build: BuildSettings,
+  request: Omit<BuildRequest, 'secretFiles' | 'metadataFile'>,
+  docker: DockerEngine,
+  login?: readonly RegistryLogin[]
+): Promise<BuildMetadata> {
+  if (login) {
+    return withRegistryLogins(
+      login,
+      configDir => runBuildWith(build, request, docker, { DOCKER_CONFIG: configDir }),
+      { keepUserLogins: true }
+    )
+  }
+  return runBuildWith(build, request, docker, {})
+}
+
+async function runBuildWith(
+  build: BuildSettings,
+  request: Omit<BuildRequest, 'secretFiles' | 'metadataFile'>,
+  docker: DockerEngine,
+  env: Record<string, string>
+): Promise<BuildMetadata> {
   const workDir = makeSecretDirectory('build')
   try {
     const secretFiles = build.secrets.map((secret, index) => {
@@ -62,33 +200,15 @@ export async function buildImage(
       return { id: secret.id, path: file }
     })
     const metadataFile = path.join(workDir, 'build-metadata.json')
-    const args = buildArguments({
-      ...build,
-      builder: chooseBuilder(build.builder, facts.context),
-      platform,
-      labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
-      imageRefs: references,
-      pull: destination.pull,
-      secretFiles,
-      metadataFile
-    })
     // The job's environment goes to buildx whole: it reads the runner's cache service variables
     // (GHA_CACHE_VARIABLES) from there for type=gha caches.
-    await core.group(`Build ${platform} image`, () =>
-      docker.run(args, { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' })
-    )
-    const built = parseBuildMetadata(readFileSync(metadataFile, 'utf8'))
-    // By the tag just written: the classic store names the image by its config digest, the
-    // containerd store by its manifest digest, and a tag works on both.
-    const image = await docker.inspectImage(references[0]!)
-    if (image.id !== built.configDigest && image.id !== built.manifestDigest) {
-      throw new ActionError(
-        'built-image-not-loaded',
-        `The engine's ${references[0]} is ${image.id}, not the image just built (config ${built.configDigest}): the build did not load its result into this engine, or another build tagged the same name meanwhile.`,
-        'Build on a builder that loads into the engine the step talks to (leave the builder input empty, or use a docker-container builder), and use a tag unique to the run (the default is the commit SHA).'
-      )
-    }
-    return { image, configDigest: built.configDigest, docker: facts, references, platform }
+    await docker.run(buildArguments({ ...request, secretFiles, metadataFile }), {
+      ...env,
+      BUILDX_NO_DEFAULT_ATTESTATIONS: '1'
+    })
+    return request.cacheOnly
+      ? { configDigest: '' }
+      : parseBuildMetadata(readFileSync(metadataFile, 'utf8'))
   } finally {
     removeSecretDirectory(workDir)
   }
