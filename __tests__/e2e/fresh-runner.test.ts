@@ -30,7 +30,7 @@ let unique = 0
 beforeAll(async () => {
   standIn = await startStandIn({ port: 0 })
   control = new StandInControl(standIn.url)
-  work = mkdtempSync(path.join(os.tmpdir(), 'unchanged-inputs-'))
+  work = mkdtempSync(path.join(os.tmpdir(), 'fresh-runner-'))
 })
 
 afterAll(async () => {
