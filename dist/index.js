@@ -69830,13 +69830,15 @@ function verifyManifest(mediaType, body, builtConfigDigest, digest) {
  * Deploy-only: the image is in ECR already. Its manifest and config are read from the registry
  * (no pull) and checked like a built image, as far as a manifest and config tell.
  */
-async function resolveExistingImage(reference, plan, registry, http, maxImageBytes) {
+async function resolveExistingImage(reference, plan, registry, http, maxImageBytes, 
+/** The manifest `reference` names, when the caller has read it from ECR already. */
+known) {
     const repository = reference.repository;
     for (const target of plan.targets) {
         if (target.region !== repository.region)
             throw regionMismatch(repository, target.region);
     }
-    const manifest = await registry.manifest(repository, reference.digest ?? reference.tag);
+    const manifest = known ?? (await registry.manifest(repository, reference.digest ?? reference.tag));
     if (!LAMBDA_MANIFEST_MEDIA_TYPES.includes(manifest.mediaType)) {
         throw new domain_errors/* ActionError */.lZ('image-is-index', `${repository.uri}@${manifest.digest} is ${manifest.mediaType || 'not an image manifest'}; Lambda deploys only a single-platform image manifest.`, 'Deploy the digest of the platform manifest inside the index (docker buildx imagetools inspect shows them), or rebuild with one --platform and --provenance=false.');
     }
@@ -70070,7 +70072,7 @@ async function findReusableImage(fingerprint, plan, aws, http, maxImageBytes) {
             core/* info */.pq(`${repository.uri} holds no image built from these inputs; building.`);
             return undefined;
         }
-        const existing = await resolveExistingImage({ repository, digest: manifest.digest }, { ...plan, targets: plan.targets.filter(target => target.repository === repository) }, registry, http, maxImageBytes);
+        const existing = await resolveExistingImage({ repository, digest: manifest.digest }, { ...plan, targets: plan.targets.filter(target => target.repository === repository) }, registry, http, maxImageBytes, manifest);
         images.set(repository.uri, { pushed: existing.pushed, manifest });
         findings.push(...existing.findings);
     }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import type { ContainerRegistry } from '../adapters/ecr.js'
+import type { ContainerRegistry, StoredManifest } from '../adapters/ecr.js'
 import type { RegistryHttp } from '../adapters/registry-http.js'
 import { regionMismatch } from '../inputs.js'
 import type { ImageReference } from '../domain/aws-names.js'
@@ -31,13 +31,16 @@ export async function resolveExistingImage(
   plan: DeployPlan,
   registry: ContainerRegistry,
   http: RegistryHttp,
-  maxImageBytes: number
+  maxImageBytes: number,
+  /** The manifest `reference` names, when the caller has read it from ECR already. */
+  known?: StoredManifest
 ): Promise<ExistingImage> {
   const repository = reference.repository
   for (const target of plan.targets) {
     if (target.region !== repository.region) throw regionMismatch(repository, target.region)
   }
-  const manifest = await registry.manifest(repository, reference.digest ?? reference.tag!)
+  const manifest =
+    known ?? (await registry.manifest(repository, reference.digest ?? reference.tag!))
   if (!LAMBDA_MANIFEST_MEDIA_TYPES.includes(manifest.mediaType)) {
     throw new ActionError(
       'image-is-index',

@@ -112,7 +112,8 @@ export async function findReusableImage(
       { ...plan, targets: plan.targets.filter(target => target.repository === repository) },
       registry,
       http,
-      maxImageBytes
+      maxImageBytes,
+      manifest
     )
     images.set(repository.uri, { pushed: existing.pushed, manifest })
     findings.push(...existing.findings)
