@@ -10,7 +10,8 @@ try {
   await run()
 } catch (error) {
   // run() reports every failure it expects; anything reaching here is a defect. One annotation
-  // with the stack (the bundle is not minified, so its frames name functions), never Node's dump
-  // of an uncaught error, which quotes the whole source line it came from.
+  // with the stack, never Node's dump of an uncaught error, which quotes the whole source line it
+  // came from: in the minified bundle that line is most of the file. The minifier (ncc's terser
+  // settings) keeps function and class names, so the frames still name functions.
   core.setFailed(describeCrash(error))
 }

@@ -35,6 +35,7 @@ import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import {
   findReusableImage,
+  refreshFromInputs,
   fingerprintBuild,
   type BuildFingerprint,
   type ReusableImage
@@ -155,22 +156,26 @@ async function builtImage(
   const registry = registryClient(aws)
   const base = await timed('base-image', () => resolveBaseImage(build, plan.architecture, registry))
   facts.base = base
-  if (config.rebuild === 'if-base-changed') {
-    facts.refresh = await timed('refresh-check', () =>
-      decideRebuild(plan.targets[0]!, base, registry, config.revision)
-    )
-    if (!facts.refresh.rebuild) return undefined
-  }
   let fingerprint: BuildFingerprint | undefined
   if (config.rebuild !== 'always') {
     fingerprint = await timed('inputs', () =>
       fingerprintBuild(build, plan.architecture, base, registry)
     )
     facts.inputsDigest = fingerprint?.digest
+  }
+  if (config.rebuild === 'if-base-changed') {
+    const target = plan.targets[0]!
+    facts.refresh = await timed('refresh-check', async () => {
+      const byInputs = fingerprint && (await refreshFromInputs(fingerprint, target, base, aws))
+      return byInputs ?? decideRebuild(target, base, registry, config.revision)
+    })
+    if (!facts.refresh.rebuild) return undefined
+  }
+  if (config.rebuild !== 'always') {
     const reusable =
       fingerprint &&
       (await timed('reuse-check', () =>
-        findReusableImage(fingerprint!, plan, aws, registry, config.maxImageBytes)
+        findReusableImage(fingerprint, plan, aws, registry, config.maxImageBytes)
       ))
     if (reusable) return reusedImage(reusable, plan, aws, config, facts)
   }

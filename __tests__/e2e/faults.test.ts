@@ -596,7 +596,7 @@ describe('registry faults while the base image is verified after the build', () 
   /**
    * The base is a private ECR image (FROM from a build argument) that the action reads through
    * the proxy, so its own registry reads of it can be failed. docker builds from the local copy
-   * (no --pull for a private base), so only the action's reads meet the faults: the HEAD of the
+   * (no --pull for a private base), so only the action's reads meet the faults: the GET of the
    * tag when the base is resolved, and the GET of the manifest by digest when its layers are
    * checked. The base is pushed under the registry's own name and only tagged under the proxy's:
    * the proxy fronts the same registry, and the set-up then does not depend on it.

@@ -127,9 +127,9 @@ export class RegistryHttp {
   }
 
   /**
-   * The digest of the single-platform manifest that `reference` now names for `platform`: HEAD
-   * the manifest; for an index, GET it and take the platform's entry (no further request); for a
-   * single manifest, the HEAD's Docker-Content-Digest (a GET when the registry omits it).
+   * The digest of the single-platform manifest that `reference` now names for `platform`: GET the
+   * manifest; for an index, take the platform's entry (no further request); for a single
+   * manifest, its Docker-Content-Digest (the body's sha256 when the registry omits it).
    */
   async resolvePlatformDigest(
     reference: string,
@@ -145,13 +145,8 @@ export class RegistryHttp {
     const name = formatImageReference(image)
     const path = `/v2/${image.repository}/manifests/${manifestReference(image)}`
 
-    const head = await this.send(image, 'HEAD', path, ACCEPT_ANY)
-    const headType = mediaTypeOf(head)
-    const headDigest = validDigest(head.headers.get('docker-content-digest'))
-
-    if (headType !== undefined && MANIFEST_TYPES.has(headType) && headDigest) {
-      return { image: name, platform, digest: headDigest, ...counts() }
-    }
+    // One GET, not HEAD then GET: AWS base images are indexes, whose body is needed anyway to
+    // pick the platform, and every request is a round trip on a runner far from the registry.
     const response = await this.send(image, 'GET', path, ACCEPT_ANY)
     const body = Buffer.from(await response.arrayBuffer())
     const manifest = parseJson(body, name)
