@@ -14,12 +14,19 @@ import {
   runCommand
 } from './bench/host-tools.js'
 import { startRecordingProxy } from './bench/recording-proxy.js'
+import { markdownTable, percent, seconds, type Row } from './bench/rows.js'
+import { runnerShapedBench, RUNNER_SHAPE } from './bench/runner-shaped.js'
 
 /**
- * `npm run bench`: the issue "Performance" figures for examples/hello-node against the local AWS
- * stand-in, each next to the hand-written awscli + docker pipeline (the baseline). Medians of
- * BENCH_REPEAT runs (default 5) after one warm-up; writes bench/results.json and bench/RESULTS.md.
- * Other work may share the 2 cores and the Docker engine: the figures are noisy, hence medians.
+ * `npm run bench`: the performance figures for examples/hello-node against the local AWS
+ * stand-in, each next to the hand-written awscli + docker pipeline (the baseline), in two tables:
+ *  - runner-shaped (bench/runner-shaped.ts): every run on a fresh engine, registries and AWS
+ *    behind a shaped link, Lambda updates that take time, as a GitHub-hosted runner sees them;
+ *  - loopback: the stack's own engine with everything on loopback, where fixed costs dominate.
+ * Medians of BENCH_REPEAT runs (default 5; the runner-shaped part BENCH_RUNNER_REPEAT, default 3)
+ * after one warm-up; writes bench/results.json and bench/RESULTS.md. BENCH_PARTS=runner or
+ * BENCH_PARTS=loopback runs one table (the other is left out of the report).
+ * Other work may share the 2 cores: the figures are noisy, hence medians, and the load is logged.
  */
 
 const ACCOUNT = '111111111111'
@@ -41,6 +48,8 @@ const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 17 * 60_000)
  * which is all a prune changes here, where the base image's layers stay in the image store.
  */
 const PRUNE = process.env.BENCH_PRUNE === '1'
+const RUNNER_REPEAT = Math.max(1, Number(process.env.BENCH_RUNNER_REPEAT ?? 3))
+const PARTS = (process.env.BENCH_PARTS ?? 'runner,loopback').split(',')
 /** Marks every repository, function and image tag the bench makes; nothing else is touched. */
 const RUN_ID = `bench${Date.now().toString(36)}`
 
@@ -65,9 +74,37 @@ function uniqueName(label: string): string {
   return `${RUN_ID}-${label}-${counter}`
 }
 
-async function newRepository(label: string): Promise<{ name: string; uri: string }> {
+/**
+ * The statement the Lambda developer guide has users add once for a repository of their own
+ * ("Amazon ECR permissions"): the hand pipeline's repositories get it when they are made, as a
+ * user's infrastructure code would; the action adds it itself.
+ */
+const LAMBDA_PULL_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'LambdaECRImageRetrievalPolicy',
+      Effect: 'Allow',
+      Principal: { Service: 'lambda.amazonaws.com' },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      Condition: {
+        StringLike: { 'aws:sourceArn': `arn:aws:lambda:${REGION}:${ACCOUNT}:function:*` }
+      }
+    }
+  ]
+})
+
+async function newRepository(
+  label: string,
+  options: { forHand?: boolean } = {}
+): Promise<{ name: string; uri: string }> {
   const name = uniqueName(label)
-  await control.createRepository({ account: ACCOUNT, region: REGION, name })
+  await control.createRepository({
+    account: ACCOUNT,
+    region: REGION,
+    name,
+    ...(options.forHand ? { policy: LAMBDA_PULL_POLICY } : {})
+  })
   return { name, uri: `${REGISTRY_HOST}/${name}` }
 }
 
@@ -94,6 +131,12 @@ function exampleCopy(): string {
   return dir
 }
 
+function fixtureCopy(name: string): string {
+  const dir = path.join(scratch, uniqueName(name))
+  cpSync(path.join(repoRoot, 'bench', 'fixtures', name), dir, { recursive: true })
+  return dir
+}
+
 function changeOneLine(dir: string): void {
   appendFileSync(path.join(dir, 'index.mjs'), `// changed by the bench at ${Date.now()}\n`)
 }
@@ -111,22 +154,38 @@ interface ActionMeasure {
   readonly builds: number
 }
 
+interface ActionPlace {
+  /** A DOCKER_CONFIG with a login, for cases that bring their own cache credentials. */
+  readonly dockerConfig?: string
+  /** A fresh runner's engine, and the launcher that puts the action on its network. */
+  readonly dockerHost?: string
+  readonly launcher?: readonly string[]
+  /** The stand-in as that runner reaches it (the recording proxy, through its link). */
+  readonly standInUrl?: string
+}
+
 async function action(
   inputs: Record<string, string>,
-  dockerConfig?: string
+  place: ActionPlace | string = {}
 ): Promise<ActionMeasure> {
+  const { dockerConfig, dockerHost, launcher, standInUrl } =
+    typeof place === 'string' ? { dockerConfig: place } : place
   let spawnedAt = 0
   const previous = process.env.DOCKER_CONFIG
   // run-action.ts passes the bench's own DOCKER_CONFIG through (where a login may be).
   if (dockerConfig) process.env.DOCKER_CONFIG = dockerConfig
   try {
     const run = await runAction(inputs, {
-      standInUrl: proxy.url,
+      standInUrl: standInUrl ?? proxy.url,
       account: ACCOUNT,
       region: REGION,
       onStart: () => (spawnedAt = Date.now()),
+      ...(dockerHost ? { env: { DOCKER_HOST: dockerHost } } : {}),
+      ...(launcher ? { launcher: [...launcher] } : {}),
       // A 10 GB build takes longer than any test's run.
-      timeoutMs: 0
+      timeoutMs: 0,
+      // BENCH_ECHO=1: the action's log in the bench's, to see where a figure comes from.
+      echo: process.env.BENCH_ECHO === '1'
     })
     const endedAt = Date.now()
     return {
@@ -161,7 +220,7 @@ function firstError(run: ActionRun): string {
   return (line ?? run.stderr.trim().split('\n').at(-1) ?? `exit ${run.exitCode}`).slice(0, 300)
 }
 
-function mustSucceed(measure: ActionMeasure, what: string): ActionMeasure {
+function mustSucceed<T extends { run: ActionRun }>(measure: T, what: string): T {
   if (measure.run.exitCode !== 0) throw new Error(`${what} failed: ${firstError(measure.run)}`)
   return measure
 }
@@ -175,8 +234,15 @@ function handMustSucceed(run: HandRun, what: string): HandRun {
   return run
 }
 
-function hand(fn: string[], image: string, context: string, buildArgs: string[] = []) {
+function hand(
+  fn: string[],
+  image: string,
+  context: string,
+  buildArgs: string[] = [],
+  dockerHost?: string
+) {
   return runHandPipeline({
+    dockerHost,
     endpoint: proxy.url,
     account: ACCOUNT,
     region: REGION,
@@ -199,21 +265,10 @@ function countOps(since: number, operation: string, until = Date.now()): number 
 
 // ---------------------------------------------------------------- results
 
-interface Row {
-  readonly id: string
-  readonly figure: string
-  readonly value: string
-  readonly baseline: string
-  readonly target: string
-  /** null: a reference figure with no target, or the feature is not available yet. */
-  readonly pass: boolean | null
-  readonly note?: string
-}
-
 const rows: Row[] = []
+let runnerRows: Row[] = []
+let runnerConditions: string[] = []
 const raw: Record<string, unknown> = {}
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
-const percent = (ratio: number): string => `${(ratio * 100).toFixed(0)} %`
 
 function row(entry: Row): void {
   rows.push(entry)
@@ -359,7 +414,7 @@ async function coldAndUnchanged(): Promise<void> {
     }
     log(`cold run + unchanged redeploy ${i + 1}/${REPEAT}: by hand`)
     {
-      const repo = await newRepository('hcold')
+      const repo = await newRepository('hcold', { forHand: true })
       const [fn] = await newFunctions('hcold')
       const context = exampleCopy()
       changeOneLine(context)
@@ -575,7 +630,7 @@ async function warmBuildCache(): Promise<void> {
     }
     log(`warm build cache ${i + 1}/${REPEAT}: by hand with inline cache`)
     {
-      const repo = await newRepository('hinline')
+      const repo = await newRepository('hinline', { forHand: true })
       const [fn] = await newFunctions('hinline')
       const context = exampleCopy()
       await coldDocker(RUN_ID, PRUNE)
@@ -811,6 +866,41 @@ async function nightlyRefresh(shared: { repo: { uri: string; name: string }; con
   })
 }
 
+async function runnerShaped(): Promise<void> {
+  const stateDir = process.env.LAMBDA_STACK_STATE_DIR ?? '/var/lib/lambda-image-deploy-stack'
+  const result = await runnerShapedBench({
+    account: ACCOUNT,
+    registryHost: REGISTRY_HOST,
+    publicHost: PUBLIC_HOST,
+    engineBin: path.join(stateDir, 'engine', 'bin'),
+    scratch,
+    repeat: RUNNER_REPEAT,
+    fanOut: FAN_OUT,
+    proxy,
+    setUpdateDelay: ms => control.setUpdateDelay(ms),
+    log,
+    overBudget,
+    newRepository,
+    newFunctions,
+    exampleCopy,
+    fixtureCopy,
+    changeOneLine,
+    action: (inputs, place) => action(inputs, place),
+    hand: (fns, image, context, buildArgs, dockerHost) =>
+      hand(fns, image, context, buildArgs, dockerHost),
+    mustSucceed,
+    handMustSucceed,
+    handBuildMs
+  })
+  runnerRows = result.rows
+  runnerConditions = result.conditions
+  raw.runnerShaped = result.raw
+  for (const entry of runnerRows) {
+    const verdict = entry.pass === null ? '—' : entry.pass ? 'pass' : 'FAIL'
+    log(`runner-shaped: ${entry.figure}: ${entry.value} (baseline ${entry.baseline}) ${verdict}`)
+  }
+}
+
 // ---------------------------------------------------------------- machine and report
 
 async function machine(): Promise<Record<string, string>> {
@@ -821,6 +911,8 @@ async function machine(): Promise<Record<string, string>> {
     'client {{.Client.Version}}, engine {{.Server.Version}}'
   ])
   const buildx = await runCommand('docker', ['buildx', 'version'])
+  const driver = await runCommand('docker', ['info', '--format', '{{json .DriverStatus}}'])
+  const stackStore = driver.stdout.includes('io.containerd.snapshotter') ? 'containerd' : 'classic'
   const aws = await runCommand(AWS_CLI, ['--version'])
   return {
     date: new Date().toISOString(),
@@ -830,6 +922,7 @@ async function machine(): Promise<Record<string, string>> {
     node: process.version,
     docker: docker.stdout.trim(),
     buildx: buildx.stdout.trim(),
+    'image store': `loopback table: the stack's engine, ${stackStore} store; runner-shaped table: a fresh engine per run, ${RUNNER_SHAPE.store} store`,
     awscli: (aws.stdout || aws.stderr).trim(),
     load: `load average at start ${os
       .loadavg()
@@ -839,23 +932,25 @@ async function machine(): Promise<Record<string, string>> {
 }
 
 function table(): string {
-  const lines = [
-    '| figure | value | baseline (awscli + docker by hand) | target | result |',
-    '| --- | --- | --- | --- | --- |'
-  ]
-  for (const r of rows) {
-    const verdict =
-      r.pass === null
-        ? r.value === 'not available'
-          ? 'not available'
-          : '—'
-        : r.pass
-          ? 'pass'
-          : '**FAIL**'
-    const note = r.note ? `<br>${r.note.replace(/\|/g, '\\|')}` : ''
-    lines.push(`| ${r.figure} | ${r.value}${note} | ${r.baseline} | ${r.target} | ${verdict} |`)
+  const parts: string[] = []
+  if (PARTS.includes('runner')) {
+    parts.push(
+      '### Runner-shaped: a fresh engine per run, a shaped network, Lambda updates that take time',
+      '',
+      ...runnerConditions.map(condition => `- ${condition}`),
+      '',
+      markdownTable(runnerRows),
+      ''
+    )
   }
-  return lines.join('\n')
+  if (PARTS.includes('loopback')) {
+    parts.push(
+      "### Loopback: the stack's own engine, every registry and AWS on loopback",
+      '',
+      markdownTable(rows)
+    )
+  }
+  return parts.join('\n')
 }
 
 function describeError(error: unknown): string {
@@ -877,7 +972,15 @@ function writeReports(host: Record<string, string>, failure?: unknown): void {
     repeat: REPEAT,
     durationSeconds: Math.round((Date.now() - benchStarted) / 1000),
     failure: failure === undefined ? undefined : describeError(failure),
-    rows,
+    runnerShaped: PARTS.includes('runner')
+      ? {
+          shape: RUNNER_SHAPE,
+          conditions: runnerConditions,
+          repeat: RUNNER_REPEAT,
+          rows: runnerRows
+        }
+      : undefined,
+    loopback: PARTS.includes('loopback') ? { rows } : undefined,
     raw
   }
   writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
@@ -912,13 +1015,16 @@ log(`machine: ${host.cpu}, ${host.memory}; ${host.docker}; ${host.awscli}`)
 let failure: unknown
 try {
   await warmUp()
-  await startUp()
-  await coldAndUnchanged()
-  await warmBuildCache()
-  const shared = await pushedExample()
-  await fanOut(shared)
-  await waiting(shared)
-  await nightlyRefresh(shared)
+  if (PARTS.includes('runner')) await runnerShaped()
+  if (PARTS.includes('loopback')) {
+    await startUp()
+    await coldAndUnchanged()
+    await warmBuildCache()
+    const shared = await pushedExample()
+    await fanOut(shared)
+    await waiting(shared)
+    await nightlyRefresh(shared)
+  }
 } catch (error) {
   failure = error
   console.error(error)

@@ -23,6 +23,8 @@ export interface HandPipeline {
   readonly functions: readonly string[]
   /** Extra `docker build` arguments (cache, --pull --no-cache). */
   readonly buildArgs?: readonly string[]
+  /** An engine other than the stack's (a fresh runner's). */
+  readonly dockerHost?: string
 }
 
 export interface HandRun extends CommandResult {
@@ -65,7 +67,8 @@ export async function runHandPipeline(pipeline: HandPipeline): Promise<HandRun> 
         IMAGE: pipeline.image,
         CONTEXT: pipeline.context,
         FUNCTIONS: pipeline.functions.join(' '),
-        BUILD_ARGS: (pipeline.buildArgs ?? []).join(' ')
+        BUILD_ARGS: (pipeline.buildArgs ?? []).join(' '),
+        ...(pipeline.dockerHost ? { DOCKER_HOST: pipeline.dockerHost } : {})
       }
     })
     const waited = [...result.stdout.matchAll(/WAITED_AT=(\d+)/g)].map(match => Number(match[1]))

@@ -31,6 +31,8 @@ export function runCommand(
       ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
       : undefined
     child.on('error', error => (stderr += String(error)))
+    // A command that exits without reading its input must not crash the bench with EPIPE.
+    child.stdin.on('error', () => undefined)
     child.on('close', code => {
       if (timer) clearTimeout(timer)
       resolve({ exitCode: code ?? -1, stdout, stderr, ms: performance.now() - started })

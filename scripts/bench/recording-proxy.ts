@@ -20,14 +20,28 @@ export interface RecordingProxy {
   readonly requests: ObservedRequest[]
   /** Requests that arrived at or after `since`. */
   since(since: number): ObservedRequest[]
+  /**
+   * Holds every request this long before passing it on: the round trip of an AWS API call from a
+   * runner (0, the default, is loopback).
+   */
+  setRoundTrip(ms: number): void
   close(): Promise<void>
 }
 
 export async function startRecordingProxy(upstreamUrl: string): Promise<RecordingProxy> {
   const upstream = new URL(upstreamUrl)
   const requests: ObservedRequest[] = []
+  let roundTripMs = 0
   const server = http.createServer((request, response) => {
     requests.push({ at: Date.now(), operation: operationOf(request) })
+    if (roundTripMs > 0) {
+      request.pause()
+      setTimeout(() => forward(request, response), roundTripMs)
+    } else {
+      forward(request, response)
+    }
+  })
+  const forward = (request: IncomingMessage, response: http.ServerResponse): void => {
     const forwarded = http.request(
       {
         host: upstream.hostname,
@@ -46,13 +60,15 @@ export async function startRecordingProxy(upstreamUrl: string): Promise<Recordin
       response.end(String(error))
     })
     request.pipe(forwarded)
-  })
+    request.resume()
+  }
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     since: since => requests.filter(request => request.at >= since),
+    setRoundTrip: ms => (roundTripMs = ms),
     close: () =>
       new Promise<void>(resolve => {
         server.close(() => resolve())
