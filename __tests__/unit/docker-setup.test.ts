@@ -15,9 +15,11 @@ const runner: DockerFacts = {
   apiVersion: '1.48',
   imageStore: 'classic',
   buildxVersion: '0.36.1',
+  enginePlatform: 'linux/amd64',
+  kernelVersion: '6.11.0-1018-azure',
   context: 'default',
   endpoint: 'unix:///var/run/docker.sock',
-  builder: { name: 'default', driver: 'docker' }
+  builder: { name: 'default', driver: 'docker', platforms: ['linux/amd64'] }
 }
 const containerdStore: DockerFacts = { ...runner, imageStore: 'containerd' }
 const onGitHub = {
@@ -106,7 +108,10 @@ describe('checkCaches', () => {
   })
 
   it('accepts type=gha on a docker-container builder with the classic store', () => {
-    const container = { ...runner, builder: { name: 'builder-1', driver: 'docker-container' } }
+    const container = {
+      ...runner,
+      builder: { name: 'builder-1', driver: 'docker-container', platforms: ['linux/amd64'] }
+    }
     expect(() => checkCaches(gha, container, onGitHub)).not.toThrow()
   })
 
@@ -155,7 +160,10 @@ describe('chooseCaches', () => {
   })
 
   it('does the same on a docker-container builder over the classic store', () => {
-    const container = { ...runner, builder: { name: 'ci', driver: 'docker-container' } }
+    const container = {
+      ...runner,
+      builder: { name: 'ci', driver: 'docker-container', platforms: ['linux/amd64'] }
+    }
     expect(chooseCaches(none, true, container, REPO, 'x86_64').to).toHaveLength(1)
   })
 

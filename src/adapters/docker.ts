@@ -111,6 +111,8 @@ class DockerCli implements DockerEngine {
       imageStore: imageStoreOf(driverStatus),
       buildxVersion:
         buildx.exitCode === 0 ? (/\bv?(\d+\.\d+\.\d+)/.exec(buildx.stdout)?.[1] ?? '') : '',
+      enginePlatform: `${server?.Os ?? ''}/${server?.Arch ?? ''}`,
+      kernelVersion: server?.KernelVersion ?? '',
       context: contextName,
       endpoint: endpoint.trim(),
       builder: builderFacts
@@ -120,10 +122,12 @@ class DockerCli implements DockerEngine {
   async run(args: readonly string[], env?: Record<string, string>): Promise<string> {
     const result = await runDocker({ args, timeoutMs: DOCKER_BUILD_TIMEOUT_MS, env, echo: true })
     if (result.exitCode !== 0) {
-      throw new ActionError(
+      // Whole, so that a caller can tell one failure from another (an exec format error).
+      throw new DockerCommandError(
         `docker-${args[0] === 'buildx' ? 'build' : (args[0] ?? 'command')}-failed`,
         `docker ${args.slice(0, 2).join(' ')} failed with exit code ${result.exitCode}: ${lastLines(result.stderr || result.stdout)}`,
-        'Read the docker output above for the failing step; the build runs exactly as `docker buildx build` would on your machine.'
+        'Read the docker output above for the failing step; the build runs exactly as `docker buildx build` would on your machine.',
+        `${result.stdout}\n${result.stderr}`
       )
     }
     return result.stdout
@@ -309,11 +313,24 @@ async function inspectBuilder(name: string): Promise<BuilderFacts> {
     )
   }
   const driver = /^Driver:\s*(\S+)/m.exec(inspected.stdout)?.[1] ?? 'unknown'
-  return { name, driver }
+  return { name, driver, platforms: builderPlatforms(inspected.stdout) }
+}
+
+/** Every node's `Platforms:` line, merged; buildx marks platforms set by hand with `*`. */
+export function builderPlatforms(inspect: string): string[] {
+  const lines = [...inspect.matchAll(/^Platforms:\s*(.*)$/gm)].map(match => match[1] ?? '')
+  const platforms = lines.flatMap(line => line.split(',').map(p => p.trim().replace(/\*$/, '')))
+  return [...new Set(platforms.filter(platform => platform !== ''))]
 }
 
 interface DockerVersion {
-  Server?: { Version?: string; ApiVersion?: string } | null
+  Server?: {
+    Version?: string
+    ApiVersion?: string
+    Os?: string
+    Arch?: string
+    KernelVersion?: string
+  } | null
 }
 
 /** Enough of a container's output for the end of an error message. */

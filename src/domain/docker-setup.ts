@@ -14,6 +14,10 @@ export interface DockerFacts {
   readonly apiVersion: string
   readonly imageStore: ImageStore
   readonly buildxVersion: string
+  /** The engine's own platform (`docker version`: Server.Os/Server.Arch), e.g. linux/amd64. */
+  readonly enginePlatform: string
+  /** The release of the kernel the engine runs on (Server.KernelVersion). */
+  readonly kernelVersion: string
   /** The docker context the CLI talks to ("default" when DOCKER_HOST or nothing is set). */
   readonly context: string
   /** Where that context's engine listens, e.g. unix:///var/run/docker.sock. */
@@ -25,6 +29,8 @@ export interface BuilderFacts {
   readonly name: string
   /** buildx's driver: docker (the engine's own BuildKit), docker-container, remote, kubernetes. */
   readonly driver: string
+  /** The platforms its nodes report (`Platforms:` of `docker buildx inspect`), without `*`. */
+  readonly platforms: readonly string[]
 }
 
 /**

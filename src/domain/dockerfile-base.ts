@@ -25,6 +25,11 @@ export interface BaseImageOptions {
   readonly buildArgs?: Readonly<Record<string, string>>
   /** The platform built for, `os/arch[/variant]`; fills TARGETPLATFORM, TARGETOS, TARGETARCH... */
   readonly platform?: string
+  /**
+   * The builder's own platform; fills BUILDPLATFORM, BUILDOS, BUILDARCH... Unknown (and kept as
+   * written) when absent, which is all the base image needs.
+   */
+  readonly buildPlatform?: string
 }
 
 export interface StageRef {
@@ -105,6 +110,8 @@ interface Stage extends StageRef {
   readonly platformWord: string | null
   /** `COPY --from` values, as written (BuildKit does not expand them). */
   readonly copies: { readonly from: string; readonly line: number }[]
+  /** Lines of the stage's RUN instructions. */
+  readonly runs: number[]
 }
 
 type VariableLookup = (name: string) => VariableValue
@@ -153,6 +160,39 @@ export function findDockerfileBase(
   }
 }
 
+/** A RUN instruction the build executes, and the platform its programs are built for. */
+export interface RunStep {
+  readonly line: number
+  readonly stage: StageRef
+  /** The stage's platform after substitution (`linux/arm64`); the target platform by default. */
+  readonly platform: string
+}
+
+/**
+ * The RUN instructions of the stages BuildKit builds for the target, each with the platform it
+ * runs for: the --platform of the FROM that starts the stage's chain (a stage FROM another stage
+ * takes that stage's platform), else the target platform. `FROM --platform=$BUILDPLATFORM`
+ * stages run natively, which is why the builder's platform is an input here.
+ */
+export function findRunSteps(
+  dockerfile: string,
+  options: BaseImageOptions & { readonly platform: string; readonly buildPlatform: string }
+): RunStep[] {
+  const syntax = parseDockerfileSyntax(dockerfile)
+  const { lookup, stages } = splitStages(syntax.instructions, syntax.escape, options)
+  const resolver = new StageResolver(stages, lookup, syntax.escape)
+  return reachableStages(targetStage(stages, options.target), resolver).flatMap(stage => {
+    let resolved = resolver.resolve(stage)
+    while (resolved.parent !== null) resolved = resolver.resolve(resolved.parent)
+    const platform = resolved.link.platform ?? options.platform
+    return stage.runs.map(line => ({
+      line,
+      stage: { index: stage.index, name: stage.name },
+      platform
+    }))
+  })
+}
+
 /** True for AWS's Lambda base images, on ECR Public or Docker Hub. */
 export function isAwsLambdaBaseImage(reference: ImageName): boolean {
   if (reference.registry === AWS_PUBLIC_REGISTRY) {
@@ -185,7 +225,7 @@ function splitStages(
   escape: EscapeCharacter,
   options: BaseImageOptions
 ): { lookup: VariableLookup; stages: Stage[] } {
-  const platformArgs = platformArguments(options.platform)
+  const platformArgs = platformArguments(options.platform, options.buildPlatform)
   const buildArgs = options.buildArgs ?? {}
   const given = (name: string): string | undefined =>
     Object.hasOwn(buildArgs, name) ? buildArgs[name] : undefined
@@ -219,7 +259,8 @@ function splitStages(
         line: instruction.line,
         baseWord: from.base,
         platformWord: from.platform,
-        copies: []
+        copies: [],
+        runs: []
       })
     } else if (instruction.keyword === 'ARG' && stage === undefined) {
       // Only ARGs before the first FROM are seen by FROM lines.
@@ -245,6 +286,8 @@ function splitStages(
     } else if (instruction.keyword === 'COPY' && stage !== undefined) {
       const from = copyFromFlag(instruction, escape)
       if (from !== undefined) stage.copies.push({ from, line: instruction.line })
+    } else if (instruction.keyword === 'RUN' && stage !== undefined) {
+      stage.runs.push(instruction.line)
     }
   }
   if (stages.length === 0) {
@@ -263,13 +306,22 @@ function defaultValue(word: string, context: ExpansionContext): VariableValue {
   return expanded.symbolic ? { state: 'symbolic' } : { state: 'set', value: expanded.value }
 }
 
-function platformArguments(platform: string | undefined): Map<string, VariableValue> {
-  const values = new Map<string, VariableValue>()
-  for (const name of BUILD_PLATFORM_ARGS) values.set(name, { state: 'symbolic' })
-  if (platform === undefined) {
-    for (const name of TARGET_PLATFORM_ARGS) values.set(name, { state: 'symbolic' })
-    return values
-  }
+function platformArguments(
+  platform: string | undefined,
+  buildPlatform: string | undefined
+): Map<string, VariableValue> {
+  return new Map([
+    ...platformValues(TARGET_PLATFORM_ARGS, platform),
+    ...platformValues(BUILD_PLATFORM_ARGS, buildPlatform)
+  ])
+}
+
+/** PLATFORM, OS, ARCH and VARIANT of one platform, or symbolic when it is not known. */
+function platformValues(
+  names: readonly [string, string, string, string],
+  platform: string | undefined
+): [string, VariableValue][] {
+  if (platform === undefined) return names.map(name => [name, { state: 'symbolic' }])
   const parts = PLATFORM.exec(platform)
   if (parts === null) {
     throw new ActionError(
@@ -278,12 +330,8 @@ function platformArguments(platform: string | undefined): Map<string, VariableVa
       'Write it as OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64.'
     )
   }
-  const set = (value: string): VariableValue => ({ state: 'set', value })
-  values.set('TARGETPLATFORM', set(platform))
-  values.set('TARGETOS', set(parts[1] ?? ''))
-  values.set('TARGETARCH', set(parts[2] ?? ''))
-  values.set('TARGETVARIANT', set(parts[3] ?? ''))
-  return values
+  const values = [platform, parts[1], parts[2], parts[3]]
+  return names.map((name, index) => [name, { state: 'set', value: values[index] ?? '' }])
 }
 
 function parseFrom(
@@ -451,6 +499,26 @@ class StageResolver {
 }
 
 /**
+ * The stages BuildKit builds for the target: the target and every stage it builds on or copies
+ * from; the others are skipped.
+ */
+function reachableStages(target: Stage, resolver: StageResolver): Stage[] {
+  const needed = new Map<number, Stage>()
+  const pending: Stage[] = [target]
+  for (let stage = pending.pop(); stage !== undefined; stage = pending.pop()) {
+    if (needed.has(stage.index)) continue
+    needed.set(stage.index, stage)
+    const parent = resolver.resolve(stage).parent
+    if (parent !== null) pending.push(parent)
+    for (const copy of stage.copies) {
+      const source = resolver.copySource(copy.from, copy.line)
+      if (source.stage !== undefined) pending.push(source.stage)
+    }
+  }
+  return [...needed.values()].sort((a, b) => a.index - b.index)
+}
+
+/**
  * External images the target needs: each needed stage's FROM image (when it names one) and the
  * images copied from, in the target and every stage it builds on or copies from.
  */
@@ -458,17 +526,11 @@ function neededImages(
   target: Stage,
   resolver: StageResolver
 ): { copied: CopiedImage[]; fromImages: StageImage[] } {
-  const needed = new Set<number>()
-  const pending: Stage[] = [target]
   const found: CopiedImage[] = []
   const fromImages: StageImage[] = []
-  for (let stage = pending.pop(); stage !== undefined; stage = pending.pop()) {
-    if (needed.has(stage.index)) continue
-    needed.add(stage.index)
+  for (const stage of reachableStages(target, resolver)) {
     const resolved = resolver.resolve(stage)
-    const parent = resolved.parent
-    if (parent !== null) pending.push(parent)
-    else if (resolved.link.from !== SCRATCH) {
+    if (resolved.parent === null && resolved.link.from !== SCRATCH) {
       fromImages.push({
         name: resolved.link.from,
         reference: imageNameAt(resolved.link.from, `FROM on line ${stage.line}`),
@@ -478,8 +540,7 @@ function neededImages(
     }
     for (const copy of stage.copies) {
       const source = resolver.copySource(copy.from, copy.line)
-      if (source.stage !== undefined) pending.push(source.stage)
-      else {
+      if (source.stage === undefined) {
         found.push({
           name: copy.from,
           reference: source.image,

@@ -19,7 +19,11 @@ import {
   describeDockerSetup,
   type DockerFacts
 } from '../domain/docker-setup.js'
+import { findRunSteps } from '../domain/dockerfile-base.js'
+import { checkEmulation, isKnownPlatform, recogniseMissingEmulation } from '../domain/emulation.js'
 import { ActionError, describeFailure, isActionError } from '../domain/errors.js'
+import { DockerCommandError } from '../adapters/docker-process.js'
+import { readKernelEmulators } from '../adapters/kernel-emulators.js'
 import { platformFor } from '../domain/lambda-limits.js'
 import { CREATED_LABEL, REVISION_LABEL, SOURCE_LABEL } from '../domain/oci-labels.js'
 import { parseEcrRegistryHost, type RepositoryLocation } from '../domain/aws-names.js'
@@ -66,6 +70,8 @@ export async function buildImage(
   checkDockerVersions(facts)
   checkCaches({ from: build.cacheFrom, to: build.cacheTo }, facts, env)
   core.info(describeDockerSetup(facts))
+  const platform = platformFor(destination.architecture)
+  checkCrossPlatformRuns(build, platform, facts)
   const caches = chooseCaches(
     { from: build.cacheFrom, to: build.cacheTo },
     build.registryCache,
@@ -74,7 +80,6 @@ export async function buildImage(
     destination.architecture
   )
   if (caches.note) core.info(caches.note)
-  const platform = platformFor(destination.architecture)
   const references = destination.repositories.flatMap(repository =>
     destination.tags.map(tag => `${repository.uri}:${tag}`)
   )
@@ -93,9 +98,13 @@ export async function buildImage(
   // The user's own cache-to is written by the build, as they asked; the default one later.
   const deferred = build.cacheTo.length === 0 ? cache.to : []
   const login = access.logins.length > 0 ? access.logins : undefined
-  const built = await core.group(`Build ${platform} image`, () =>
-    runBuild(build, { ...request, cacheTo: build.cacheTo }, docker, login)
-  )
+  const built = await core.group(`Build ${platform} image`, async () => {
+    try {
+      return await runBuild(build, { ...request, cacheTo: build.cacheTo }, docker, login)
+    } catch (error) {
+      throw missingEmulation(error, platform, facts) ?? error
+    }
+  })
   // By the tag just written: the classic store names the image by its config digest, the
   // containerd store by its manifest digest, and a tag works on both.
   const image = await docker.inspectImage(references[0]!)
@@ -132,6 +141,46 @@ export async function buildImage(
     platform,
     exportCache
   }
+}
+
+/**
+ * Before anything is built: RUN steps that run for a platform the engine can neither run nor
+ * emulate fail here, with the fix, instead of half-way through the build with "exec format
+ * error". A build for a foreign platform without such steps goes ahead.
+ */
+function checkCrossPlatformRuns(build: BuildSettings, platform: string, facts: DockerFacts): void {
+  const buildArgs = Object.fromEntries(
+    build.buildArgs.map(arg => [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)])
+  )
+  // Without the engine's platform, $BUILDPLATFORM cannot be resolved; checkEmulation says so.
+  const steps = isKnownPlatform(facts.enginePlatform)
+    ? findRunSteps(readFileSync(build.file, 'utf8'), {
+        target: build.target,
+        buildArgs,
+        platform,
+        buildPlatform: facts.enginePlatform
+      })
+    : []
+  const check = checkEmulation(
+    steps,
+    {
+      enginePlatform: facts.enginePlatform,
+      builder: facts.builder,
+      kernel: readKernelEmulators(facts)
+    },
+    build.file
+  )
+  if (check.note) core.info(check.note)
+}
+
+/** After the fact: the build's own words for a missing emulator, as the same clear error. */
+function missingEmulation(
+  error: unknown,
+  platform: string,
+  facts: DockerFacts
+): ActionError | undefined {
+  if (!(error instanceof DockerCommandError) || error.id !== 'docker-build-failed') return undefined
+  return recogniseMissingEmulation(error.dockerOutput, platform, facts.enginePlatform)
 }
 
 /**
