@@ -44,6 +44,9 @@ import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
 import { applyFindingPolicy, type Finding } from './domain/image-checks.js'
 import { smokeTestImage, type SmokeTestReport } from './steps/smoke-test.js'
+import { readTagMutabilities, planTagWrites, type TagMutabilities } from './steps/tag-mutability.js'
+import { isTagImmutable, MUTABLE_TAGS, type TagDecision } from './domain/tag-mutability.js'
+import { BUILD_CACHE_TAG_PREFIX } from './domain/docker-setup.js'
 import type { ResolvedBase } from './steps/base-image.js'
 
 export interface Dependencies {
@@ -154,6 +157,11 @@ async function builtImage(
   timed: Timed
 ): Promise<DeployableImage | undefined> {
   const registry = registryClient(aws)
+  // Before the build, whose cache export depends on it; the tags themselves are checked before
+  // the push (publish below), once the image is known.
+  const mutabilities = await timed('tag-mutability', () =>
+    readTagMutabilities(plan.repositories, aws)
+  )
   const base = await timed('base-image', () => resolveBaseImage(build, plan.architecture, registry))
   facts.base = base
   let fingerprint: BuildFingerprint | undefined
@@ -177,7 +185,7 @@ async function builtImage(
       (await timed('reuse-check', () =>
         findReusableImage(fingerprint, plan, aws, registry, config.maxImageBytes)
       ))
-    if (reusable) return reusedImage(reusable, plan, aws, config, facts)
+    if (reusable) return reusedImage(reusable, plan, aws, config, facts, mutabilities)
   }
   const buildWith = (labelled: ResolvedBase) =>
     buildImage(
@@ -187,6 +195,10 @@ async function builtImage(
         // The inputs tag lets the next run with the same inputs find this image.
         tags: fingerprint ? [...config.tags, fingerprint.tag] : config.tags,
         baseLabels: [...baseLabels(labelled), ...(fingerprint ? [fingerprint.label] : [])],
+        cacheTagImmutable: isTagImmutable(
+          mutabilities.get(plan.repositories[0]!.uri) ?? MUTABLE_TAGS,
+          `${BUILD_CACHE_TAG_PREFIX}${plan.architecture}`
+        ),
         pull: builderCanPull(base),
         imageRegistries: ecrRegistriesOf(base),
         registryCredentials: registry => aws.registry(registry.region).authorization(registry)
@@ -213,21 +225,46 @@ async function builtImage(
   return {
     planned: { kind: 'local', configDigest: built.configDigest, references: built.references },
     publish: async () => {
+      // Every repository's immutable tags are checked before anything is written to any of them.
+      const writes = new Map<string, TagDecision[]>()
+      for (const repository of plan.repositories) {
+        const tags = built.references
+          .filter(ref => ref.startsWith(`${repository.uri}:`))
+          .map(ref => ref.slice(repository.uri.length + 1))
+        writes.set(
+          repository.uri,
+          await planTagWrites(
+            repository,
+            mutabilities.get(repository.uri) ?? MUTABLE_TAGS,
+            { configDigest: built.configDigest },
+            tags,
+            aws.registry(repository.region)
+          )
+        )
+      }
       // Only now, with every check passed: nothing of an image that is not deployed reaches ECR.
       await built.exportCache?.()
       const pushed = new Map<string, PushedImage>()
       for (const repository of plan.repositories) {
         const target = plan.targets.find(t => t.repository === repository)!
+        const decisions = writes.get(repository.uri)!
+        const kept = recordKeptTags(repository.uri, decisions, facts)
         const own = {
           ...built,
-          references: built.references.filter(ref => ref.startsWith(`${repository.uri}:`))
+          references: decisions.flatMap(d =>
+            d.action === 'write' ? [`${repository.uri}:${d.tag}`] : []
+          )
         }
         pushed.set(
           repository.uri,
-          await pushImage(own, target, aws.registry(repository.region), docker, {
-            ...PUSH_RETRY,
-            timeoutMs: config.pushTimeoutSeconds * 1000
-          })
+          await pushImage(
+            own,
+            target,
+            aws.registry(repository.region),
+            docker,
+            { ...PUSH_RETRY, timeoutMs: config.pushTimeoutSeconds * 1000 },
+            kept
+          )
         )
       }
       return pushed
@@ -244,7 +281,8 @@ function reusedImage(
   plan: DeployPlan,
   aws: AwsServices,
   config: ActionConfig,
-  facts: RunFacts
+  facts: RunFacts,
+  mutabilities: TagMutabilities
 ): DeployableImage {
   facts.findings = reusable.findings
   facts.reusedTag = reusable.tag
@@ -256,18 +294,50 @@ function reusedImage(
   return {
     planned: { kind: 'pushed', digest: first.pushed.digest },
     publish: async () => {
+      const writes = new Map<string, TagDecision[]>()
+      for (const repository of plan.repositories) {
+        const image = reusable.images.get(repository.uri)!
+        writes.set(
+          repository.uri,
+          await planTagWrites(
+            repository,
+            mutabilities.get(repository.uri) ?? MUTABLE_TAGS,
+            { digest: image.pushed.digest },
+            config.tags,
+            aws.registry(repository.region)
+          )
+        )
+      }
       const pushed = new Map<string, PushedImage>()
       for (const repository of plan.repositories) {
         const image = reusable.images.get(repository.uri)!
-        for (const tag of config.tags) {
-          await aws.registry(repository.region).tagImage(repository, image.manifest, tag)
-          core.info(`Tagged ${repository.uri}:${tag} (${image.pushed.digest})`)
+        const decisions = writes.get(repository.uri)!
+        recordKeptTags(repository.uri, decisions, facts)
+        for (const decision of decisions) {
+          if (decision.action !== 'write') continue
+          await aws.registry(repository.region).tagImage(repository, image.manifest, decision.tag)
+          core.info(`Tagged ${repository.uri}:${decision.tag} (${image.pushed.digest})`)
         }
         pushed.set(repository.uri, image.pushed)
       }
       return pushed
     }
   }
+}
+
+/** Notes the tags left as they are for the summary; the digest they hold, if any. */
+function recordKeptTags(
+  repositoryUri: string,
+  decisions: readonly TagDecision[],
+  facts: RunFacts
+): string | undefined {
+  let digest: string | undefined
+  for (const decision of decisions) {
+    if (decision.action !== 'keep') continue
+    facts.keptTags = [...(facts.keptTags ?? []), { repositoryUri, ...decision }]
+    digest = decision.digest
+  }
+  return digest
 }
 
 /** Deploy-only: the image is in ECR already; what the registry holds is checked, not pulled. */

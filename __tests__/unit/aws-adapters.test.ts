@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeEach } from '@jest/globals'
 import {
   BatchGetImageCommand,
+  DescribeRepositoriesCommand,
   ECRClient,
   GetRepositoryPolicyCommand,
   ImageAlreadyExistsException,
@@ -37,6 +38,26 @@ beforeEach(() => {
 
 describe('container registry adapter', () => {
   const registry = () => createContainerRegistry(new ECRClient({ region: 'us-east-1' }))
+
+  it('reads the tag mutability and its exclusion filters from DescribeRepositories', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        {
+          repositoryName: 'app',
+          imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+          imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }]
+        }
+      ]
+    })
+    await expect(registry().tagMutability(repository)).resolves.toEqual({
+      setting: 'IMMUTABLE_WITH_EXCLUSION',
+      exclusions: ['latest']
+    })
+    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)[0]!.args[0].input).toEqual({
+      registryId: '111111111111',
+      repositoryNames: ['app']
+    })
+  })
 
   it('reads a missing repository policy as no policy', async () => {
     ecrMock

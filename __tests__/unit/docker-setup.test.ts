@@ -173,6 +173,14 @@ describe('chooseCaches', () => {
     expect(choice.note).toContain('classic image store cannot export')
   })
 
+  it('reads but does not write a cache tag the repository holds immutable, saying why', () => {
+    const choice = chooseCaches(none, true, containerdStore, REPO, 'x86_64', true)
+    expect(choice.from).toEqual([`type=registry,ref=${REPO}:buildcache-x86_64`])
+    expect(choice.to).toEqual([])
+    expect(choice.note).toContain('immutable')
+    expect(choice.note).toContain('exclusion filter for buildcache-*')
+  })
+
   it("uses the user's caches as given, and none with registry-cache off", () => {
     const given = { from: ['type=gha'], to: [] }
     expect(chooseCaches(given, true, containerdStore, REPO, 'x86_64')).toEqual(given)

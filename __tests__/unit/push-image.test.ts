@@ -127,3 +127,33 @@ describe('pushImage retries', () => {
     expect(pushes).toBe(3)
   })
 })
+
+describe('pushImage with every tag in place already', () => {
+  it('pushes nothing and deploys the image the kept tags name, checked from ECR', async () => {
+    const docker = flakyDocker([])
+    const nothingToWrite = { ...built, references: [] } as unknown as BuiltImage
+    const pushed = await pushImage(nothingToWrite, target, registry, docker.docker, fast, DIGEST)
+    expect(docker.pushes()).toBe(0)
+    expect(pushed).toEqual({
+      digest: DIGEST,
+      imageUri: `${repository.uri}@${DIGEST}`,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json'
+    })
+  })
+
+  it('still verifies that the kept image is the built one', async () => {
+    const other = {
+      ...registry,
+      manifest: () =>
+        Promise.resolve({
+          digest: DIGEST,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          body: JSON.stringify({ config: { digest: `sha256:${'e'.repeat(64)}` } })
+        })
+    } as unknown as ContainerRegistry
+    const nothingToWrite = { ...built, references: [] } as unknown as BuiltImage
+    await expect(
+      pushImage(nothingToWrite, target, other, flakyDocker([]).docker, fast, DIGEST)
+    ).rejects.toMatchObject({ id: 'pushed-image-differs' })
+  })
+})

@@ -15,11 +15,14 @@ import {
   OCI_IMAGE_INDEX,
   OCI_IMAGE_MANIFEST
 } from '../domain/lambda-limits.js'
+import { MUTABLE_TAGS, tagMutabilityOf, type TagMutability } from '../domain/tag-mutability.js'
 import { errorName, explainAwsError } from './aws-errors.js'
 
 /** Amazon ECR, as the steps need it. One instance per region. */
 export interface ContainerRegistry {
   findRepository(account: string, name: string): Promise<RepositoryLocation>
+  /** The repository's image tag mutability and exclusion filters (DescribeRepositories). */
+  tagMutability(repository: RepositoryLocation): Promise<TagMutability>
   /** Basic-auth credentials for docker, valid for 12 hours. */
   authorization(repository: RepositoryLocation): Promise<RegistryCredentials>
   /** The manifest `reference` (a digest, or a tag) names, as ECR stores it. */
@@ -102,6 +105,25 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
           )
         }
         throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${name}`)
+      }
+    },
+
+    async tagMutability(repository) {
+      try {
+        const answer = await client.send(
+          new DescribeRepositoriesCommand({
+            registryId: repository.account,
+            repositoryNames: [repository.name]
+          })
+        )
+        const found = answer.repositories?.[0]
+        if (!found) return MUTABLE_TAGS
+        return tagMutabilityOf(
+          found.imageTagMutability,
+          (found.imageTagMutabilityExclusionFilters ?? []).flatMap(f => f.filter ?? [])
+        )
+      } catch (error) {
+        throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${repository.uri}`)
       }
     },
 
@@ -189,7 +211,7 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
           throw new ActionError(
             'image-tag-immutable',
             `${repository.uri}:${tag} names another image, and the repository's tags are immutable, so it cannot be moved to ${manifest.digest}.`,
-            "Use tags that are new on every run (e.g. the commit SHA), or make the repository's tags mutable."
+            "Use tags that are new on every run (e.g. the commit SHA), add an exclusion filter for the tags that move (IMMUTABLE_WITH_EXCLUSION), or make the repository's tags mutable."
           )
         }
         throw explainAwsError(error, 'ecr:PutImage', `repository ${repository.uri}`)

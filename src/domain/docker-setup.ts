@@ -180,7 +180,9 @@ export function chooseCaches(
   registryCache: boolean,
   facts: DockerFacts,
   cacheRepository: string,
-  architecture: string
+  architecture: string,
+  /** The cache tag is immutable in the repository: ECR refuses to write it once it exists. */
+  cacheTagImmutable = false
 ): CacheChoice {
   if (given.from.length > 0 || given.to.length > 0 || !registryCache) return given
   if (!canExportCaches(facts)) {
@@ -191,6 +193,15 @@ export function chooseCaches(
     }
   }
   const ref = `${cacheRepository}:${BUILD_CACHE_TAG_PREFIX}${architecture}`
+  if (cacheTagImmutable) {
+    // Every export after the first would be refused; an earlier cache is still worth reading.
+    return {
+      from: [`type=registry,ref=${ref}`],
+      to: [],
+      note: `Build cache: ${ref} is read but not written, because the repository's tags are immutable and ECR refuses to overwrite it. Add an exclusion filter for ${BUILD_CACHE_TAG_PREFIX}* (IMMUTABLE_WITH_EXCLUSION) to let each build update it.`,
+      repository: cacheRepository
+    }
+  }
   return {
     from: [`type=registry,ref=${ref}`],
     to: [

@@ -38,6 +38,8 @@ export interface RunFacts {
   inputsDigest?: string
   /** Set when nothing was built: the repository held an image of the same inputs under this tag. */
   reusedTag?: string
+  /** Immutable tags that named the image already, so they were not written again. */
+  keptTags?: { repositoryUri: string; tag: string; digest: string }[]
   /** Seconds each phase took, in order. */
   readonly timings: { phase: string; seconds: number }[]
 }
@@ -155,6 +157,12 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
   for (const pushed of facts.pushed ?? []) {
     rows.push(['Image', code(pushed.imageUri)])
     rows.push(['Manifest', escape(pushed.mediaType)])
+  }
+  for (const kept of facts.keptTags ?? []) {
+    rows.push([
+      'Tag left as it is',
+      `${code(`${kept.repositoryUri}:${kept.tag}`)}: immutable, and names this image already (${code(kept.digest)})`
+    ])
   }
   if (facts.reusedTag) {
     rows.push([

@@ -54,6 +54,8 @@ export async function buildImage(
     readonly architecture: LambdaArchitecture
     readonly repositories: readonly RepositoryLocation[]
     readonly tags: readonly string[]
+    /** The default cache's tag may not be overwritten in the first repository. */
+    readonly cacheTagImmutable?: boolean
     /** Labels that record the base image (name and the digest resolved for this build). */
     readonly baseLabels?: readonly string[]
     /** Fetch FROM images from their registries, so the base is the one just resolved. */
@@ -77,7 +79,8 @@ export async function buildImage(
     build.registryCache,
     facts,
     destination.repositories[0]!.uri,
-    destination.architecture
+    destination.architecture,
+    destination.cacheTagImmutable
   )
   if (caches.note) core.info(caches.note)
   const references = destination.repositories.flatMap(repository =>

@@ -40,13 +40,36 @@ export const PUSH_RETRY: Omit<PushRetry, 'timeoutMs'> = { attempts: 3, backoffMs
 const PERMANENT_PUSH_FAILURE =
   /^(?:error response from daemon: )?(?:denied|unauthorized|name unknown|name invalid|tag invalid|manifest invalid|no basic auth credentials|an image does not exist locally|no such image)\b/im
 
+/**
+ * Pushes the references of `built` (those of this repository that are to be written). `kept` is
+ * the digest immutable tags of this image hold already (tag-mutability.ts): with nothing left to
+ * write, nothing is pushed and that image is the one deployed.
+ */
 export async function pushImage(
   built: BuiltImage,
   target: DeployTarget,
   registry: ContainerRegistry,
   docker: DockerEngine,
-  retry: PushRetry
+  retry: PushRetry,
+  kept?: string
 ): Promise<PushedImage> {
+  const digest =
+    built.references.length === 0 && kept !== undefined
+      ? kept
+      : await pushReferences(built, target, registry, docker, retry)
+  const manifest = await registry.manifest(target.repository, digest)
+  verifyManifest(manifest.mediaType, manifest.body, built.configDigest, digest)
+  return { digest, imageUri: `${target.repository.uri}@${digest}`, mediaType: manifest.mediaType }
+}
+
+/** The digest docker pushed (every reference names the same image). */
+async function pushReferences(
+  built: BuiltImage,
+  target: DeployTarget,
+  registry: ContainerRegistry,
+  docker: DockerEngine,
+  retry: PushRetry
+): Promise<string> {
   const credentials = await registry.authorization(target.repository)
   const digests = await core.group(`Push to ${target.repository.uri}`, () =>
     withRegistryLogin(target.repository.registry, credentials, async configDir => {
@@ -63,10 +86,7 @@ export async function pushImage(
       return pushed
     })
   )
-  const digest = digests[0]!
-  const manifest = await registry.manifest(target.repository, digest)
-  verifyManifest(manifest.mediaType, manifest.body, built.configDigest, digest)
-  return { digest, imageUri: `${target.repository.uri}@${digest}`, mediaType: manifest.mediaType }
+  return digests[0]!
 }
 
 async function pushWithRetry(

@@ -124,6 +124,14 @@ export const ECR_MESSAGES = {
   // already been pushed, and there were no changes to the manifest or image tag").
   imageAlreadyExists: (digest: string, tag: string, name: string, registryId: string) =>
     `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${name}' in registry with id '${registryId}'`,
+  // An existing tag on an immutable repository: ImageTagAlreadyExistsException from PutImage, and
+  // the registry's TAG_INVALID answer to a docker push (docker prints "tag invalid: ..."). Quoted
+  // from real answers as public projects' troubleshooting notes record them (docker push and
+  // `docker buildx imagetools create` refusals, 2025-2026), which end "...because the tag is
+  // immutable."; older answers ended "because the repository is immutable." (moby/buildkit#3776,
+  // aws/containers-roadmap#862), before ECR had exclusion filters.
+  tagImmutable: (tag: string, name: string) =>
+    `The image tag '${tag}' already exists in the '${name}' repository and cannot be overwritten because the tag is immutable.`,
   // Worded by the stand-in after the API reference's descriptions of these PutImage errors.
   imageDigestMismatch: (given: string, actual: string) =>
     `The specified image digest '${given}' does not match the digest of the manifest, '${actual}'.`,

@@ -11,6 +11,12 @@ export interface RepositorySeed {
   readonly name: string
   /** The repository policy text, stored exactly as given. */
   readonly policy?: string
+  /** As CreateRepository takes it; default MUTABLE. */
+  readonly imageTagMutability?: string
+  readonly imageTagMutabilityExclusionFilters?: readonly {
+    readonly filter: string
+    readonly filterType: string
+  }[]
 }
 
 export interface FunctionSeed {

@@ -10,6 +10,7 @@ import { FunctionStateRequestError, setFunctionState } from './lambda-control.js
 import { defaultRole, lastModifiedNow, newRevisionId } from './lambda-model.js'
 import { authorizeRegistryRequest, type RegistryRequest } from './registry-authorization.js'
 import { RegistryUnavailableError, type ImageRegistry } from './registry-client.js'
+import { immutableTagRefusal } from './registry-tag-guard.js'
 import type { RegistryTokens } from './registry-tokens.js'
 import {
   canonicalJson,
@@ -20,6 +21,7 @@ import {
   type LastUpdate,
   type StandInState
 } from './state.js'
+import { parseTagMutability, type TagMutability } from './tag-mutability.js'
 import { isKnownAccount, isKnownRegion, registryEndpoint } from './topology.js'
 
 /**
@@ -72,13 +74,19 @@ export function createControl(deps: ControlDependencies) {
       return identities.replace(principal, policies)
     },
     // The registry gate asks here whether a docker request may pass (stack/registry-gate.ts).
-    'POST registry-authorize': (_url, body) =>
-      authorizeRegistryRequest(
-        registryRequest(body),
+    'POST registry-authorize': async (_url, body) => {
+      const request = registryRequest(body)
+      const verdict = authorizeRegistryRequest(
+        request,
         deps.registryTokens,
         identities,
         deps.repositoryPolicy
-      ),
+      )
+      if (!verdict.allowed) return verdict
+      // An immutable tag is refused after authorization, as ECR refuses it: only to a principal
+      // that may push at all.
+      return (await immutableTagRefusal(request, state, registry)) ?? verdict
+    },
     'POST repositories': (_url, body) => seedRepository(state, body as RepositorySeed),
     'POST functions': (_url, body) => seedFunction(state, body as FunctionSeed),
     // Function states (Pending, Inactive, Failed): lambda-control.ts.
@@ -172,10 +180,23 @@ function seedRepository(state: StandInState, seed: RepositorySeed) {
     region: seed.region,
     name: seed.name,
     createdAt: existing?.createdAt ?? Math.floor(Date.now() / 1000),
-    policyText: seed.policy
+    policyText: seed.policy,
+    tagMutability: tagMutabilityOf(seed)
   }
   state.repositories.set(key, repository)
   return repository
+}
+
+/** The seed's tag mutability, checked as CreateRepository checks it. */
+function tagMutabilityOf(seed: RepositorySeed): TagMutability {
+  try {
+    return parseTagMutability({
+      imageTagMutability: seed.imageTagMutability,
+      imageTagMutabilityExclusionFilters: seed.imageTagMutabilityExclusionFilters
+    })
+  } catch (error) {
+    throw new ControlError(400, error instanceof Error ? error.message : String(error))
+  }
 }
 
 function seedFunction(state: StandInState, seed: FunctionSeed): FunctionRecord {

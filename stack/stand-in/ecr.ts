@@ -14,6 +14,12 @@ import {
 } from './registry-client.js'
 import type { Caller } from './sigv4.js'
 import { recordKey, type RepositoryRecord, type StandInState } from './state.js'
+import {
+  DEFAULT_TAG_MUTABILITY,
+  parseTagMutability,
+  tagIsImmutable,
+  type TagMutability
+} from './tag-mutability.js'
 import { registryEndpoint, registryHost, topology, type RegistryEndpoint } from './topology.js'
 import { AwsError } from './wire.js'
 
@@ -78,7 +84,8 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
         account,
         region: caller.region,
         name,
-        createdAt: Math.floor(Date.now() / 1000)
+        createdAt: Math.floor(Date.now() / 1000),
+        tagMutability: parseTagMutability(input)
       }
       state.repositories.set(key, repository)
       return { repository: repositoryShape(repository) }
@@ -99,6 +106,20 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
         repositories: names.map(name =>
           repositoryShape(findRepository(state, account, caller.region, name))
         )
+      }
+    },
+
+    // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImageTagMutability.html
+    PutImageTagMutability(input, caller) {
+      const repository = requireRepository(input, caller)
+      if (input.imageTagMutability === undefined) {
+        throw invalidParameter('imageTagMutability', 'must not be null')
+      }
+      repository.tagMutability = parseTagMutability(input)
+      return {
+        registryId: repository.account,
+        repositoryName: repository.name,
+        ...tagMutabilityShape(repository.tagMutability)
       }
     },
 
@@ -185,7 +206,10 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
 
     // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html: a manifest
     // whose layers and config the repository holds, stored under a tag (retagging without a
-    // pull: ECR user guide, "Retagging an image"). Tags are mutable here, as by default.
+    // pull: ECR user guide, "Retagging an image"). A tag that names another manifest moves,
+    // unless the repository's tag mutability makes it immutable (ImageTagAlreadyExistsException,
+    // API reference "Errors": "The specified image is tagged with a tag that already exists. The
+    // repository is configured for tag immutability.").
     async PutImage(input, caller) {
       const repository = requireRepository(input, caller)
       const endpoint = registryEndpoint(repository.account, repository.region)
@@ -209,6 +233,13 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
           throw new AwsError(
             'ImageAlreadyExistsException',
             ECR_MESSAGES.imageAlreadyExists(digest, tag, repository.name, repository.account),
+            400
+          )
+        }
+        if (current && tagIsImmutable(repository.tagMutability ?? DEFAULT_TAG_MUTABILITY, tag)) {
+          throw new AwsError(
+            'ImageTagAlreadyExistsException',
+            ECR_MESSAGES.tagImmutable(tag, repository.name),
             400
           )
         }
@@ -319,9 +350,18 @@ export function repositoryShape(repository: RepositoryRecord) {
     repositoryName: repository.name,
     repositoryUri: `${registryHost(repository.account, repository.region)}/${repository.name}`,
     createdAt: repository.createdAt,
-    imageTagMutability: 'MUTABLE',
+    ...tagMutabilityShape(repository.tagMutability ?? DEFAULT_TAG_MUTABILITY),
     imageScanningConfiguration: { scanOnPush: false },
     encryptionConfiguration: { encryptionType: 'AES256' }
+  }
+}
+
+/** The filters only where there are some (a MUTABLE repository has none to show). */
+function tagMutabilityShape(mutability: TagMutability) {
+  const filters = mutability.imageTagMutabilityExclusionFilters
+  return {
+    imageTagMutability: mutability.imageTagMutability,
+    ...(filters.length > 0 ? { imageTagMutabilityExclusionFilters: filters } : {})
   }
 }
 

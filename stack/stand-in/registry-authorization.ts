@@ -32,7 +32,7 @@ export type RegistryVerdict =
   | {
       readonly allowed: false
       /** The HTTP status the registry answers with. */
-      readonly status: 401 | 403 | 404
+      readonly status: 400 | 401 | 403 | 404
       readonly code: string
       readonly message: string
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { TagMutability } from './tag-mutability.js'
 
 /**
  * Everything the stand-in remembers, in memory, per process: ECR repositories (the images
@@ -19,6 +20,8 @@ export interface RepositoryRecord {
   readonly createdAt: number
   /** Stored exactly as given; undefined when the repository has no policy. */
   policyText?: string
+  /** Undefined for a repository seeded without one: MUTABLE, ECR's default. */
+  tagMutability?: TagMutability
 }
 
 export interface FunctionCode {

@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
+import { execFile } from 'node:child_process'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
+import { StandInControl, type RepositorySeed } from '../../stack/stand-in/control-client.js'
+import { clientsFor } from '../../stack/stand-in/sdk-clients.js'
+import { startStandIn, type StandIn } from '../../stack/stand-in/server.js'
+import { expectNoCredentialLeft } from './support.js'
+
+/**
+ * Repositories whose tags are immutable, through the real engine and the registry under the ECR
+ * name (whose gate refuses a manifest PUT under an existing immutable tag, as ECR's registry
+ * does): a rerun of an unchanged image pushes nothing and leaves its tags alone; a changed image
+ * under an existing immutable tag fails before anything is pushed or deployed; a tag an exclusion
+ * filter covers moves.
+ */
+
+const ACCOUNT = '111111111111'
+const REGION = 'us-east-1'
+const HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`
+const PUBLIC_BASE = 'public.ecr.aws/lambda/provided:al2023'
+
+let standIn: StandIn
+let control: StandInControl
+let work: string
+let unique = 0
+
+beforeAll(async () => {
+  standIn = await startStandIn({ port: 0 })
+  control = new StandInControl(standIn.url)
+  work = mkdtempSync(path.join(os.tmpdir(), 'immutable-tags-'))
+})
+
+afterAll(async () => {
+  await standIn.close()
+  rmSync(work, { recursive: true, force: true })
+})
+
+interface Seeded {
+  name: string
+  repository: string
+  context: string
+}
+
+const DOCKERFILE = [
+  `ARG BASE=${PUBLIC_BASE}`,
+  'FROM ${BASE}',
+  'ARG GREETING=hello',
+  'LABEL greeting=${GREETING}',
+  'COPY bootstrap /var/runtime/bootstrap',
+  'CMD ["function.handler"]',
+  ''
+].join('\n')
+
+async function seed(
+  label: string,
+  mutability: Pick<RepositorySeed, 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'>
+): Promise<Seeded> {
+  unique += 1
+  const name = `immutable-${label}-${process.pid}-${unique}`
+  await control.createRepository({ account: ACCOUNT, region: REGION, name, ...mutability })
+  await control.createFunction({
+    account: ACCOUNT,
+    region: REGION,
+    name,
+    packageType: 'Image',
+    architectures: ['x86_64']
+  })
+  const context = path.join(work, name)
+  cpSync(path.join(repoRoot, '__tests__', 'fixtures', 'base-from-build-arg'), context, {
+    recursive: true
+  })
+  writeFileSync(path.join(context, 'Dockerfile'), DOCKERFILE)
+  return { name, repository: `${HOST}/${name}`, context }
+}
+
+function deploy(fn: Seeded, inputs: Record<string, string>): Promise<ActionRun> {
+  return runAction(
+    { 'function-name': fn.name, repository: fn.repository, context: fn.context, ...inputs },
+    { standInUrl: standIn.url, account: ACCOUNT, region: REGION }
+  )
+}
+
+function expectSucceeded(run: ActionRun): void {
+  if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
+  expectNoCredentialLeft(run)
+}
+
+const dockerPushed = (run: ActionRun) => run.stdout.includes('::group::Push to ')
+
+async function callsTo(operation: string): Promise<number> {
+  return (await control.calls()).filter(call => call.operation === operation).length
+}
+
+async function digestOf(fn: Seeded, tag: string): Promise<string> {
+  return (await control.registryManifest(ACCOUNT, REGION, fn.name, tag)).digest
+}
+
+async function deployedImage(fn: Seeded): Promise<string | undefined> {
+  const state = await control.state()
+  return state.functions.find(f => f.name === fn.name)?.code.imageUri
+}
+
+describe('an IMMUTABLE repository', () => {
+  it('takes a rerun of an unchanged image without pushing, leaving its tags alone and saying so', async () => {
+    const fn = await seed('rerun', { imageTagMutability: 'IMMUTABLE' })
+    const first = await deploy(fn, { tags: 'abc123', rebuild: 'always' })
+    expectSucceeded(first)
+    expect(dockerPushed(first)).toBe(true)
+    const digest = await digestOf(fn, 'abc123')
+    expect(first.outputs['image-uri']).toBe(`${fn.repository}@${digest}`)
+
+    await control.clearCalls()
+    // rebuild: always builds again: the same image (same config), which ECR would refuse to push.
+    const again = await deploy(fn, { tags: 'abc123', rebuild: 'always' })
+    expectSucceeded(again)
+    expect(again.stdout).toContain('::group::Build ')
+    expect(dockerPushed(again)).toBe(false)
+    expect(await callsTo('PutImage')).toBe(0)
+    expect(again.stdout).toContain(`${fn.repository}:abc123 names this image already (${digest})`)
+    expect(again.summary).toContain('Tag left as it is')
+    expect(again.summary).toContain(`${fn.repository}:abc123`)
+    expect(again.outputs['image-uri']).toBe(`${fn.repository}@${digest}`)
+    expect(await digestOf(fn, 'abc123')).toBe(digest)
+    expect(await deployedImage(fn)).toBe(`${fn.repository}@${digest}`)
+  })
+
+  it('reuses an image of unchanged inputs without writing its existing tags again', async () => {
+    const fn = await seed('reuse', { imageTagMutability: 'IMMUTABLE' })
+    expectSucceeded(await deploy(fn, { tags: 'abc123' }))
+    const tagsBefore = await control.registryTags(ACCOUNT, REGION, fn.name)
+
+    await control.clearCalls()
+    const again = await deploy(fn, { tags: 'abc123' })
+    expectSucceeded(again)
+    expect(again.stdout).not.toContain('::group::Build ')
+    expect(dockerPushed(again)).toBe(false)
+    expect(await callsTo('PutImage')).toBe(0)
+    expect(again.summary).toContain('Tag left as it is')
+    expect(await control.registryTags(ACCOUNT, REGION, fn.name)).toEqual(tagsBefore)
+  })
+
+  it('fails before pushing or deploying anything when an existing tag names another image', async () => {
+    const fn = await seed('conflict', { imageTagMutability: 'IMMUTABLE' })
+    expectSucceeded(await deploy(fn, { tags: 'v1', 'build-args': 'GREETING=hello' }))
+    const digest = await digestOf(fn, 'v1')
+    const tagsBefore = await control.registryTags(ACCOUNT, REGION, fn.name)
+    const deployedBefore = await deployedImage(fn)
+
+    await control.clearCalls()
+    const changed = await deploy(fn, { tags: 'v1', 'build-args': 'GREETING=changed' })
+    expect(changed.exitCode).not.toBe(0)
+    expect(changed.stdout).toContain('[image-tag-immutable]')
+    expect(changed.stdout).toContain(`${fn.repository}:v1 (${digest})`)
+    expect(changed.stdout).toContain('commit SHA')
+    expect(changed.summary).toContain('image-tag-immutable')
+    expect(dockerPushed(changed)).toBe(false)
+    expect(await callsTo('PutImage')).toBe(0)
+    expect(await callsTo('UpdateFunctionCode')).toBe(0)
+    expect(await callsTo('SetRepositoryPolicy')).toBe(0)
+    // Not even the new inputs tag reached the repository.
+    expect(await control.registryTags(ACCOUNT, REGION, fn.name)).toEqual(tagsBefore)
+    expect(await digestOf(fn, 'v1')).toBe(digest)
+    expect(await deployedImage(fn)).toBe(deployedBefore)
+  })
+})
+
+describe('an IMMUTABLE_WITH_EXCLUSION repository', () => {
+  it('moves a tag its exclusion filter covers, and keeps the others', async () => {
+    const fn = await seed('exclusion', {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }]
+    })
+    expectSucceeded(await deploy(fn, { tags: 'first,latest', 'build-args': 'GREETING=hello' }))
+    const first = await digestOf(fn, 'first')
+
+    const next = await deploy(fn, { tags: 'second,latest', 'build-args': 'GREETING=next' })
+    expectSucceeded(next)
+    expect(dockerPushed(next)).toBe(true)
+    const second = await digestOf(fn, 'second')
+    expect(second).not.toBe(first)
+    expect(await digestOf(fn, 'latest')).toBe(second)
+    expect(await digestOf(fn, 'first')).toBe(first)
+    expect(await deployedImage(fn)).toBe(`${fn.repository}@${second}`)
+  })
+})
+
+describe('the registry under the ECR name', () => {
+  it('refuses docker’s own push of an existing immutable tag, even of the same image, in ECR’s words', async () => {
+    const fn = await seed('gate', { imageTagMutability: 'IMMUTABLE' })
+    const first = await deploy(fn, { tags: 'abc123', rebuild: 'always' })
+    expectSucceeded(first)
+    // What the action now avoids: without the check, the same push fails as moby/buildkit#3776.
+    const config = mkdtempSync(path.join(os.tmpdir(), 'immutable-docker-'))
+    try {
+      // As the action logs docker in: a config file with the token (no `docker login`).
+      const auth = Buffer.from(`AWS:${await ecrPassword()}`).toString('base64')
+      writeFileSync(
+        path.join(config, 'config.json'),
+        JSON.stringify({ auths: { [HOST]: { auth } } })
+      )
+      // Not execFileSync: the stand-in that answers the gate runs in this process.
+      const output = await promisify(execFile)(
+        'docker',
+        ['--config', config, 'push', `${fn.repository}:abc123`],
+        { encoding: 'utf8', timeout: 120_000 }
+      ).then(
+        () => 'pushed',
+        (error: { stdout?: string; stderr?: string }) =>
+          `${error.stdout ?? ''}${error.stderr ?? ''}`
+      )
+      expect(output).toContain(
+        `tag invalid: The image tag 'abc123' already exists in the '${fn.name}' repository and cannot be overwritten because the tag is immutable.`
+      )
+    } finally {
+      rmSync(config, { recursive: true, force: true })
+    }
+  })
+})
+
+/** A registry password the stand-in issued, as GetAuthorizationToken hands it out. */
+async function ecrPassword(): Promise<string> {
+  const answer = await clientsFor(standIn.url, ACCOUNT).ecr.send(
+    new GetAuthorizationTokenCommand({})
+  )
+  const token = answer.authorizationData?.[0]?.authorizationToken ?? ''
+  return Buffer.from(token, 'base64').toString('utf8').slice('AWS:'.length)
+}
