@@ -95,6 +95,8 @@ export interface ActionConfig {
   /** Finding ids to report as notices instead of failing or warning. */
   readonly ignoreFindings: readonly string[]
   readonly warningsAsErrors: boolean
+  /** A tag moved to the deployed image after each deploy, out of lifecycle rules' reach. */
+  readonly deployedTag?: string
 }
 
 export type InputReader = (name: string) => string
@@ -159,6 +161,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     smokeTest: parseSmokeTestSettings(read, file => readFileSync(file, 'utf8')),
     ignoreFindings: parseFindingIds(read('ignore-findings')),
     warningsAsErrors: parseBoolean(read, 'warnings-as-errors', false),
+    deployedTag: parseDeployedTag(read('deployed-tag')),
     revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
 }
@@ -412,6 +415,20 @@ function parseTags(value: string, env: Environment): string[] {
     }
   }
   return [...new Set(tags)]
+}
+
+/** deployed-tag: one image tag, which the run moves (the tags input only adds). */
+function parseDeployedTag(value: string): string | undefined {
+  const tag = value.trim()
+  if (tag === '') return undefined
+  if (!TAG.test(tag)) {
+    throw new ActionError(
+      'invalid-deployed-tag',
+      `deployed-tag is "${tag}", which is not a valid image tag.`,
+      'Give one tag: 1-128 letters, digits, _ . and -, not starting with . or - (e.g. deployed-my-function).'
+    )
+  }
+  return tag
 }
 
 function parseContext(value: string): string {

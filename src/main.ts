@@ -28,8 +28,10 @@ import {
   verifyBaseLayers
 } from './steps/base-image.js'
 import { checkBuiltImage } from './steps/check-image.js'
+import { checkRetention } from './steps/check-retention.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
+import { moveDeployedTag } from './steps/move-deployed-tag.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
 import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
@@ -40,7 +42,7 @@ import {
   type BuildFingerprint,
   type ReusableImage
 } from './steps/reuse-image.js'
-import { resolveTargets, type DeployPlan } from './steps/resolve-target.js'
+import { resolveTargets, type DeployPlan, type DeployTarget } from './steps/resolve-target.js'
 import type { ImageReference } from './domain/aws-names.js'
 import { applyFindingPolicy, type Finding } from './domain/image-checks.js'
 import { smokeTestImage, type SmokeTestReport } from './steps/smoke-test.js'
@@ -129,9 +131,18 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   const pushed = await timed('push', image.publish)
   facts.pushed = [...pushed.values()]
   await timed('grant', () => grantAll(plan, aws, config, facts))
-  facts.results = await timed('deploy', () =>
-    deployFunctions(plan.targets, t => pushed.get(t.repository.uri)!, aws, config)
+  const imageFor = (target: DeployTarget) => pushed.get(target.repository.uri)!
+  // After the push, so that ECR's lifecycle preview sees the image being deployed.
+  facts.retention = await timed('retention', () =>
+    checkRetention(plan, imageFor, aws, config.deployedTag)
   )
+  facts.results = await timed('deploy', () => deployFunctions(plan.targets, imageFor, aws, config))
+  if (config.deployedTag) {
+    const tag = config.deployedTag
+    facts.deployedTag = await timed('deployed-tag', () =>
+      moveDeployedTag(tag, plan, uri => pushed.get(uri)!, facts.results!, aws)
+    )
+  }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error
 }

@@ -274,6 +274,8 @@ const AWS_OPERATIONS: {
   { service: 'ecr', operation: 'BatchGetImage' },
   { service: 'ecr', operation: 'GetRepositoryPolicy' },
   { service: 'ecr', operation: 'SetRepositoryPolicy' },
+  // The check for expiring images (the seeded functions run no image yet, so it reads no more).
+  { service: 'ecr', operation: 'GetLifecyclePolicy' },
   { service: 'lambda', operation: 'UpdateFunctionCode' },
   { service: 'lambda', operation: 'GetFunctionConfiguration', variant: 'release' },
   { service: 'lambda', operation: 'UpdateFunctionConfiguration', variant: 'release' },

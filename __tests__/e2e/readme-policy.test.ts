@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { PutLifecyclePolicyCommand } from '@aws-sdk/client-ecr'
 import { CreateAliasCommand, PublishVersionCommand } from '@aws-sdk/client-lambda'
 import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { clientsFor } from '../../stack/stand-in/sdk-clients.js'
@@ -209,6 +210,60 @@ function scenarios(without?: Removal): Scenario[] {
       const fn = nextName('image')
       await seedFunction(TOOLING, fn)
       await withoutRepositoryPolicy()
+      return {
+        names: { account: TOOLING, repository: pushedRepository, function: fn },
+        inputs: { 'function-name': fn, image: pushedImage }
+      }
+    }
+  )
+  add(
+    {
+      name: 'the checks of the images in ECR (deleted and expiring images)',
+      deployer: [
+        'RegistryLogin',
+        'ReadImage',
+        'GrantLambdaPull',
+        'UpdateFunction',
+        'CheckImagesInEcr'
+      ],
+      // Without one of its actions the deploy still succeeds (the checks only warn), with a
+      // notice that the images were not fully checked: that is the failure this scenario shows.
+      succeeded: run => {
+        expect(run.stdout).not.toContain('were not fully checked')
+        expect(run.summary).toContain("ECR's lifecycle preview expires none of the images in use")
+      }
+    },
+    async () => {
+      const fn = nextName('retention')
+      // The function runs an image of the repository, so its versions are listed too.
+      await control.createFunction({
+        account: TOOLING,
+        region: REGION,
+        name: fn,
+        packageType: 'Image',
+        imageUri: pushedImage
+      })
+      await control.setIdentityPolicies(DEPLOYER, topology.iam.defaultPolicies)
+      await clientsFor(standIn.url, TOOLING).ecr.send(
+        new PutLifecyclePolicyCommand({
+          repositoryName: pushedRepository,
+          lifecyclePolicyText: JSON.stringify({
+            rules: [
+              {
+                rulePriority: 1,
+                description: 'expire untagged images after 30 days',
+                selection: {
+                  tagStatus: 'untagged',
+                  countType: 'sinceImagePushed',
+                  countUnit: 'days',
+                  countNumber: 30
+                },
+                action: { type: 'expire' }
+              }
+            ]
+          })
+        })
+      )
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
         inputs: { 'function-name': fn, image: pushedImage }

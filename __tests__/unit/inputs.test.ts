@@ -65,6 +65,11 @@ describe('parseConfig', () => {
     expect(config.build?.secrets).toEqual([{ id: 'token', value: 'abc=def' }])
   })
 
+  it('moves no deployed-tag unless one is given, and takes one tag as given', () => {
+    expect(parse(good).deployedTag).toBeUndefined()
+    expect(parse({ ...good, 'deployed-tag': ' deployed-api ' }).deployedTag).toBe('deployed-api')
+  })
+
   it('takes the region from a function ARN', () => {
     const config = parse(
       { ...good, 'function-name': 'arn:aws:lambda:us-east-1:111111111111:function:f' },
@@ -128,6 +133,8 @@ describe('parseConfig', () => {
       'invalid-context'
     ],
     ['a tag with a shell metacharacter', { ...good, tags: 'v1;rm -rf /' }, 'invalid-tag'],
+    ['two deployed-tags', { ...good, 'deployed-tag': 'a, b' }, 'invalid-deployed-tag'],
+    ['a deployed-tag like an option', { ...good, 'deployed-tag': '-x' }, 'invalid-deployed-tag'],
     ['a tag that looks like an option', { ...good, tags: '--output=type=local' }, 'invalid-tag'],
     ['a tag with a dollar', { ...good, tags: '$(whoami)' }, 'invalid-tag'],
     ['a build-arg without a value', { ...good, 'build-args': 'JUSTAKEY' }, 'invalid-build-args'],

@@ -3,14 +3,19 @@ import {
   BatchGetImageCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
+  GetLifecyclePolicyCommand,
+  GetLifecyclePolicyPreviewCommand,
   GetRepositoryPolicyCommand,
-  SetRepositoryPolicyCommand
+  SetRepositoryPolicyCommand,
+  StartLifecyclePolicyPreviewCommand
 } from '@aws-sdk/client-ecr'
 import {
   CreateAliasCommand,
   GetAliasCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
+  ListAliasesCommand,
+  ListVersionsByFunctionCommand,
   PublishVersionCommand,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
@@ -75,7 +80,12 @@ const COMMANDS: Record<string, AnyCommand> = {
   BatchGetImage: BatchGetImageCommand,
   GetRepositoryPolicy: GetRepositoryPolicyCommand,
   SetRepositoryPolicy: SetRepositoryPolicyCommand,
-  GetCallerIdentity: GetCallerIdentityCommand
+  GetCallerIdentity: GetCallerIdentityCommand,
+  GetLifecyclePolicy: GetLifecyclePolicyCommand,
+  StartLifecyclePolicyPreview: StartLifecyclePolicyPreviewCommand,
+  GetLifecyclePolicyPreview: GetLifecyclePolicyPreviewCommand,
+  ListAliases: ListAliasesCommand,
+  ListVersionsByFunction: ListVersionsByFunctionCommand
 }
 
 let standIn: StandIn

@@ -3,8 +3,10 @@ import { LambdaClient } from '@aws-sdk/client-lambda'
 import { STSClient } from '@aws-sdk/client-sts'
 import { assumedRoleCredentials, callerAccount } from './assumed-role.js'
 import { createContainerRegistry, type ContainerRegistry } from './ecr.js'
+import { createImageRetention, type ImageRetention } from './ecr-retention.js'
 import { createFunctionService, type FunctionService } from './lambda.js'
 import { createReleaseService, type ReleaseService } from './lambda-releases.js'
+import { createVersionReader, type VersionReader } from './lambda-versions.js'
 
 /**
  * The one place SDK clients are made. Endpoints and credentials come from the SDK's standard
@@ -19,6 +21,10 @@ export interface AwsServices {
   /** Lambda in a region; with a role ARN, as that role (for functions in another account). */
   functions(region: string, roleArn?: string): FunctionService
   releases(region: string, roleArn?: string): ReleaseService
+  /** What ECR keeps: image existence and lifecycle policy previews. */
+  retention(region: string): ImageRetention
+  /** A function's published versions and aliases. */
+  versions(region: string, roleArn?: string): VersionReader
   /** The account of the workflow's own credentials (one STS call, remembered). */
   callerAccount(): Promise<string>
 }
@@ -37,6 +43,7 @@ type ProcessEnvironment = Readonly<Record<string, string | undefined>>
 
 export function createAwsServices(env: ProcessEnvironment = process.env): AwsServices {
   const registries = new Map<string, ContainerRegistry>()
+  const ecrClients = new Map<string, ECRClient>()
   const lambdaClients = new Map<string, LambdaClient>()
   const functions = new Map<string, FunctionService>()
   const releases = new Map<string, ReleaseService>()
@@ -59,8 +66,7 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
     registry(region) {
       let registry = registries.get(region)
       if (!registry) {
-        const client = withCallDeadline(new ECRClient(clientSettings(region)))
-        registry = createContainerRegistry(client)
+        registry = createContainerRegistry(ecrClient(region))
         registries.set(region, registry)
       }
       return registry
@@ -83,10 +89,26 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
       }
       return service
     },
+    retention(region) {
+      return createImageRetention(ecrClient(region))
+    },
+    versions(region, roleArn) {
+      return createVersionReader(lambdaClient(region, roleArn))
+    },
     callerAccount() {
       account ??= callerAccount(stsClient())
       return account
     }
+  }
+
+  /** One ECR client per region, shared by the registry and the retention reads. */
+  function ecrClient(region: string): ECRClient {
+    let client = ecrClients.get(region)
+    if (!client) {
+      client = withCallDeadline(new ECRClient(clientSettings(region)))
+      ecrClients.set(region, client)
+    }
+    return client
   }
 
   function stsClient(): STSClient {

@@ -12,6 +12,8 @@ import { describeDockerSetup } from '../domain/docker-setup.js'
 import type { RefreshDecision } from '../domain/refresh-decision.js'
 import type { ResolvedBase } from '../steps/base-image.js'
 import type { SmokeTestReport } from '../steps/smoke-test.js'
+import type { RetentionReport } from '../steps/check-retention.js'
+import type { DeployedTagMove } from '../steps/move-deployed-tag.js'
 import type { FunctionResult } from '../steps/deploy-functions.js'
 import type { GrantOutcome } from '../steps/grant-pull.js'
 import type { DeployPlanReport } from '../steps/plan-deploy.js'
@@ -40,6 +42,10 @@ export interface RunFacts {
   reusedTag?: string
   /** Immutable tags that named the image already, so they were not written again. */
   keptTags?: { repositoryUri: string; tag: string; digest: string }[]
+  /** Per repository: are the images in use still in ECR, would the lifecycle policy expire them. */
+  retention?: readonly RetentionReport[]
+  /** deployed-tag: where the tag points now, per repository. */
+  deployedTag?: readonly DeployedTagMove[]
   /** Seconds each phase took, in order. */
   readonly timings: { phase: string; seconds: number }[]
 }
@@ -246,6 +252,13 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
       )
     ])
   }
+  if ((facts.retention?.length ?? 0) > 0 || (facts.deployedTag?.length ?? 0) > 0) {
+    summary.addHeading('Images in ECR', 3)
+    summary.addList([
+      ...(facts.retention ?? []).flatMap(retentionLines),
+      ...(facts.deployedTag ?? []).map(deployedTagLine)
+    ])
+  }
   if (facts.findings && facts.findings.length > 0) {
     summary.addHeading('Image checks', 3)
     summary.addList(facts.findings.map(f => `${f.severity} ${f.id}: ${escape(f.message)}`))
@@ -255,6 +268,31 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
     summary.addRaw(facts.timings.map(t => `${t.phase} ${t.seconds.toFixed(1)} s`).join(' · '), true)
   }
   await summary.write()
+}
+
+/** What the retention check found for one repository, as list items. */
+function retentionLines(report: RetentionReport): string[] {
+  const lifecycle = {
+    'no-policy': 'the repository has no lifecycle policy',
+    previewed:
+      report.expiring.length > 0
+        ? `ECR's lifecycle preview expires ${report.expiring.length} image(s) in use`
+        : "ECR's lifecycle preview expires none of the images in use",
+    'not-evaluated': 'the lifecycle policy could not be evaluated (see the notes)',
+    'not-checked': 'the lifecycle policy was not checked (see the notes)'
+  }[report.lifecycle]
+  const checked = new Set(report.uses.map(use => use.digest)).size
+  return [
+    `${code(report.repository)}: ${checked} image(s) in use, ${report.missing.length} missing; ${escape(lifecycle)}`,
+    ...report.findings.map(f => `warning ${f.id}: ${escape(f.message)}`),
+    ...report.notes.map(note => `note: ${escape(note)}`)
+  ]
+}
+
+function deployedTagLine(move: DeployedTagMove): string {
+  const where = code(`${move.repository}:${move.tag}`)
+  if (move.skipped) return `deployed-tag ${where} not moved: ${escape(move.skipped)}`
+  return `deployed-tag ${where} → ${code(move.digest)}${move.previous ? ` (moved from ${code(move.previous)})` : ''}`
 }
 
 function functionRow(entry: FunctionOutput): string[] {

@@ -5,6 +5,7 @@ import {
   ECR_TOKEN_LIFETIME_MS,
   SINGLE_IMAGE_MEDIA_TYPES
 } from './aws-wording.js'
+import { lifecycleOperations } from './ecr-lifecycle.js'
 import { ecrPolicyLayout, policyTextProblem } from './ecr-policy.js'
 import type { FaultPlan } from './faults.js'
 import {
@@ -311,6 +312,20 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
   function requireRepository(input: EcrInput, caller: Caller): RepositoryRecord {
     const { account, name } = target(input, caller)
     return findRepository(state, account, caller.region, name)
+  }
+
+  // Lifecycle policies and their preview (ecr-lifecycle.ts).
+  for (const [operation, handler] of Object.entries(
+    lifecycleOperations({
+      repository: requireRepository,
+      images: async repository => {
+        const endpoint = registryEndpoint(repository.account, repository.region)
+        const index = await tagIndex(registry, endpoint, repository.name)
+        return [...index.entries()].map(([digest, tags]) => ({ digest, tags }))
+      }
+    })
+  )) {
+    operations[operation] = handler
   }
 
   return {

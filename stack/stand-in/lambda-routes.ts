@@ -20,6 +20,7 @@ const ROUTES: readonly [method: string, suffix: RegExp, operation: string][] = [
   ['POST', /^\/versions$/, 'PublishVersion'],
   ['GET', /^\/versions$/, 'ListVersionsByFunction'],
   ['POST', /^\/aliases$/, 'CreateAlias'],
+  ['GET', /^\/aliases$/, 'ListAliases'],
   ['GET', /^\/aliases\/([^/]+)$/, 'GetAlias'],
   ['PUT', /^\/aliases\/([^/]+)$/, 'UpdateAlias']
 ]

@@ -306,6 +306,14 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
       return { status: 201, body: aliasShape(fn, alias) }
     },
 
+    // https://docs.aws.amazon.com/lambda/latest/api/API_ListAliases.html (one page: the stand-in
+    // holds few aliases; NextMarker is left out).
+    ListAliases(request, caller) {
+      const { fn } = locate(request, caller, false)
+      const aliases = Object.values(fn.aliases).sort((a, b) => a.name.localeCompare(b.name))
+      return ok({ Aliases: aliases.map(alias => aliasShape(fn, alias)) })
+    },
+
     GetAlias(request, caller) {
       const { fn } = locate(request, caller, false)
       return ok(aliasShape(fn, requireAlias(fn, request.route.aliasName ?? '')))

@@ -22,6 +22,25 @@ export interface RepositoryRecord {
   policyText?: string
   /** Undefined for a repository seeded without one: MUTABLE, ECR's default. */
   tagMutability?: TagMutability
+  /** The lifecycle policy text, as given (ecr-lifecycle.ts); undefined when there is none. */
+  lifecyclePolicyText?: string
+  /** The last lifecycle policy preview started. */
+  lifecyclePreview?: LifecyclePreviewRecord
+  /** Digest → push time (epoch ms) as far as the stand-in knows it (ecr-lifecycle.ts). */
+  imagePushedAt?: Record<string, number>
+}
+
+export interface LifecyclePreviewRecord {
+  readonly policyText: string
+  /** Epoch ms; IN_PROGRESS before, COMPLETE from then on. */
+  readonly completesAt: number
+  readonly results: readonly {
+    readonly imageDigest: string
+    readonly imageTags: readonly string[]
+    readonly imagePushedAt: number
+    readonly action: { readonly type: string }
+    readonly appliedRulePriority: number
+  }[]
 }
 
 export interface FunctionCode {
