@@ -168,11 +168,6 @@ async function builtImage(
   timed: Timed
 ): Promise<DeployableImage | undefined> {
   const registry = registryClient(aws)
-  // Before the build, whose cache export depends on it; the tags themselves are checked before
-  // the push (publish below), once the image is known.
-  const mutabilities = await timed('tag-mutability', () =>
-    readTagMutabilities(plan.repositories, aws)
-  )
   const base = await timed('base-image', () => resolveBaseImage(build, plan.architecture, registry))
   facts.base = base
   let fingerprint: BuildFingerprint | undefined
@@ -190,6 +185,12 @@ async function builtImage(
     })
     if (!facts.refresh.rebuild) return undefined
   }
+  // After the refresh decision (which needs none of it) and before the build, whose cache
+  // export depends on it; the tags themselves are checked before the push, once the image is
+  // known.
+  const mutabilities = await timed('tag-mutability', () =>
+    readTagMutabilities(plan.repositories, aws)
+  )
   if (config.rebuild !== 'always') {
     const reusable =
       fingerprint &&
