@@ -28,6 +28,11 @@ import { parseSmokeTestSettings, type SmokeTestSettings } from './domain/smoke-t
 export interface RepositoryInputs {
   readonly byRegion: ReadonlyMap<string, RepositoryLocation>
   readonly name?: string
+  /**
+   * repository was left empty (and image is not set): each region's functions name the
+   * repository they already run their image from.
+   */
+  readonly fromFunctions?: boolean
 }
 
 export interface BuildSettings {
@@ -118,6 +123,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
   const image = read('image') === '' ? undefined : parseImageReference(read('image'))
   const repositories = parseRepositories(read('repository'), image)
   for (const target of functions) {
+    if (repositories.fromFunctions) continue
     if (repositories.name === undefined && !repositories.byRegion.has(target.region)) {
       const other = [...repositories.byRegion.values()][0]!
       throw regionMismatch(other, target.region)
@@ -244,13 +250,8 @@ function parseRepositories(value: string, image: ImageReference | undefined): Re
   const byRegion = new Map<string, RepositoryLocation>()
   let name: string | undefined
   const items = splitList(value, true)
-  if (items.length === 0 && !image) {
-    throw new ActionError(
-      'missing-repository',
-      'The repository input is required.',
-      "Set repository in the step's with: block (a URI, or a name in the function's account)."
-    )
-  }
+  // Checked once the functions are known: they must all run an image from one repository.
+  if (items.length === 0 && !image) return { byRegion, fromFunctions: true }
   for (const item of items) {
     const parsed = parseRepository(item)
     if (parsed.kind === 'name') {

@@ -70,6 +70,11 @@ describe('parseConfig', () => {
     expect(parse({ ...good, 'deployed-tag': ' deployed-api ' }).deployedTag).toBe('deployed-api')
   })
 
+  it('leaves an empty repository to be taken from the functions', () => {
+    const config = parse({ ...good, repository: '' })
+    expect(config.repositories).toEqual({ byRegion: new Map(), fromFunctions: true })
+  })
+
   it('takes the region from a function ARN', () => {
     const config = parse(
       { ...good, 'function-name': 'arn:aws:lambda:us-east-1:111111111111:function:f' },
@@ -80,7 +85,6 @@ describe('parseConfig', () => {
 
   const refusals: [string, Record<string, string>, string, Environment?][] = [
     ['no function-name', { ...good, 'function-name': '' }, 'missing-function-name'],
-    ['no repository', { ...good, repository: '' }, 'missing-repository'],
     [
       'a repository in another region',
       { ...good, repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/app' },

@@ -129,6 +129,8 @@ export function setOutputs(facts: RunFacts): void {
   if (facts.built || facts.reusedTag) core.setOutput('built', String(facts.built !== undefined))
   if (facts.inputsDigest) core.setOutput('inputs-digest', facts.inputsDigest)
   if (facts.plan) core.setOutput('architecture', facts.plan.architecture)
+  const firstRepository = facts.plan?.targets[0]?.repository
+  if (firstRepository) core.setOutput('repository', firstRepository.uri)
   const firstTarget = facts.plan?.targets[0]
   if (firstTarget) {
     const result = facts.results?.find(r => r.target === firstTarget)
@@ -160,6 +162,12 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
   if (facts.dryRun) summary.addRaw('**Dry run:** nothing was pushed or changed in AWS.', true)
   if (facts.refresh) summary.addRaw(`**Base image refresh:** ${escape(facts.refresh.reason)}`, true)
   const rows: [string, string][] = []
+  for (const derived of facts.plan?.derivedRepositories ?? []) {
+    rows.push([
+      'Repository',
+      `${code(derived.location.uri)}: repository was empty; taken from the image ${escape(derived.functions.join(', '))} already ran`
+    ])
+  }
   for (const pushed of facts.pushed ?? []) {
     rows.push(['Image', code(pushed.imageUri)])
     rows.push(['Manifest', escape(pushed.mediaType)])

@@ -4,6 +4,10 @@ import { roleArnFor } from '../adapters/assumed-role.js'
 import type { FunctionFacts } from '../adapters/lambda.js'
 import { parseFunctionArn, type RepositoryLocation } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
+import {
+  repositoryFromFunctions,
+  type DerivedRepository
+} from '../domain/repository-from-functions.js'
 import { isLambdaArchitecture, type LambdaArchitecture } from '../domain/lambda-limits.js'
 import { overridesFor, type FunctionOverrides } from '../domain/function-overrides.js'
 import { namesOf, regionMismatch, type ActionConfig, type FunctionTarget } from '../inputs.js'
@@ -32,6 +36,8 @@ export interface DeployPlan {
   readonly architecture: LambdaArchitecture
   /** One repository per region that has functions, in the order the functions came. */
   readonly repositories: readonly RepositoryLocation[]
+  /** The repositories taken from the functions because repository was empty. */
+  readonly derivedRepositories?: readonly DerivedRepository[]
 }
 
 export async function resolveTargets(config: ActionConfig, aws: AwsServices): Promise<DeployPlan> {
@@ -43,12 +49,25 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
   const architecture = config.architecture ?? commonArchitecture(described.map(d => d.fn))
 
   const repositories = new Map<string, RepositoryLocation>()
+  const derived: DerivedRepository[] = []
   for (const { fn } of described) {
     const { region } = parseFunctionArn(fn.arn)
     if (repositories.has(region)) continue
     const given = config.repositories.byRegion.get(region)
     if (given) repositories.set(region, given)
-    else if (config.repositories.name !== undefined) {
+    else if (config.repositories.fromFunctions) {
+      const found = repositoryFromFunctions(
+        region,
+        described
+          .filter(d => parseFunctionArn(d.fn.arn).region === region)
+          .map(d => ({ functionName: d.fn.name, imageUri: d.fn.imageUri }))
+      )
+      core.info(
+        `repository is empty: pushing to ${found.location.uri}, the repository ${found.functions.join(', ')} ${found.functions.length === 1 ? 'runs its image' : 'run their image'} from.`
+      )
+      derived.push(found)
+      repositories.set(region, found.location)
+    } else if (config.repositories.name !== undefined) {
       const account = await aws.callerAccount()
       repositories.set(
         region,
@@ -75,7 +94,12 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       overrides: overridesFor(config.overrides, namesOf(target))
     }
   })
-  return { targets, architecture, repositories: [...repositories.values()] }
+  return {
+    targets,
+    architecture,
+    repositories: [...repositories.values()],
+    ...(derived.length > 0 ? { derivedRepositories: derived } : {})
+  }
 }
 
 async function describe(
