@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { repoRoot, runAction, runCli, type ActionRun } from '../../stack/run-action.js'
 import { StandInControl } from '../../stack/stand-in/control-client.js'
@@ -212,4 +213,59 @@ describe('a fleet of functions in the reusable refresh workflow', () => {
       expect(run.stderr).toContain(functions)
     }
   })
+
+  it('needs only lambda:GetFunction, which the README policy’s UpdateFunction statement holds', async () => {
+    // The principal the stand-in's credentials of ACCOUNT stand for (readme-policy.test.ts).
+    const deployer = `arn:aws:iam::${ACCOUNT}:user/stand-in`
+    const name = `fleet-iam-${process.pid}`
+    const digest = `sha256:${'1'.repeat(64)}`
+    await control.createFunction({
+      account: ACCOUNT,
+      region: REGION,
+      name,
+      packageType: 'Image',
+      imageUri: `${HOST}/fleet-iam@${digest}`
+    })
+    const updateFunction = readmeStatement('UpdateFunction', name)
+    const attach = (actions: readonly string[]) =>
+      control.setIdentityPolicies(deployer, {
+        ReadmePolicy: {
+          Version: '2012-10-17',
+          Statement: [{ ...updateFunction, Action: actions }]
+        }
+      })
+    const asUser = { standInUrl: standIn.url, account: ACCOUNT, region: REGION }
+
+    await attach([updateFunction.Action].flat())
+    const allowed = await runCli(['group-functions', name, '--region', REGION], asUser)
+    expect(allowed.exitCode).toBe(0)
+    expect(JSON.parse(allowed.stdout)).toEqual({
+      groups: [{ image: `${HOST}/fleet-iam@${digest}`, architecture: 'x86_64', functions: [name] }]
+    })
+
+    await attach([updateFunction.Action].flat().filter(action => action !== 'lambda:GetFunction'))
+    const denied = await runCli(['group-functions', name, '--region', REGION], asUser)
+    expect(denied.exitCode).toBe(1)
+    expect(denied.stdout).toBe('')
+    expect(denied.stderr).toContain('lambda:GetFunction')
+  })
 })
+
+/** A statement of the README's deploying-role policy, for this account, region and function. */
+function readmeStatement(
+  sid: string,
+  functionName: string
+): { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[] } {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
+  const start = readme.indexOf('### Minimal IAM policy')
+  const policy = /```json\n([\s\S]*?)```/.exec(readme.slice(start))![1]!
+  const statements = (
+    JSON.parse(
+      policy
+        .replace(/\bFUNCTION\b/g, functionName)
+        .replace(/\bACCOUNT\b/g, ACCOUNT)
+        .replace(/\bREGION\b/g, REGION)
+    ) as { Statement: ReturnType<typeof readmeStatement>[] }
+  ).Statement
+  return statements.find(statement => statement.Sid === sid)!
+}
