@@ -230,6 +230,11 @@ describe('the reusable refresh workflow groups functions by the image they run',
       'node lambda-image-deploy/dist/cli/index.js group-functions "$FUNCTION_NAMES" --region "$FUNCTIONS_REGION"'
     )
     expect(groupStep.run).toContain('echo "fleet=$fleet" >> "$GITHUB_OUTPUT"')
+    // The path is the package's bin, the bundle CI keeps equal to src/cli.ts.
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>
+    }
+    expect(pkg.bin['lambda-image-deploy']).toBe('dist/cli/index.js')
     expect(asObject((groupStep as Json).env)).toEqual({
       FUNCTION_NAMES: '${{ inputs.function-names }}',
       FUNCTIONS_REGION: '${{ inputs.aws-region }}'
