@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -163,4 +163,43 @@ export function parseOutputFile(text: string): Record<string, string> {
     outputs[name] = value.join('\n')
   }
   return outputs
+}
+
+export interface CliRun {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Runs the bundled command-line interface (dist/cli/index.js, or ACTION_BUNDLE_DIR/cli) as a
+ * workflow step runs it: the same credentials, region and AWS endpoint variables as runAction.
+ */
+export function runCli(
+  argv: readonly string[],
+  options: Pick<RunOptions, 'standInUrl' | 'account' | 'region' | 'env'>
+): Promise<CliRun> {
+  const credentials = credentialsFor(options.account ?? topology.accounts[0]!.id)
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: options.region ?? 'us-east-1',
+    AWS_ENDPOINT_URL_ECR: options.standInUrl,
+    AWS_ENDPOINT_URL_LAMBDA: options.standInUrl,
+    AWS_ENDPOINT_URL_STS: options.standInUrl,
+    ...options.env
+  }
+  const bundle = process.env.ACTION_BUNDLE_DIR ?? path.join(repoRoot, 'dist')
+  return new Promise(resolve => {
+    execFile(
+      process.execPath,
+      [path.join(bundle, 'cli', 'index.js'), ...argv],
+      { cwd: repoRoot, env, timeout: RUN_TIMEOUT_MS },
+      (error, stdout, stderr) => {
+        const exitCode = error === null ? 0 : typeof error.code === 'number' ? error.code : -1
+        resolve({ exitCode, stdout, stderr })
+      }
+    )
+  })
 }

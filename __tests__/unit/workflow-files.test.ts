@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
+import { groupsJson } from '../../src/cli/commands/group-functions.js'
 
 /**
  * The action's metadata, this repository's workflows and the example workflows: valid against
@@ -202,6 +203,99 @@ describe('calls of the reusable refresh workflow', () => {
     expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' })
     for (const [, job] of jobsOf(workflow)) expect(job.permissions).toBeUndefined()
   })
+})
+
+describe('the reusable refresh workflow groups functions by the image they run', () => {
+  const workflow = asObject(read('.github/workflows/refresh-base-image.yml'))
+  const jobs = asObject(workflow.jobs)
+  const groupsJob = asObject(jobs.groups)
+  const refreshJob = asObject(jobs.refresh)
+  const stepsIn = (job: Json) => (job.steps as unknown[]).map(step => asObject(step) as Step)
+  const groupStep = stepsIn(groupsJob).find(step => step.id === 'group')!
+  const deployStep = stepsIn(refreshJob).find(step => isThisAction(step.uses))!
+  const callInputs = workflowCallInterface('.github/workflows/refresh-base-image.yml').inputs
+
+  it('has a groups job whose output feeds the refresh job’s matrix, one entry per group', () => {
+    expect(Object.keys(jobs)).toEqual(['groups', 'refresh'])
+    expect(refreshJob.needs).toBe('groups')
+    expect(groupsJob.outputs).toEqual({ fleet: '${{ steps.group.outputs.fleet }}' })
+    expect(asObject(asObject(refreshJob.strategy).matrix)).toEqual({
+      group: '${{ fromJSON(needs.groups.outputs.fleet).groups }}'
+    })
+    expect(asObject(refreshJob.strategy)['fail-fast']).toBe(false)
+  })
+
+  it('groups with the action’s group-functions command, from function-names and aws-region', () => {
+    expect(groupStep.run).toContain(
+      'node lambda-image-deploy/dist/cli/index.js group-functions "$FUNCTION_NAMES" --region "$FUNCTIONS_REGION"'
+    )
+    expect(groupStep.run).toContain('echo "fleet=$fleet" >> "$GITHUB_OUTPUT"')
+    // The path is the package's bin, the bundle CI keeps equal to src/cli.ts.
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>
+    }
+    expect(pkg.bin['lambda-image-deploy']).toBe('dist/cli/index.js')
+    expect(asObject((groupStep as Json).env)).toEqual({
+      FUNCTION_NAMES: '${{ inputs.function-names }}',
+      FUNCTIONS_REGION: '${{ inputs.aws-region }}'
+    })
+  })
+
+  it('reads only keys the group-functions command prints', () => {
+    const printed = groupsJson([{ image: 'r@sha256:0', architecture: 'arm64', functions: ['f'] }])
+    expect(Object.keys(printed)).toEqual(['groups'])
+    const keys = new Set(Object.keys(asObject((printed.groups as unknown[])[0])))
+    const read = [...JSON.stringify(refreshJob).matchAll(/matrix\.([a-z]+)\.([a-zA-Z]+)/g)]
+    expect(read.length).toBeGreaterThan(0)
+    for (const [, matrixKey, key] of read) {
+      expect(matrixKey).toBe('group')
+      expect(keys).toContain(key)
+    }
+  })
+
+  it('deploys each group in one step: function-name is all of the group’s functions', () => {
+    expect(deployStep.with?.['function-name']).toBe("${{ join(matrix.group.functions, ',') }}")
+    expect(asObject(refreshJob.concurrency).group).toContain('${{ matrix.group.image }}')
+  })
+
+  it('keeps ref, rebuild, architecture and the build inputs for every group', () => {
+    const checkout = stepsIn(refreshJob).find(step => asObject(step.with).path === 'app')!
+    expect(asObject(checkout.with).ref).toBe('${{ inputs.ref }}')
+    expect(deployStep.with).toEqual(
+      expect.objectContaining({
+        rebuild: '${{ inputs.rebuild }}',
+        architecture: '${{ inputs.architecture }}',
+        repository: '${{ inputs.repository }}',
+        'build-args': '${{ inputs.build-args }}',
+        'aws-region': '${{ inputs.aws-region }}'
+      })
+    )
+    expect(callInputs.ref).toBeDefined()
+    expect(callInputs.rebuild).toBeDefined()
+    expect(callInputs.architecture).toBeDefined()
+  })
+
+  it.each(['groups', 'refresh'])(
+    'checks the action out at this workflow’s own commit, found through OIDC, in the %s job',
+    id => {
+      const steps = stepsIn(asObject(jobs[id]))
+      expect(steps.find(step => step.id === 'self')?.run).toContain('job_workflow_sha')
+      const action = steps.find(step => asObject(step.with).path === 'lambda-image-deploy')!
+      expect(asObject(action.with)).toEqual(
+        expect.objectContaining({
+          repository: '${{ steps.self.outputs.repository }}',
+          ref: '${{ steps.self.outputs.sha }}'
+        })
+      )
+      // Credentials come before the step that calls AWS.
+      const credentials = steps.findIndex(step =>
+        step.uses?.startsWith('aws-actions/configure-aws-credentials@')
+      )
+      const callsAws = steps.findIndex(step => step.id === (id === 'groups' ? 'group' : 'deploy'))
+      expect(credentials).toBeGreaterThanOrEqual(0)
+      expect(credentials).toBeLessThan(callsAws)
+    }
+  )
 })
 
 describe('the checks themselves', () => {

@@ -19,6 +19,8 @@ export interface FunctionFacts {
   /** For image functions: the manifest digest, hex without "sha256:". */
   readonly codeSha256: string
   readonly imageUri: string
+  /** GetFunction's Code.ResolvedImageUri (`REPOSITORY@sha256:...`); absent in update answers. */
+  readonly resolvedImageUri?: string
   readonly lastUpdateStatus: string
   readonly lastUpdateStatusReason: string
   /** E.g. ImageAccessDenied, InvalidImage; empty when Lambda gave none. */
@@ -68,7 +70,11 @@ export function createFunctionService(client: LambdaClient): FunctionService {
   const describe = async (functionName: string): Promise<FunctionFacts> => {
     try {
       const answer = await client.send(new GetFunctionCommand({ FunctionName: functionName }))
-      return factsOf(answer.Configuration ?? {}, answer.Code?.ImageUri ?? '')
+      return factsOf(
+        answer.Configuration ?? {},
+        answer.Code?.ImageUri ?? '',
+        answer.Code?.ResolvedImageUri
+      )
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') {
         const region = await client.config.region()
@@ -137,7 +143,11 @@ export function createFunctionService(client: LambdaClient): FunctionService {
   }
 }
 
-function factsOf(configuration: FunctionConfiguration, imageUri: string): FunctionFacts {
+function factsOf(
+  configuration: FunctionConfiguration,
+  imageUri: string,
+  resolvedImageUri?: string
+): FunctionFacts {
   return {
     arn: configuration.FunctionArn ?? '',
     name: configuration.FunctionName ?? '',
@@ -145,6 +155,7 @@ function factsOf(configuration: FunctionConfiguration, imageUri: string): Functi
     architectures: configuration.Architectures ?? ['x86_64'],
     codeSha256: configuration.CodeSha256 ?? '',
     imageUri,
+    ...(resolvedImageUri ? { resolvedImageUri } : {}),
     lastUpdateStatus: configuration.LastUpdateStatus ?? 'Successful',
     lastUpdateStatusReason: configuration.LastUpdateStatusReason ?? '',
     lastUpdateStatusReasonCode: configuration.LastUpdateStatusReasonCode ?? '',

@@ -1,9 +1,14 @@
 import type { CliCommand } from '../command.js'
 import { baseImageCommand } from './base-image.js'
 import { checkCommand } from './check.js'
+import { groupFunctionsCommand } from './group-functions.js'
 
 /**
  * Every subcommand, in the order --help lists them. A new command is one file in this folder
  * exporting a CliCommand, plus one entry here.
  */
-export const commands: readonly CliCommand[] = [baseImageCommand, checkCommand]
+export const commands: readonly CliCommand[] = [
+  baseImageCommand,
+  checkCommand,
+  groupFunctionsCommand
+]
