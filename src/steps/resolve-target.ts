@@ -8,6 +8,8 @@ import { isLambdaArchitecture, type LambdaArchitecture } from '../domain/lambda-
 import { overridesFor, type FunctionOverrides } from '../domain/function-overrides.js'
 import { namesOf, regionMismatch, type ActionConfig, type FunctionTarget } from '../inputs.js'
 import { mapConcurrently } from './concurrency.js'
+import { findOrPlanFunction, type PlannedCreation } from './missing-function.js'
+import { locateRepository } from './create-repository.js'
 
 /** One function a deploy goes to, and the repository (in its region) it pulls from. */
 export interface DeployTarget {
@@ -24,6 +26,8 @@ export interface DeployTarget {
   readonly roleArn?: string
   /** Its function-config: its own entry over the `*` entry (empty when none applies). */
   readonly overrides: FunctionOverrides
+  /** Set when the function does not exist yet and the deploy creates it (create-function-role). */
+  readonly creation?: PlannedCreation
 }
 
 /** Everything a run deploys to, checked to fit together before anything is built. */
@@ -38,9 +42,14 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
   const roles = await rolesFor(config, aws)
   const described = await mapConcurrently(config.functions, config.maxConcurrency, async target => {
     const roleArn = target.reference.account ? roles.get(target.reference.account) : undefined
-    return { target, roleArn, fn: await describe(target, roleArn, aws) }
+    const found = await findOrPlanFunction(target, config.createFunction, aws, () =>
+      describe(target, roleArn, aws)
+    )
+    return { target, roleArn, ...found }
   })
-  const architecture = config.architecture ?? commonArchitecture(described.map(d => d.fn))
+  // A function still to be created takes whatever architecture the others agree on.
+  const architecture =
+    config.architecture ?? commonArchitecture(described.filter(d => !d.creation).map(d => d.fn))
 
   const repositories = new Map<string, RepositoryLocation>()
   for (const { fn } of described) {
@@ -52,12 +61,19 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       const account = await aws.callerAccount()
       repositories.set(
         region,
-        await aws.registry(region).findRepository(account, config.repositories.name)
+        await locateRepository(
+          aws,
+          region,
+          account,
+          config.repositories.name,
+          config.createRepository
+        )
       )
     } else throw regionMismatch([...config.repositories.byRegion.values()][0]!, region)
   }
 
-  const targets = described.map(({ target, roleArn, fn }) => {
+  const targets = described.map(({ target, roleArn, fn: found, creation }) => {
+    const fn = creation ? { ...found, architectures: [architecture] } : found
     const arn = parseFunctionArn(fn.arn)
     const current = fn.architectures[0] ?? 'x86_64'
     if (architecture !== current) {
@@ -72,7 +88,8 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       changesArchitecture: architecture !== current,
       given: target.given,
       roleArn,
-      overrides: overridesFor(config.overrides, namesOf(target))
+      overrides: overridesFor(config.overrides, namesOf(target)),
+      creation
     }
   })
   return { targets, architecture, repositories: [...repositories.values()] }
