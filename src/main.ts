@@ -118,10 +118,13 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
 
   const plan = await timed('resolve', () => resolveTargets(config, aws))
   facts.plan = plan
-  facts.repositoryCreations = await timed('create-repository', () =>
-    ensureRepositories(plan.repositories, config.createRepository, aws, config.dryRun)
-  )
-  if (facts.repositoryCreations.some(outcome => outcome.status === 'would-create')) {
+  if (config.createRepository) {
+    const creation = config.createRepository
+    facts.repositoryCreations = await timed('create-repository', () =>
+      ensureRepositories(plan.repositories, creation, aws, config.dryRun)
+    )
+  }
+  if (facts.repositoryCreations?.some(outcome => outcome.status === 'would-create')) {
     // The checks a dry run goes on with all read the repository, which does not exist yet.
     facts.dryRunReport = planWithoutRepository(plan, config)
     reportPlan(facts.dryRunReport, facts.repositoryCreations)

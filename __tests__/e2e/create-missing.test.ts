@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { GetFunctionCommand } from '@aws-sdk/client-lambda'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { repoRoot, runAction, type ActionRun } from '../../stack/run-action.js'
 import { StandInControl } from '../../stack/stand-in/control-client.js'
@@ -45,19 +46,29 @@ beforeEach(async () => {
   await allowDeployer({ passRole: true })
 })
 
-/** The stand-in's default administrator policy has no iam:*; creating a function needs PassRole. */
+/** The README's policy for this feature, placeholders filled in for the execution role. */
+function readmePassRole(): unknown {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
+  const start = readme.indexOf('### Creating a missing function or repository')
+  const block = /```json\n([\s\S]*?)```/.exec(readme.slice(start))?.[1] ?? ''
+  const policy = JSON.parse(
+    block
+      .replace(/\bEXECUTION_ROLE\b/g, ROLE)
+      .replace(/\bACCOUNT\b/g, ACCOUNT)
+      .replace(/\bREGION\b/g, REGION)
+  ) as { Statement: { Sid: string }[] }
+  const statement = policy.Statement.find(candidate => candidate.Sid === 'PassExecutionRole')
+  if (start < 0 || !statement) throw new Error('README: no PassExecutionRole statement')
+  return statement
+}
+
+/** The stand-in's default administrator policy has no iam:*; creating a function needs PassRole,
+ * as the README's statement grants it. */
 async function allowDeployer({ passRole }: { passRole: boolean }): Promise<void> {
   const statements: unknown[] = [
     { Effect: 'Allow', Action: ['ecr:*', 'lambda:*', 'sts:*'], Resource: '*' }
   ]
-  if (passRole) {
-    statements.push({
-      Effect: 'Allow',
-      Action: 'iam:PassRole',
-      Resource: ROLE_ARN,
-      Condition: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }
-    })
-  }
+  if (passRole) statements.push(readmePassRole())
   await control.setIdentityPolicies(DEPLOYER, {
     Deployer: { Version: '2012-10-17', Statement: statements }
   })
