@@ -158,6 +158,24 @@ describe('create-function-role', () => {
     expect(functionsOf(again)[0]?.status).toBe('unchanged')
   })
 
+  it('creates an arm64 function from an arm64 image when architecture asks for arm64', async () => {
+    const name = nextName('arm')
+    await control.createRepository({ account: ACCOUNT, region: REGION, name })
+    const run = await deploy({
+      'function-name': name,
+      repository: `${HOST}/${name}`,
+      'create-function-role': ROLE,
+      architecture: 'arm64'
+    })
+    expect(run.exitCode).toBe(0)
+    const digest = run.outputs['image-digest']!
+    const manifest = await control.registryManifest(ACCOUNT, REGION, name, digest)
+    expect(manifest.config.architecture).toBe('arm64')
+    const live = await clients.lambda.send(new GetFunctionCommand({ FunctionName: name }))
+    expect(live.Configuration?.Architectures).toEqual(['arm64'])
+    expect(live.Configuration?.CodeSha256).toBe(digest.slice(7))
+  })
+
   it('without create-function-role refuses a missing function before building, naming the opt-in', async () => {
     const name = nextName('typo')
     await control.createRepository({ account: ACCOUNT, region: REGION, name })
