@@ -11,6 +11,12 @@ import {
   type RepositoryLocation
 } from './domain/aws-names.js'
 import { ActionError } from './domain/errors.js'
+import {
+  parseFunctionCreation,
+  parseRepositoryCreation,
+  type FunctionCreation,
+  type RepositoryCreation
+} from './domain/create-missing.js'
 import { parseFunctionOverrides, type OverridesByFunction } from './domain/function-overrides.js'
 import {
   isLambdaArchitecture,
@@ -102,6 +108,10 @@ export interface ActionConfig {
   readonly warningsAsErrors: boolean
   /** A tag moved to the deployed image after each deploy, out of lifecycle rules' reach. */
   readonly deployedTag?: string
+  /** create-function-role and its settings: create a function function-name names that is missing. */
+  readonly createFunction?: FunctionCreation
+  /** create-repository: create a missing repository in the workflow's own account. */
+  readonly createRepository?: RepositoryCreation
 }
 
 export type InputReader = (name: string) => string
@@ -168,6 +178,8 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     ignoreFindings: parseFindingIds(read('ignore-findings')),
     warningsAsErrors: parseBoolean(read, 'warnings-as-errors', false),
     deployedTag: parseDeployedTag(read('deployed-tag')),
+    createFunction: parseFunctionCreation(read),
+    createRepository: parseRepositoryCreation(read),
     revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
 }

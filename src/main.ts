@@ -32,7 +32,13 @@ import { checkRetention } from './steps/check-retention.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { moveDeployedTag } from './steps/move-deployed-tag.js'
-import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
+import {
+  creationPlan,
+  planDeploy,
+  type DeployPlanReport,
+  type PlannedImage
+} from './steps/plan-deploy.js'
+import { ensureRepositories } from './steps/create-repository.js'
 import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import {
@@ -112,6 +118,21 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
 
   const plan = await timed('resolve', () => resolveTargets(config, aws))
   facts.plan = plan
+  if (config.createRepository) {
+    const creation = config.createRepository
+    facts.repositoryCreations = await timed('create-repository', () =>
+      ensureRepositories(plan.repositories, creation, aws, config.dryRun)
+    )
+  }
+  if (facts.repositoryCreations?.some(outcome => outcome.status === 'would-create')) {
+    // The checks a dry run goes on with all read the repository, which does not exist yet.
+    facts.dryRunReport = planWithoutRepository(plan, config)
+    reportPlan(facts.dryRunReport, facts.repositoryCreations)
+    core.notice(
+      'Dry run: the repository does not exist yet, so the image was not built or checked; run without dry-run to create it and deploy.'
+    )
+    return
+  }
   const image = config.image
     ? await existingImage(config.image, plan, aws, config, facts, timed)
     : await builtImage(config.build!, plan, { aws, docker, env }, config, facts, timed)
@@ -121,7 +142,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     facts.dryRunReport = await timed('plan', () =>
       planDeploy(plan.targets, plan.repositories, image.planned, aws, config)
     )
-    reportPlan(facts.dryRunReport)
+    reportPlan(facts.dryRunReport, facts.repositoryCreations)
     return
   }
   // A grant ECR would refuse (policy over its size limit) stops the run before the push.
@@ -145,6 +166,20 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error
+}
+
+/** A dry run's plan when a repository would be created first: nothing else can be read. */
+function planWithoutRepository(plan: DeployPlan, config: ActionConfig): DeployPlanReport {
+  return {
+    pushes: [],
+    grants: [],
+    functions: plan.targets.map(target => ({
+      target,
+      changes: target.creation
+        ? creationPlan(target, config)
+        : [`code: ${target.function.imageUri || '(none)'} → the new image`]
+    }))
+  }
 }
 
 /** The image a run deploys: how a plan names it, and how it gets into each region's repository. */

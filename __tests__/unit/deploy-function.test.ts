@@ -67,7 +67,9 @@ function fakeLambda(afterWait: Partial<FunctionFacts>[]) {
     waitForUpdate: () => {
       calls.push('waitForUpdate')
       return Promise.resolve({ ...idle, ...(afterWait.shift() ?? {}) })
-    }
+    },
+    create: () => Promise.reject(new Error('not expected')),
+    waitUntilActive: () => Promise.reject(new Error('not expected'))
   }
   return { service, calls, updates }
 }
@@ -239,7 +241,9 @@ describe('deployFunction when another update is in progress', () => {
       waitForUpdate: () => {
         calls.push('waitForUpdate')
         return Promise.resolve({ ...idle, codeSha256: 'b'.repeat(64) })
-      }
+      },
+      create: () => Promise.reject(new Error('not expected')),
+      waitUntilActive: () => Promise.reject(new Error('not expected'))
     }
     return { service, calls }
   }

@@ -50,6 +50,21 @@ describe('repositoryFromFunctions', () => {
     expect(error.message).toContain('new-fn runs no image yet')
   })
 
+  it('sends a function still to be created where the existing ones run from', () => {
+    const derived = repositoryFromFunctions('us-east-1', [
+      { functionName: 'new-fn', imageUri: '', creating: true },
+      { functionName: 'a', imageUri: `${REPO}@${DIGEST}` }
+    ])
+    expect(derived.location.uri).toBe(REPO)
+    expect(derived.functions).toEqual(['a'])
+  })
+
+  it('refuses when every function is still to be created', () => {
+    const error = refusal([{ functionName: 'new-fn', imageUri: '', creating: true }])
+    expect(error.id).toBe('repository-not-derivable')
+    expect(error.message).toContain('new-fn does not exist yet')
+  })
+
   it('refuses an image from another region', () => {
     const error = refusal([
       {

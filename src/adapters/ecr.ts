@@ -1,5 +1,6 @@
 import {
   BatchGetImageCommand,
+  CreateRepositoryCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
@@ -34,6 +35,22 @@ export interface ContainerRegistry {
   /** The policy text, or undefined when the repository has none. */
   policy(repository: RepositoryLocation): Promise<string | undefined>
   setPolicy(repository: RepositoryLocation, text: string): Promise<void>
+  /** Whether the repository exists (DescribeRepositories; RepositoryNotFoundException: no). */
+  repositoryExists(repository: RepositoryLocation): Promise<boolean>
+  /** CreateRepository with scan on push and the given tag mutability. */
+  createRepository(
+    repository: RepositoryLocation,
+    tagMutability: 'MUTABLE' | 'IMMUTABLE'
+  ): Promise<void>
+}
+
+/** What a missing repository's error says, wherever it is found missing. */
+export function repositoryMissing(name: string, account: string, region: string): ActionError {
+  return new ActionError(
+    'repository-not-found',
+    `There is no ECR repository "${name}" in account ${account}, region ${region}.`,
+    `Set create-repository: true to have the action create it (opt-in; scan on push), create it yourself (aws ecr create-repository --repository-name ${name} --region ${region}), or check the repository input.`
+  )
 }
 
 export interface RegistryCredentials {
@@ -97,12 +114,7 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
         return repositoryLocation(found.registryId ?? account, region, name)
       } catch (error) {
         if (errorName(error) === 'RepositoryNotFoundException') {
-          const region = await client.config.region()
-          throw new ActionError(
-            'repository-not-found',
-            `There is no ECR repository "${name}" in account ${account}, region ${region}.`,
-            `Create it (aws ecr create-repository --repository-name ${name} --region ${region}) or give the full repository URI.`
-          )
+          throw repositoryMissing(name, account, await client.config.region())
         }
         throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${name}`)
       }
@@ -123,7 +135,42 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
           (found.imageTagMutabilityExclusionFilters ?? []).flatMap(f => f.filter ?? [])
         )
       } catch (error) {
+        if (errorName(error) === 'RepositoryNotFoundException') {
+          throw repositoryMissing(repository.name, repository.account, repository.region)
+        }
         throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${repository.uri}`)
+      }
+    },
+
+    async repositoryExists(repository) {
+      try {
+        await client.send(
+          new DescribeRepositoriesCommand({
+            registryId: repository.account,
+            repositoryNames: [repository.name]
+          })
+        )
+        return true
+      } catch (error) {
+        if (errorName(error) === 'RepositoryNotFoundException') return false
+        throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${repository.uri}`)
+      }
+    },
+
+    async createRepository(repository, tagMutability) {
+      try {
+        await client.send(
+          new CreateRepositoryCommand({
+            registryId: repository.account,
+            repositoryName: repository.name,
+            imageTagMutability: tagMutability,
+            imageScanningConfiguration: { scanOnPush: true }
+          })
+        )
+      } catch (error) {
+        // Created meanwhile (another run): it is there, which is all this step wants.
+        if (errorName(error) === 'RepositoryAlreadyExistsException') return
+        throw explainAwsError(error, 'ecr:CreateRepository', `repository ${repository.uri}`)
       }
     },
 

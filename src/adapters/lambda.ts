@@ -1,4 +1,5 @@
 import {
+  CreateFunctionCommand,
   GetFunctionCommand,
   LambdaClient,
   UpdateFunctionCodeCommand,
@@ -44,6 +45,19 @@ export interface CodeUpdate {
   readonly architectures?: readonly LambdaArchitecture[]
 }
 
+/** CreateFunction for an image function (Lambda API reference, CreateFunction). */
+export interface FunctionSpec {
+  readonly functionName: string
+  readonly imageUri: string
+  readonly architecture: LambdaArchitecture
+  readonly roleArn: string
+  readonly memoryMb: number
+  readonly timeoutSeconds: number
+}
+
+/** The id of the error describe throws when the function does not exist. */
+export const FUNCTION_NOT_FOUND = 'function-not-found'
+
 /** The id of the error updateCode throws when another update of the function is in progress. */
 export const UPDATE_CONFLICT = 'function-update-conflict'
 
@@ -58,6 +72,10 @@ export interface FunctionService {
    * way, also when the time ran out.
    */
   waitForUpdate(functionName: string, timeoutSeconds: number): Promise<FunctionFacts>
+  /** CreateFunction; the new function is Pending until Lambda has prepared the image. */
+  create(spec: FunctionSpec): Promise<FunctionFacts>
+  /** Waits while the function is Pending (waitUntilFunctionActiveV2); the final facts either way. */
+  waitUntilActive(functionName: string, timeoutSeconds: number): Promise<FunctionFacts>
 }
 
 // The waiter polls GetFunction every second, as the AWS CLI does, so success is noticed within
@@ -79,17 +97,66 @@ export function createFunctionService(client: LambdaClient): FunctionService {
       if (errorName(error) === 'ResourceNotFoundException') {
         const region = await client.config.region()
         throw new ActionError(
-          'function-not-found',
+          FUNCTION_NOT_FOUND,
           `There is no Lambda function "${functionName}" in ${region} for these credentials.`,
-          'Check function-name and aws-region; this action updates an existing function (create it first with PackageType Image).'
+          'Check function-name and aws-region; to have the action create a missing function, set create-function-role to its execution role (opt-in), or create it first with PackageType Image.'
         )
       }
       throw explainAwsError(error, 'lambda:GetFunction', `function ${functionName}`)
     }
   }
 
+  const waiter = (seconds: number) => ({
+    client,
+    maxWaitTime: Math.max(1, Math.ceil(seconds)),
+    minDelay: WAITER_MIN_DELAY,
+    maxDelay: WAITER_MAX_DELAY
+  })
+
   return {
     describe,
+
+    async create(spec) {
+      try {
+        const answer = await client.send(
+          new CreateFunctionCommand({
+            FunctionName: spec.functionName,
+            PackageType: 'Image',
+            Code: { ImageUri: spec.imageUri },
+            Architectures: [spec.architecture],
+            Role: spec.roleArn,
+            MemorySize: spec.memoryMb,
+            Timeout: spec.timeoutSeconds
+          })
+        )
+        return factsOf(answer, spec.imageUri)
+      } catch (error) {
+        // Another run created it meanwhile: say so rather than a bare conflict.
+        if (errorName(error) === 'ResourceConflictException') {
+          throw new ActionError(
+            'function-exists',
+            `Lambda refused to create ${spec.functionName}: ${(error as Error).message}`,
+            'Another run created the function meanwhile; run again to update it.'
+          )
+        }
+        // A role Lambda cannot assume is an InvalidParameterValueException naming the role.
+        throw explainAwsError(
+          error,
+          /PassRole/.test(String((error as Error).message))
+            ? 'iam:PassRole'
+            : 'lambda:CreateFunction',
+          `function ${spec.functionName}`
+        )
+      }
+    },
+
+    async waitUntilActive(functionName, timeoutSeconds) {
+      // Throws on Failed and on time-out alike; describe() tells which.
+      await waitUntilFunctionActiveV2(waiter(timeoutSeconds), {
+        FunctionName: functionName
+      }).catch(() => undefined)
+      return describe(functionName)
+    },
 
     async updateCode(update) {
       try {
@@ -118,12 +185,6 @@ export function createFunctionService(client: LambdaClient): FunctionService {
 
     async waitForUpdate(functionName, timeoutSeconds) {
       const started = Date.now()
-      const waiter = (seconds: number) => ({
-        client,
-        maxWaitTime: Math.max(1, Math.ceil(seconds)),
-        minDelay: WAITER_MIN_DELAY,
-        maxDelay: WAITER_MAX_DELAY
-      })
       // The waiters throw on Failed, on time-out and on errors alike; describe() below tells
       // which (and raises a real error, such as missing permission, itself).
       await waitUntilFunctionUpdatedV2(waiter(timeoutSeconds), {

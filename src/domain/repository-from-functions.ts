@@ -6,6 +6,8 @@ export interface RunningImage {
   readonly functionName: string
   /** GetFunction's Code.ImageUri; empty for a function that runs no image yet. */
   readonly imageUri: string
+  /** The function does not exist yet; the deploy creates it (create-function-role). */
+  readonly creating?: boolean
 }
 
 /** The repository a region's functions already run their images from, and who runs from it. */
@@ -27,8 +29,17 @@ export function repositoryFromFunctions(
   region: string,
   functions: readonly RunningImage[]
 ): DerivedRepository {
+  const existing = functions.filter(fn => !fn.creating)
+  if (existing.length === 0) {
+    throw new ActionError(
+      'repository-not-derivable',
+      `repository is empty and ${functions.map(fn => fn.functionName).join(', ')} ${functions.length === 1 ? 'does' : 'do'} not exist yet, so there is no image to take a repository from.`,
+      `${FIX} With create-repository: true, a missing repository given by name is created too.`
+    )
+  }
+  // A function still to be created goes where the region's existing functions already run from.
   const byUri = new Map<string, { location: RepositoryLocation; functions: string[] }>()
-  for (const fn of functions) {
+  for (const fn of existing) {
     if (fn.imageUri === '') {
       throw new ActionError(
         'repository-not-derivable',

@@ -19,10 +19,13 @@ import type { GrantOutcome } from '../steps/grant-pull.js'
 import type { DeployPlanReport } from '../steps/plan-deploy.js'
 import type { PushedImage } from '../steps/push-image.js'
 import type { DeployPlan } from '../steps/resolve-target.js'
+import type { RepositoryCreationOutcome } from '../steps/create-repository.js'
 
 /** What the steps found out, in the order they ran; the only input of outputs and summary. */
 export interface RunFacts {
   plan?: DeployPlan
+  /** Repositories create-repository created (or, in a dry run, would create). */
+  repositoryCreations?: readonly RepositoryCreationOutcome[]
   built?: BuiltImage
   findings?: readonly Finding[]
   /** One per region's repository. */
@@ -60,8 +63,16 @@ export function reportFindings(findings: readonly Finding[], dockerfile: string 
 }
 
 /** Dry-run: what would happen, in the log. */
-export function reportPlan(plan: DeployPlanReport): void {
+export function reportPlan(
+  plan: DeployPlanReport,
+  repositories?: readonly RepositoryCreationOutcome[]
+): void {
   core.startGroup('Plan (dry-run: nothing was pushed or changed)')
+  for (const repository of repositories ?? []) {
+    core.info(
+      `would create the repository ${repository.repository} (scan on push, ${repository.tagMutability} tags)`
+    )
+  }
   for (const reference of plan.pushes) core.info(`push ${reference}`)
   for (const grant of plan.grants) {
     core.info(
@@ -166,6 +177,12 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
     rows.push([
       'Repository',
       `${code(derived.location.uri)}: repository was empty; taken from the image ${escape(derived.functions.join(', '))} already ran`
+    ])
+  }
+  for (const created of facts.repositoryCreations ?? []) {
+    rows.push([
+      created.status === 'created' ? 'Repository created' : 'Would create repository',
+      `${code(created.repository)} (scan on push, ${escape(created.tagMutability)} tags)`
     ])
   }
   for (const pushed of facts.pushed ?? []) {

@@ -2,12 +2,14 @@ import type { AwsServices } from '../adapters/aws-clients.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
+import { createFunction } from './create-function.js'
 import { deployFunction, type DeployOutcome } from './deploy-function.js'
 import type { PushedImage } from './push-image.js'
 import { releaseFunction, type ReleaseOutcome } from './release-function.js'
 import type { DeployTarget } from './resolve-target.js'
 
-export type FunctionStatus = 'updated' | 'unchanged' | 'failed'
+/** created: the function did not exist and create-function-role had it created. */
+export type FunctionStatus = 'created' | 'updated' | 'unchanged' | 'failed'
 
 export interface FunctionResult {
   readonly target: DeployTarget
@@ -32,13 +34,16 @@ export async function deployFunctions(
     let deploy: DeployOutcome | undefined
     try {
       const image = imageFor(target)
+      const lambda = aws.functions(target.region, target.roleArn)
       // Settings and versions need the code update to have finished, even with wait: false.
-      deploy = await deployFunction(
-        target,
-        image,
-        aws.functions(target.region, target.roleArn),
-        releaseFollows(target, config) ? { ...config, wait: true } : config
-      )
+      deploy = target.creation
+        ? await createFunction(target, image, lambda, config)
+        : await deployFunction(
+            target,
+            image,
+            lambda,
+            releaseFollows(target, config) ? { ...config, wait: true } : config
+          )
       const release = await releaseFunction(
         target,
         image,
@@ -46,7 +51,8 @@ export async function deployFunctions(
         config
       )
       const changed = deploy.deployed || release.settingsChanges.length > 0
-      return { target, status: changed ? 'updated' : 'unchanged', deploy, release } as const
+      const status = target.creation ? 'created' : changed ? 'updated' : 'unchanged'
+      return { target, status, deploy, release } as const
     } catch (error) {
       return { target, status: 'failed', deploy, error } as const
     }
@@ -66,7 +72,7 @@ export function failureOf(results: readonly FunctionResult[]): unknown {
       .map(result => `${result.target.function.name} (${describeFailure(result.error)})`)
       .join('; ')}. ${
       updated.length > 0
-        ? `Updated and left as they are: ${updated.map(result => result.target.function.name).join(', ')}.`
+        ? `Updated (or created) and left as they are: ${updated.map(result => result.target.function.name).join(', ')}.`
         : 'No function was updated.'
     }`,
     'Fix the cause for each failed function and run the step again; functions already on this image are skipped.'

@@ -67,6 +67,7 @@ async function planFunction(
   aws: AwsServices,
   config: ActionConfig
 ): Promise<string[]> {
+  if (target.creation) return creationPlan(target, config)
   const changes: string[] = []
   const fn = target.function
   const releases = aws.releases(target.region, target.roleArn)
@@ -98,6 +99,19 @@ async function planFunction(
       `alias ${config.alias.name}: ${change.action === 'create' ? 'create, ' : ''}${change.description}`
     )
   }
+  return changes
+}
+
+/** A function that does not exist yet: nothing to read, only what would be created. */
+export function creationPlan(target: DeployTarget, config: ActionConfig): string[] {
+  const creation = target.creation!
+  const changes = [
+    `would create: PackageType Image, ${target.architecture}, role ${creation.roleArn}, ${creation.memoryMb} MB, ${creation.timeoutSeconds} s, running the new image`
+  ]
+  const settings = Object.keys(target.overrides)
+  if (settings.length > 0) changes.push(`settings: ${settings.join(', ')} from function-config`)
+  if (config.publish) changes.push('publish a new version')
+  if (config.alias) changes.push(`alias ${config.alias.name}: create, → (new version)`)
   return changes
 }
 

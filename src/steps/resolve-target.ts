@@ -12,6 +12,8 @@ import { isLambdaArchitecture, type LambdaArchitecture } from '../domain/lambda-
 import { overridesFor, type FunctionOverrides } from '../domain/function-overrides.js'
 import { namesOf, regionMismatch, type ActionConfig, type FunctionTarget } from '../inputs.js'
 import { mapConcurrently } from './concurrency.js'
+import { findOrPlanFunction, type PlannedCreation } from './missing-function.js'
+import { locateRepository } from './create-repository.js'
 
 /** One function a deploy goes to, and the repository (in its region) it pulls from. */
 export interface DeployTarget {
@@ -28,6 +30,8 @@ export interface DeployTarget {
   readonly roleArn?: string
   /** Its function-config: its own entry over the `*` entry (empty when none applies). */
   readonly overrides: FunctionOverrides
+  /** Set when the function does not exist yet and the deploy creates it (create-function-role). */
+  readonly creation?: PlannedCreation
 }
 
 /** Everything a run deploys to, checked to fit together before anything is built. */
@@ -44,9 +48,14 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
   const roles = await rolesFor(config, aws)
   const described = await mapConcurrently(config.functions, config.maxConcurrency, async target => {
     const roleArn = target.reference.account ? roles.get(target.reference.account) : undefined
-    return { target, roleArn, fn: await describe(target, roleArn, aws) }
+    const found = await findOrPlanFunction(target, config.createFunction, aws, () =>
+      describe(target, roleArn, aws)
+    )
+    return { target, roleArn, ...found }
   })
-  const architecture = config.architecture ?? commonArchitecture(described.map(d => d.fn))
+  // A function still to be created takes whatever architecture the others agree on.
+  const architecture =
+    config.architecture ?? commonArchitecture(described.filter(d => !d.creation).map(d => d.fn))
 
   const repositories = new Map<string, RepositoryLocation>()
   const derived: DerivedRepository[] = []
@@ -60,7 +69,11 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
         region,
         described
           .filter(d => parseFunctionArn(d.fn.arn).region === region)
-          .map(d => ({ functionName: d.fn.name, imageUri: d.fn.imageUri }))
+          .map(d => ({
+            functionName: d.fn.name,
+            imageUri: d.fn.imageUri,
+            creating: d.creation !== undefined
+          }))
       )
       core.info(
         `repository is empty: pushing to ${found.location.uri}, the repository ${found.functions.join(', ')} ${found.functions.length === 1 ? 'runs its image' : 'run their image'} from.`
@@ -71,12 +84,19 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       const account = await aws.callerAccount()
       repositories.set(
         region,
-        await aws.registry(region).findRepository(account, config.repositories.name)
+        await locateRepository(
+          aws,
+          region,
+          account,
+          config.repositories.name,
+          config.createRepository
+        )
       )
     } else throw regionMismatch([...config.repositories.byRegion.values()][0]!, region)
   }
 
-  const targets = described.map(({ target, roleArn, fn }) => {
+  const targets = described.map(({ target, roleArn, fn: found, creation }) => {
+    const fn = creation ? { ...found, architectures: [architecture] } : found
     const arn = parseFunctionArn(fn.arn)
     const current = fn.architectures[0] ?? 'x86_64'
     if (architecture !== current) {
@@ -91,7 +111,8 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       changesArchitecture: architecture !== current,
       given: target.given,
       roleArn,
-      overrides: overridesFor(config.overrides, namesOf(target))
+      overrides: overridesFor(config.overrides, namesOf(target)),
+      creation
     }
   })
   return {

@@ -175,6 +175,18 @@ export const LAMBDA_ERRORS = {
 export type LambdaErrorCode = keyof typeof LAMBDA_ERRORS
 
 export const LAMBDA_MESSAGES = {
+  // CreateFunction of a name in use, 409: quoted from real responses (hashicorp/terraform#15929,
+  // "ResourceConflictException: Function already exist: NAME ... status code: 409";
+  // danilop/multimodal-chat#10).
+  functionExists: (name: string) => `Function already exist: ${name}`,
+  // Lambda's refusal of a role that does not exist or does not trust lambda.amazonaws.com
+  // (InvalidParameterValueException; widely quoted, e.g. in the Lambda developer guide's
+  // "Troubleshoot deployment issues"). The stand-in has no roles: see lambda-create.ts.
+  roleCannotBeAssumed: 'The role defined for the function cannot be assumed by Lambda.',
+  // CreateFunction's Role pattern (Lambda API reference, CreateFunction, Role).
+  rolePattern: 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+',
+  // Worded by the stand-in after UpdateFunctionCode's imageUriMissing (not recorded for create).
+  createImageUriMissing: 'Please provide ImageUri when creating a function with packageType Image.',
   // Quoted from real responses.
   functionNotFound: (arn: string) => `Function not found: ${arn}`,
   // AWS-validated LocalStack snapshot test_lambda_api TestLambdaAlias::

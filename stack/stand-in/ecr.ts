@@ -86,7 +86,8 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
         region: caller.region,
         name,
         createdAt: Math.floor(Date.now() / 1000),
-        tagMutability: parseTagMutability(input)
+        tagMutability: parseTagMutability(input),
+        scanOnPush: scanOnPushOf(input)
       }
       state.repositories.set(key, repository)
       return { repository: repositoryShape(repository) }
@@ -366,9 +367,27 @@ export function repositoryShape(repository: RepositoryRecord) {
     repositoryUri: `${registryHost(repository.account, repository.region)}/${repository.name}`,
     createdAt: repository.createdAt,
     ...tagMutabilityShape(repository.tagMutability ?? DEFAULT_TAG_MUTABILITY),
-    imageScanningConfiguration: { scanOnPush: false },
+    imageScanningConfiguration: { scanOnPush: repository.scanOnPush ?? false },
     encryptionConfiguration: { encryptionType: 'AES256' }
   }
+}
+
+/** CreateRepository's imageScanningConfiguration (ECR API reference, ImageScanningConfiguration:
+ * one member, scanOnPush, a boolean; left out, scanning on push is off). */
+function scanOnPushOf(input: EcrInput): boolean | undefined {
+  const configuration = input.imageScanningConfiguration
+  if (configuration === undefined || configuration === null) return undefined
+  const scanOnPush = (configuration as { scanOnPush?: unknown }).scanOnPush
+  if (
+    typeof configuration !== 'object' ||
+    (scanOnPush !== undefined && typeof scanOnPush !== 'boolean')
+  ) {
+    throw invalidParameter(
+      'imageScanningConfiguration',
+      'must be an object with a boolean scanOnPush'
+    )
+  }
+  return scanOnPush === true
 }
 
 /** The filters only where there are some (a MUTABLE repository has none to show). */

@@ -29,6 +29,8 @@ export interface Permission {
   readonly resource: string
   /** The account that owns the resource (undefined for `*`). */
   readonly resourceAccount?: string
+  /** Request context keys the action brings along (e.g. iam:PassedToService for PassRole). */
+  readonly context?: Readonly<Record<string, string>>
   /** The repository whose policy also decides (ECR repository actions). */
   readonly repository?: { readonly account: string; readonly region: string; readonly name: string }
 }
@@ -44,6 +46,9 @@ export interface Refusal {
   readonly permission: Permission
   readonly message: string
 }
+
+/** A role ARN as CreateFunction's Role member takes it (Lambda API reference, Role pattern). */
+const ROLE_ARN = /^arn:(?:aws[a-zA-Z-]*)?:iam::(\d{12}):role\/?[a-zA-Z_0-9+=,.@\-_/]+$/
 
 /** Actions that IAM does not authorize (STS API reference, GetCallerIdentity: "No permissions are
  * required to perform this operation", and an explicit Deny does not apply). */
@@ -90,7 +95,11 @@ export function lambdaPermissions(
   body: Record<string, unknown>,
   caller: Caller
 ): { readonly own: Permission[]; readonly imagePull: Permission[] } {
-  const parsed = parseFunctionName(route.functionName)
+  const creates = route.operation === 'CreateFunction'
+  // CreateFunction names the function in its body, every other operation in its path.
+  const parsed = parseFunctionName(
+    creates ? (typeof body.FunctionName === 'string' ? body.FunctionName : '') : route.functionName
+  )
   if (!parsed) return { own: [], imagePull: [] }
   const account = parsed.account ?? caller.account
   const region = parsed.region ?? caller.region
@@ -103,9 +112,23 @@ export function lambdaPermissions(
       resourceAccount: account
     }
   ]
+  // CreateFunction hands the function its execution role: the caller needs iam:PassRole on the
+  // role (Lambda developer guide, "Lambda execution role": "To create a function ... you must
+  // have iam:PassRole"; IAM User Guide, "Grant a user permissions to pass a role to an AWS
+  // service"), with iam:PassedToService lambda.amazonaws.com.
+  const role = creates && typeof body.Role === 'string' ? ROLE_ARN.exec(body.Role) : null
+  if (role) {
+    own.push({
+      action: 'iam:PassRole',
+      resource: role[0],
+      resourceAccount: role[1],
+      context: { 'iam:PassedToService': 'lambda.amazonaws.com' }
+    })
+  }
   const imagePull: Permission[] = []
-  const image = typeof body.ImageUri === 'string' ? parseImageUri(body.ImageUri) : undefined
-  if (route.operation === 'UpdateFunctionCode' && image && image.account !== account) {
+  const code = creates ? (body.Code as Record<string, unknown> | undefined) : body
+  const image = typeof code?.ImageUri === 'string' ? parseImageUri(code.ImageUri) : undefined
+  if ((route.operation === 'UpdateFunctionCode' || creates) && image && image.account !== account) {
     for (const action of LAMBDA_PULL_ACTIONS) {
       // Only the caller's identity policy counts here: the repository policy is Lambda's part,
       // checked with the service principal when the image is resolved.
@@ -203,7 +226,8 @@ export function refusal(
     'aws:PrincipalAccount': caller.account,
     'aws:PrincipalArn': who.policyHolder,
     'aws:RequestedRegion': caller.region,
-    'aws:userid': who.userId
+    'aws:userid': who.userId,
+    ...permission.context
   }
   const identity: Decision = evaluatePolicies(identities.documents(who.policyHolder), {
     action: permission.action,

@@ -25,7 +25,14 @@ const ROUTES: readonly [method: string, suffix: RegExp, operation: string][] = [
   ['PUT', /^\/aliases\/([^/]+)$/, 'UpdateAlias']
 ]
 
+/** CreateFunction is the one operation without the name in its path: POST /2015-03-31/functions
+ * (Lambda API reference, CreateFunction "Request Syntax"); the name is the body's FunctionName. */
+export const LAMBDA_CREATE_PATH = LAMBDA_PATH_PREFIX.replace(/\/$/, '')
+
 export function matchLambdaRoute(method: string, path: string): LambdaRoute | undefined {
+  if (method === 'POST' && (path === LAMBDA_CREATE_PATH || path === LAMBDA_PATH_PREFIX)) {
+    return { operation: 'CreateFunction', functionName: '' }
+  }
   if (!path.startsWith(LAMBDA_PATH_PREFIX)) return undefined
   const rest = path.slice(LAMBDA_PATH_PREFIX.length)
   const slash = rest.indexOf('/')

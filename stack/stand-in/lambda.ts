@@ -6,6 +6,7 @@ import {
   UNSUPPORTED_LAYER_FAILURE
 } from './aws-wording.js'
 import type { FaultPlan } from './faults.js'
+import { createImageFunction } from './lambda-create.js'
 import { resolveFunctionImage } from './lambda-image.js'
 import {
   aliasShape,
@@ -208,6 +209,12 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
   }
 
   const operations: Record<string, Operation> = {
+    // lambda-create.ts: validation, the image check and the Pending → Active transition.
+    async CreateFunction(request, caller) {
+      const fn = await createImageFunction(state, registry, request.body, caller)
+      return { status: 201, body: configurationShape(fn) }
+    },
+
     GetFunction(request, caller) {
       const { fn, version } = locate(request, caller, true)
       return ok({

@@ -27,7 +27,7 @@ import {
 import { IdentityPolicies } from './iam-principals.js'
 import { createLambda } from './lambda.js'
 import { functionArn, parseFunctionName } from './lambda-model.js'
-import { matchLambdaRoute, type LambdaRoute } from './lambda-routes.js'
+import { LAMBDA_CREATE_PATH, matchLambdaRoute, type LambdaRoute } from './lambda-routes.js'
 import { RegistryClient, type ImageRegistry } from './registry-client.js'
 import { RegistryGateProbe } from './registry-gate-probe.js'
 import { RegistryTokens } from './registry-tokens.js'
@@ -294,7 +294,7 @@ function address(request: IncomingMessage, url: URL, body: Buffer): Addressed | 
       operation: target.slice(ECR_TARGET_PREFIX.length + 1)
     }
   }
-  if (url.pathname.startsWith(LAMBDA_PATH_PREFIX)) {
+  if (url.pathname.startsWith(LAMBDA_PATH_PREFIX) || url.pathname === LAMBDA_CREATE_PATH) {
     const route = matchLambdaRoute(request.method ?? 'GET', url.pathname)
     return {
       service: 'lambda',

@@ -22,6 +22,8 @@ export interface RepositoryRecord {
   policyText?: string
   /** Undefined for a repository seeded without one: MUTABLE, ECR's default. */
   tagMutability?: TagMutability
+  /** CreateRepository's imageScanningConfiguration.scanOnPush; undefined: false, ECR's default. */
+  scanOnPush?: boolean
   /** The lifecycle policy text, as given (ecr-lifecycle.ts); undefined when there is none. */
   lifecyclePolicyText?: string
   /** The last lifecycle policy preview started. */
