@@ -1,3 +1,4 @@
+import { parseVerifySettings, type VerifySettings } from './domain/verify-settings.js'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import {
@@ -97,6 +98,8 @@ export interface ActionConfig {
   readonly warningsAsErrors: boolean
   /** A tag moved to the deployed image after each deploy, out of lifecycle rules' reach. */
   readonly deployedTag?: string
+  /** One real invocation of each deployed function after the deploy; undefined: none. */
+  readonly verify?: VerifySettings
 }
 
 export type InputReader = (name: string) => string
@@ -162,6 +165,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     ignoreFindings: parseFindingIds(read('ignore-findings')),
     warningsAsErrors: parseBoolean(read, 'warnings-as-errors', false),
     deployedTag: parseDeployedTag(read('deployed-tag')),
+    verify: parseVerifySettings(read, file => readFileSync(file, 'utf8')),
     revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
 }

@@ -29,7 +29,14 @@ import {
 } from './steps/base-image.js'
 import { checkBuiltImage } from './steps/check-image.js'
 import { checkRetention } from './steps/check-retention.js'
-import { deployFunctions, failureOf } from './steps/deploy-functions.js'
+import { deployFunctions, failureOf, type FunctionResult } from './steps/deploy-functions.js'
+import {
+  logVerifyResult,
+  verifyFailure,
+  verifyInvoke,
+  type VerifyResult
+} from './steps/verify-invoke.js'
+import type { VerifySettings } from './domain/verify-settings.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { moveDeployedTag } from './steps/move-deployed-tag.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
@@ -122,6 +129,11 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
       planDeploy(plan.targets, plan.repositories, image.planned, aws, config)
     )
     reportPlan(facts.dryRunReport)
+    if (config.verify) {
+      core.info(
+        `Dry run: would invoke ${plan.targets.map(t => t.function.name).join(', ')} once with ${config.verify.label} after the deploy${config.publish ? ' (the new version)' : ''}; nothing was invoked.`
+      )
+    }
     return
   }
   // A grant ECR would refuse (policy over its size limit) stops the run before the push.
@@ -143,8 +155,38 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
       moveDeployedTag(tag, plan, uri => pushed.get(uri)!, facts.results!, aws)
     )
   }
+  if (config.verify) {
+    const verify = config.verify
+    facts.verify = await timed('verify', () => verifyDeployed(facts.results!, verify, aws))
+  }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error
+  const unverified = verifyFailure(facts.verify ?? [])
+  if (unverified !== undefined) throw unverified
+}
+
+/**
+ * One real invocation of each function the deploy left in place: the published version when
+ * publish is on, else $LATEST. One at a time, so a broken image shows once per function and
+ * the production load it adds stays at one call.
+ */
+async function verifyDeployed(
+  results: readonly FunctionResult[],
+  settings: VerifySettings,
+  aws: AwsServices
+): Promise<VerifyResult[]> {
+  return core.group('Verify invoke (runs the deployed functions for real)', async () => {
+    const verified: VerifyResult[] = []
+    for (const result of results) {
+      if (result.status === 'failed') continue
+      const target = result.target
+      const invoker = aws.invoker(target.region, target.roleArn)
+      const outcome = await verifyInvoke(target, result.release?.version, settings, invoker)
+      logVerifyResult(outcome)
+      verified.push(outcome)
+    }
+    return verified
+  })
 }
 
 /** The image a run deploys: how a plan names it, and how it gets into each region's repository. */

@@ -17,9 +17,9 @@ function readmeTable(heading: string): string[] {
   return [...section.matchAll(/^\| `([a-z0-9-]+)`\s*\|/gm)].map(match => match[1]!)
 }
 
-/** The input names the source reads (inputs.ts, and the smoke-test settings it delegates to). */
+/** The input names the source reads (inputs.ts, and the smoke-test and verify settings it delegates to). */
 function inputsReadBySource(): string[] {
-  const source = ['inputs.ts', 'domain/smoke-test-settings.ts']
+  const source = ['inputs.ts', 'domain/smoke-test-settings.ts', 'domain/verify-settings.ts']
     .map(file => readFileSync(path.join(root, 'src', file), 'utf8'))
     .join('\n')
   return [

@@ -22,7 +22,9 @@ const ROUTES: readonly [method: string, suffix: RegExp, operation: string][] = [
   ['POST', /^\/aliases$/, 'CreateAlias'],
   ['GET', /^\/aliases$/, 'ListAliases'],
   ['GET', /^\/aliases\/([^/]+)$/, 'GetAlias'],
-  ['PUT', /^\/aliases\/([^/]+)$/, 'UpdateAlias']
+  ['PUT', /^\/aliases\/([^/]+)$/, 'UpdateAlias'],
+  // Invoke lives under the 2015-03-31 prefix too (API reference, "Invoke").
+  ['POST', /^\/invocations$/, 'Invoke']
 ]
 
 export function matchLambdaRoute(method: string, path: string): LambdaRoute | undefined {
