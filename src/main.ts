@@ -29,14 +29,8 @@ import {
 } from './steps/base-image.js'
 import { checkBuiltImage } from './steps/check-image.js'
 import { checkRetention } from './steps/check-retention.js'
-import { deployFunctions, failureOf, type FunctionResult } from './steps/deploy-functions.js'
-import {
-  logVerifyResult,
-  verifyFailure,
-  verifyInvoke,
-  type VerifyResult
-} from './steps/verify-invoke.js'
-import type { VerifySettings } from './domain/verify-settings.js'
+import { deployFunctions, failureOf } from './steps/deploy-functions.js'
+import { verifyDeployed, verifyFailure } from './steps/verify-invoke.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { moveDeployedTag } from './steps/move-deployed-tag.js'
 import { planDeploy, type PlannedImage } from './steps/plan-deploy.js'
@@ -157,36 +151,14 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   }
   if (config.verify) {
     const verify = config.verify
-    facts.verify = await timed('verify', () => verifyDeployed(facts.results!, verify, aws))
+    facts.verify = await timed('verify', () =>
+      verifyDeployed(facts.results!, verify, target => aws.invoker(target.region, target.roleArn))
+    )
   }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error
   const unverified = verifyFailure(facts.verify ?? [])
   if (unverified !== undefined) throw unverified
-}
-
-/**
- * One real invocation of each function the deploy left in place: the published version when
- * publish is on, else $LATEST. One at a time, so a broken image shows once per function and
- * the production load it adds stays at one call.
- */
-async function verifyDeployed(
-  results: readonly FunctionResult[],
-  settings: VerifySettings,
-  aws: AwsServices
-): Promise<VerifyResult[]> {
-  return core.group('Verify invoke (runs the deployed functions for real)', async () => {
-    const verified: VerifyResult[] = []
-    for (const result of results) {
-      if (result.status === 'failed') continue
-      const target = result.target
-      const invoker = aws.invoker(target.region, target.roleArn)
-      const outcome = await verifyInvoke(target, result.release?.version, settings, invoker)
-      logVerifyResult(outcome)
-      verified.push(outcome)
-    }
-    return verified
-  })
 }
 
 /** The image a run deploys: how a plan names it, and how it gets into each region's repository. */

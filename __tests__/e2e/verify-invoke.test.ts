@@ -112,6 +112,8 @@ describe('verify-event: one real invocation after the deploy', () => {
     expect(run.stdout).toContain(`Log tail of ${fn.name}:$LATEST`)
     expect(run.stdout).toMatch(/START RequestId: [0-9a-f-]+ Version: \$LATEST/)
     expect(run.stdout).toMatch(/END RequestId: [0-9a-f-]+/)
+    // The function's own output, as the runtime logged it: the tail is the container's log.
+    expect(run.stdout).toMatch(/ERROR\tInvoke Error \t\{"errorType":"OrderNotFound"/)
     expect(run.outputs.deployed).toBe('true')
     expect(run.outputs.verified).toBe('false')
     expect(verifyOf(run)).toMatchObject({

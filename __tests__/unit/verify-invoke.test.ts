@@ -10,7 +10,13 @@ import { createFunctionInvoker } from '../../src/adapters/lambda-invoke.js'
 import type { FunctionFacts } from '../../src/adapters/lambda.js'
 import type { VerifySettings } from '../../src/domain/verify-settings.js'
 import type { DeployTarget } from '../../src/steps/resolve-target.js'
-import { verifyFailure, verifyInvoke, type VerifyResult } from '../../src/steps/verify-invoke.js'
+import type { FunctionResult } from '../../src/steps/deploy-functions.js'
+import {
+  verifyDeployed,
+  verifyFailure,
+  verifyInvoke,
+  type VerifyResult
+} from '../../src/steps/verify-invoke.js'
 
 const lambdaMock = mockClient(LambdaClient)
 const invoker = () => createFunctionInvoker(new LambdaClient({ region: 'us-east-1' }))
@@ -130,6 +136,34 @@ describe('verifyInvoke', () => {
     const result = await verifyInvoke(target, undefined, settings, invoker())
     expect(JSON.stringify(result)).not.toContain('secret-token-value')
     expect(result.logTail).toBe('token=***\n')
+  })
+})
+
+describe('verifyDeployed', () => {
+  const other = {
+    function: { ...fn, name: 'billing', arn: fn.arn.replace('orders', 'billing') },
+    region: 'us-east-1'
+  } as unknown as DeployTarget
+  const broken = {
+    function: { ...fn, name: 'broken', arn: fn.arn.replace('orders', 'broken') },
+    region: 'us-east-1'
+  } as unknown as DeployTarget
+
+  it('invokes each function the deploy left in place once: its new version, else $LATEST', async () => {
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes('{"ok":true}') })
+    const results: FunctionResult[] = [
+      { target, status: 'updated', release: { settingsChanges: [], version: '4' } },
+      { target: other, status: 'unchanged' },
+      { target: broken, status: 'failed', error: new Error('update failed') }
+    ]
+    const verified = await verifyDeployed(results, settings, () => invoker())
+    expect(verified.map(result => [result.function, result.qualifier, result.passed])).toEqual([
+      ['orders', '4', true],
+      ['billing', '$LATEST', true]
+    ])
+    expect(
+      lambdaMock.commandCalls(InvokeCommand).map(call => call.args[0].input.FunctionName)
+    ).toEqual([fn.arn, other.function.arn])
   })
 })
 

@@ -4,6 +4,7 @@ import { ActionError, describeFailure } from '../domain/errors.js'
 import { maskSecrets, secretValues } from '../domain/secret-mask.js'
 import { findMismatch } from '../domain/smoke-test-outcome.js'
 import type { VerifySettings } from '../domain/verify-settings.js'
+import type { FunctionResult } from './deploy-functions.js'
 import type { DeployTarget } from './resolve-target.js'
 
 /** How one verify invocation ended. */
@@ -95,6 +96,32 @@ export async function verifyInvoke(
       seconds: secondsSince(started)
     }
   }
+}
+
+/**
+ * One real invocation of each function the deploy left in place: the version it published, if
+ * any, else $LATEST. One at a time, so the production load it adds stays at one call.
+ */
+export async function verifyDeployed(
+  results: readonly FunctionResult[],
+  settings: VerifySettings,
+  invokerFor: (target: DeployTarget) => FunctionInvoker
+): Promise<VerifyResult[]> {
+  // Not a group: each function's log tail is one (the runner does not nest groups).
+  core.info(`Verify invoke with ${settings.label}: runs the deployed functions for real.`)
+  const verified: VerifyResult[] = []
+  for (const result of results) {
+    if (result.status === 'failed') continue
+    const outcome = await verifyInvoke(
+      result.target,
+      result.release?.version,
+      settings,
+      invokerFor(result.target)
+    )
+    logVerifyResult(outcome)
+    verified.push(outcome)
+  }
+  return verified
 }
 
 /** Shown with a failure: at most this many of the log tail's last lines. */

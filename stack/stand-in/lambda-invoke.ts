@@ -156,11 +156,13 @@ async function runImage(
   payload: string,
   executedVersion: string
 ): Promise<ImageRun> {
-  const requestId = randomUUID()
+  // The Runtime API server gives the invocation its request id; this one is for runs that end
+  // before an event is handed over.
+  let requestId: string = randomUUID()
   const name = `stand-in-invoke-${process.pid}-${randomBytes(4).toString('hex')}`
   const work = mkdtempSync(path.join(os.tmpdir(), 'stand-in-invoke-'))
   const started = performance.now()
-  const log = [`START RequestId: ${requestId} Version: ${executedVersion}`]
+  const log: string[] = []
   let network: Awaited<ReturnType<DockerEngine['createNetwork']>> | undefined
   let api: Awaited<ReturnType<typeof startRuntimeApi>> | undefined
   let container: ReturnType<DockerEngine['startContainer']> | undefined
@@ -210,9 +212,10 @@ async function runImage(
     } else {
       outcome = { kind: 'timeout', requestId, delivered: false }
     }
+    if ('requestId' in outcome) requestId = outcome.requestId
     // Removing the container first lets its last lines of output arrive.
     await container.remove()
-    log.push(...container.output())
+    log.push(`START RequestId: ${requestId} Version: ${executedVersion}`, ...container.output())
     const ms = performance.now() - started
     log.push(
       `END RequestId: ${requestId}`,
