@@ -144,6 +144,26 @@ describe('verify-event: one real invocation after the deploy', () => {
     expect(run.outputs.verified).toBe('false')
   })
 
+  it('waits for the update before invoking, even with wait: false', async () => {
+    const fn = await seed('verify-wait')
+    // The stand-in refuses Invoke while an update is InProgress, so an invoke that did not
+    // wait would fail here.
+    await control.setUpdateDelay(3000)
+    try {
+      const run = await deploy('smoke-good', {
+        'function-name': fn.name,
+        repository: fn.repository,
+        wait: 'false',
+        'verify-event': '{}'
+      })
+      if (run.exitCode !== 0) console.log(run.stdout)
+      expect(run.exitCode).toBe(0)
+      expect(run.outputs.verified).toBe('true')
+    } finally {
+      await control.setUpdateDelay(0)
+    }
+  })
+
   it('in dry-run, says it would invoke and invokes nothing', async () => {
     const fn = await seed('verify-dry')
     await control.clearCalls()

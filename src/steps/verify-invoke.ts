@@ -48,7 +48,7 @@ export async function verifyInvoke(
   const fn = target.function
   // The function's variables may be secret and its log may print them; the summary is not
   // masked by the runner.
-  const secrets = secretValues(fn.environment)
+  const secrets = secretValues({ ...fn.environment, ...target.overrides?.environment })
   for (const secret of secrets) core.setSecret(secret)
   const mask = (text: string) => maskSecrets(text, secrets)
   const base = { function: fn.name, arn: fn.arn, qualifier: qualifier ?? '$LATEST' }
