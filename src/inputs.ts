@@ -1,3 +1,4 @@
+import { parseVerifySettings, type VerifySettings } from './domain/verify-settings.js'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import {
@@ -112,6 +113,8 @@ export interface ActionConfig {
   readonly createFunction?: FunctionCreation
   /** create-repository: create a missing repository in the workflow's own account. */
   readonly createRepository?: RepositoryCreation
+  /** One real invocation of each deployed function after the deploy; undefined: none. */
+  readonly verify?: VerifySettings
 }
 
 export type InputReader = (name: string) => string
@@ -180,6 +183,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     deployedTag: parseDeployedTag(read('deployed-tag')),
     createFunction: parseFunctionCreation(read),
     createRepository: parseRepositoryCreation(read),
+    verify: parseVerifySettings(read, file => readFileSync(file, 'utf8')),
     revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
 }

@@ -30,6 +30,7 @@ import {
 import { checkBuiltImage } from './steps/check-image.js'
 import { checkRetention } from './steps/check-retention.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
+import { verifyDeployed, verifyFailure } from './steps/verify-invoke.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { moveDeployedTag } from './steps/move-deployed-tag.js'
 import {
@@ -143,6 +144,11 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
       planDeploy(plan.targets, plan.repositories, image.planned, aws, config)
     )
     reportPlan(facts.dryRunReport, facts.repositoryCreations)
+    if (config.verify) {
+      core.info(
+        `Dry run: would invoke ${plan.targets.map(t => t.function.name).join(', ')} once with ${config.verify.label} after the deploy${config.publish ? ' (the new version)' : ''}; nothing was invoked.`
+      )
+    }
     return
   }
   // A grant ECR would refuse (policy over its size limit) stops the run before the push.
@@ -164,8 +170,16 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
       moveDeployedTag(tag, plan, uri => pushed.get(uri)!, facts.results!, aws)
     )
   }
+  if (config.verify) {
+    const verify = config.verify
+    facts.verify = await timed('verify', () =>
+      verifyDeployed(facts.results!, verify, target => aws.invoker(target.region, target.roleArn))
+    )
+  }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error
+  const unverified = verifyFailure(facts.verify ?? [])
+  if (unverified !== undefined) throw unverified
 }
 
 /** A dry run's plan when a repository would be created first: nothing else can be read. */

@@ -389,6 +389,30 @@ function scenarios(without?: Removal): Scenario[] {
   )
   add(
     {
+      name: 'verify-event (a real invocation after the deploy)',
+      deployer: ['RegistryLogin', 'PushImage', 'GrantLambdaPull', 'UpdateFunction', 'VerifyInvoke'],
+      succeeded: run => {
+        expect(run.outputs.verified).toBe('true')
+      }
+    },
+    async () => {
+      const name = nextName('verify')
+      await control.createRepository({ account: TOOLING, region: REGION, name })
+      await seedFunction(TOOLING, name)
+      return {
+        names: { account: TOOLING, repository: name, function: name },
+        // An image that runs: the stand-in runs it for Invoke.
+        inputs: {
+          'function-name': name,
+          repository: `${host(TOOLING)}/${name}`,
+          context: path.join(repoRoot, '__tests__', 'fixtures', 'smoke-good'),
+          'verify-event': '{}'
+        }
+      }
+    }
+  )
+  add(
+    {
       name: 'rebuild: if-base-changed',
       deployer: ['RegistryLogin', 'ReadImage', 'UpdateFunction'],
       succeeded: run => {

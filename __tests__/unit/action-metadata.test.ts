@@ -17,10 +17,15 @@ function readmeTable(heading: string): string[] {
   return [...section.matchAll(/^\| `([a-z0-9-]+)`\s*\|/gm)].map(match => match[1]!)
 }
 
-/** The input names the source reads (inputs.ts, and the smoke-test and create-missing settings it
- * delegates to). */
+/** The input names the source reads (inputs.ts, and the smoke-test, create-missing and verify
+ * settings it delegates to). */
 function inputsReadBySource(): string[] {
-  const source = ['inputs.ts', 'domain/smoke-test-settings.ts', 'domain/create-missing.ts']
+  const source = [
+    'inputs.ts',
+    'domain/smoke-test-settings.ts',
+    'domain/create-missing.ts',
+    'domain/verify-settings.ts'
+  ]
     .map(file => readFileSync(path.join(root, 'src', file), 'utf8'))
     .join('\n')
   return [

@@ -40,6 +40,9 @@ const DOCKER_PUSH_ACTIONS = [
   'ecr:PutImage'
 ]
 
+/** Operations whose IAM action has another name (Service Authorization Reference, Lambda). */
+const IAM_ACTION_OF: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' }
+
 /** Calls IAM does not authorize: "No permissions are required to perform this operation." */
 const NEEDS_NO_PERMISSION = new Set(['sts:GetCallerIdentity'])
 
@@ -70,7 +73,9 @@ function iamActionsIn(source: string): Map<string, string> {
   }
   for (const match of source.matchAll(/new\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
     const prefix = imported.get(`${match[1]!}Command`)
-    if (prefix) found.set(`${prefix}:${match[1]!}`, `new ${match[1]!}Command`)
+    if (!prefix) continue
+    const operation = `${prefix}:${match[1]!}`
+    found.set(IAM_ACTION_OF[operation] ?? operation, `new ${match[1]!}Command`)
   }
   for (const match of source.matchAll(/\b(waitUntil[A-Za-z0-9]+)\s*\(/g)) {
     if (!imported.has(match[1]!)) continue

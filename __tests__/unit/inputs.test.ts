@@ -31,6 +31,16 @@ function errorId(inputs: Record<string, string>, env?: Environment): string | un
 }
 
 describe('parseConfig', () => {
+  it('turns verify-event into one verify invocation, and leaves it off by default', () => {
+    expect(parse(good).verify).toBeUndefined()
+    expect(parse({ ...good, 'verify-event': '{"ping": true}' }).verify).toEqual({
+      label: 'verify-event (inline)',
+      payload: '{"ping":true}',
+      expect: { kind: 'any' }
+    })
+    expect(errorId({ ...good, 'verify-expect': 'any' })).toBe('verify-expect-without-event')
+  })
+
   it('gives defaults a user would expect', () => {
     const config = parse(good, { AWS_REGION: 'us-east-1', GITHUB_SHA: 'a'.repeat(40) })
     expect(config).toMatchObject({

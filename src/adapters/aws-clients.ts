@@ -1,10 +1,12 @@
 import { ECRClient } from '@aws-sdk/client-ecr'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { STSClient } from '@aws-sdk/client-sts'
+import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../domain/lambda-runtime.js'
 import { assumedRoleCredentials, callerAccount } from './assumed-role.js'
 import { createContainerRegistry, type ContainerRegistry } from './ecr.js'
 import { createImageRetention, type ImageRetention } from './ecr-retention.js'
 import { createFunctionService, type FunctionService } from './lambda.js'
+import { createFunctionInvoker, type FunctionInvoker } from './lambda-invoke.js'
 import { createReleaseService, type ReleaseService } from './lambda-releases.js'
 import { createVersionReader, type VersionReader } from './lambda-versions.js'
 
@@ -25,6 +27,8 @@ export interface AwsServices {
   retention(region: string): ImageRetention
   /** A function's published versions and aliases. */
   versions(region: string, roleArn?: string): VersionReader
+  /** Lambda's Invoke, for the verify step: one attempt, with a time-out of its own per call. */
+  invoker(region: string, roleArn?: string): FunctionInvoker
   /** The account of the workflow's own credentials (one STS call, remembered). */
   callerAccount(): Promise<string>
 }
@@ -38,6 +42,9 @@ export const CONNECTION_TIMEOUT_MS = 5_000
 export const ATTEMPT_TIMEOUT_MS = 30_000
 /** One call, all attempts and back-off included (the SDK caps one back-off at 20 s). */
 export const CALL_DEADLINE_MS = 120_000
+
+/** Lambda's longest function timeout (15 minutes) and a minute for the call around it. */
+const INVOKE_REQUEST_TIMEOUT_MS = (MAX_FUNCTION_TIMEOUT_SECONDS + 60) * 1000
 
 type ProcessEnvironment = Readonly<Record<string, string | undefined>>
 
@@ -94,6 +101,23 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
     },
     versions(region, roleArn) {
       return createVersionReader(lambdaClient(region, roleArn))
+    },
+    invoker(region, roleArn) {
+      // A client of its own: an invocation runs the function, so it is never retried (a retry
+      // would run it twice), and it may take the function's whole timeout (up to 15 minutes),
+      // which the shared clients' per-attempt limit would cut short. The caller bounds each call.
+      return createFunctionInvoker(
+        new LambdaClient({
+          ...clientSettings(region),
+          maxAttempts: 1,
+          requestHandler: {
+            connectionTimeout: CONNECTION_TIMEOUT_MS,
+            requestTimeout: INVOKE_REQUEST_TIMEOUT_MS,
+            throwOnRequestTimeout: true
+          },
+          ...(roleArn ? { credentials: credentialsFor(roleArn) } : {})
+        })
+      )
     },
     callerAccount() {
       account ??= callerAccount(stsClient())

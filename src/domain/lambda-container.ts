@@ -22,6 +22,8 @@ export interface SmokeTestFunction {
   readonly ephemeralStorageMb?: number
   /** ImageConfig (EntryPoint, Command, WorkingDirectory) and variables the deploy sets. */
   readonly overrides?: FunctionOverrides
+  /** AWS_LAMBDA_FUNCTION_VERSION: a published version number; default $LATEST. */
+  readonly version?: string
 }
 
 export interface LambdaContainerSpec {
@@ -119,7 +121,7 @@ export function lambdaEnvironment(
       ]
     })
   )
-  const version = '$LATEST'
+  const version = fn.version ?? '$LATEST'
   const day = spec.now.toISOString().slice(0, 10).replace(/-/g, '/')
   const environment: Record<string, string> = {
     ...fn.overrides?.environment,

@@ -138,17 +138,18 @@ function checkedEvent(label: string, payload: string): EventDocument {
   return { label, payload }
 }
 
-function parseExpectations(
+export function parseExpectations(
   value: string,
   eventCount: number,
-  readFile: InputFileReader
+  readFile: InputFileReader,
+  input = 'smoke-test-expect'
 ): ResponseExpectation[] {
   const items = lines(value)
   if (items.length === 0) return []
   if (items.length !== 1 && items.length !== eventCount) {
     throw new ActionError(
-      'invalid-smoke-test-expect',
-      `smoke-test-expect has ${items.length} lines for ${eventCount} events.`,
+      `invalid-${input}`,
+      `${input} has ${items.length} lines for ${eventCount} events.`,
       'Give one line per event (in the order of smoke-test-events; "any" for an event without an expectation), or a single line for every event.'
     )
   }
@@ -163,20 +164,20 @@ function parseExpectations(
         return { kind, value: document.value, source: document.file ?? `line ${number}` }
       }
       throw new ActionError(
-        'invalid-smoke-test-expect',
-        `smoke-test-expect line ${number}: the ${kind} value ${document.problem}`,
+        `invalid-${input}`,
+        `${input} line ${number}: the ${kind} value ${document.problem}`,
         'Write `equals JSON` or `subset JSON`, where JSON is inline or the path of a JSON file.'
       )
     }
     throw new ActionError(
-      'invalid-smoke-test-expect',
-      `smoke-test-expect line ${number} ("${text.slice(0, 60)}") is not "equals JSON", "subset JSON" or "any".`,
+      `invalid-${input}`,
+      `${input} line ${number} ("${text.slice(0, 60)}") is not "equals JSON", "subset JSON" or "any".`,
       'Write `equals JSON` or `subset JSON` (JSON inline, or the path of a JSON file), or `any`, one line per event.'
     )
   })
 }
 
-type JsonItem =
+export type JsonItem =
   | { readonly ok: true; readonly value: JsonValue; readonly file?: string }
   | { readonly ok: false; readonly problem: string }
 
@@ -184,7 +185,7 @@ type JsonItem =
  * Inline JSON, or the path of a JSON file. Text that starts like JSON (`{`, `[`, `"`) is never
  * taken for a path, so a typo in inline JSON is reported as such rather than as a missing file.
  */
-function readJsonItem(text: string, readFile: InputFileReader): JsonItem {
+export function readJsonItem(text: string, readFile: InputFileReader): JsonItem {
   const inline = tryJson(text)
   if (inline.ok) return inline
   if (/^[[{"]/.test(text)) return { ok: false, problem: `is not valid JSON: ${inline.problem}.` }

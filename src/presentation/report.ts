@@ -16,6 +16,7 @@ import type { RetentionReport } from '../steps/check-retention.js'
 import type { DeployedTagMove } from '../steps/move-deployed-tag.js'
 import type { FunctionResult } from '../steps/deploy-functions.js'
 import type { GrantOutcome } from '../steps/grant-pull.js'
+import type { VerifyResult } from '../steps/verify-invoke.js'
 import type { DeployPlanReport } from '../steps/plan-deploy.js'
 import type { PushedImage } from '../steps/push-image.js'
 import type { DeployPlan } from '../steps/resolve-target.js'
@@ -49,6 +50,8 @@ export interface RunFacts {
   retention?: readonly RetentionReport[]
   /** deployed-tag: where the tag points now, per repository. */
   deployedTag?: readonly DeployedTagMove[]
+  /** verify-event: one real invocation per deployed function. */
+  verify?: readonly VerifyResult[]
   /** Seconds each phase took, in order. */
   readonly timings: { phase: string; seconds: number }[]
 }
@@ -101,6 +104,17 @@ export interface FunctionOutput {
   readonly settingsChanges?: readonly string[]
   readonly plan?: readonly string[]
   readonly error?: string
+  /** verify-event: how the invocation after the deploy went. */
+  readonly verify?: VerifyOutput
+}
+
+export interface VerifyOutput {
+  readonly qualifier: string
+  readonly executedVersion?: string
+  /** passed, function-error, unexpected-response or call-failed. */
+  readonly outcome: string
+  readonly passed: boolean
+  readonly reason?: string
 }
 
 /** Per-function results as the `functions` output: stable keys, one object per function. */
@@ -109,6 +123,7 @@ export function functionsOutput(facts: RunFacts): FunctionOutput[] {
   const planned = new Map((facts.dryRunReport?.functions ?? []).map(entry => [entry.target, entry]))
   return (facts.plan?.targets ?? []).map(target => {
     const result = results.get(target)
+    const verified = facts.verify?.find(entry => entry.arn === target.function.arn)
     const fn = result?.deploy?.function ?? target.function
     const plan = planned.get(target)
     const error = result?.error ?? plan?.error
@@ -125,7 +140,14 @@ export function functionsOutput(facts: RunFacts): FunctionOutput[] {
       alias: result?.release?.alias,
       settingsChanges: result?.release?.settingsChanges,
       plan: plan?.changes,
-      error: error === undefined ? undefined : describeFailure(error)
+      error: error === undefined ? undefined : describeFailure(error),
+      verify: verified && {
+        qualifier: verified.qualifier,
+        executedVersion: verified.executedVersion,
+        outcome: verified.outcome,
+        passed: verified.passed,
+        reason: verified.reason
+      }
     }
   })
 }
@@ -163,6 +185,9 @@ export function setOutputs(facts: RunFacts): void {
     result => result.deploy?.deployed || (result.release?.settingsChanges.length ?? 0) > 0
   )
   core.setOutput('deployed', String(deployed))
+  if (facts.verify) {
+    core.setOutput('verified', String(facts.verify.every(result => result.passed)))
+  }
 }
 
 /** The job summary: one table a reviewer can read without opening the log. */
@@ -277,6 +302,27 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
       )
     ])
   }
+  if (facts.verify && facts.verify.length > 0) {
+    summary.addHeading('Verify invoke', 3)
+    summary.addTable([
+      ['Function', 'Invoked', 'Result', 'Time', 'Response'].map(data => ({ data, header: true })),
+      ...facts.verify.map(result => [
+        escape(result.function),
+        escape(
+          `${result.qualifier}${result.executedVersion && result.executedVersion !== result.qualifier ? ` (ran ${result.executedVersion})` : ''}`
+        ),
+        escape(result.passed ? 'passed' : `${result.outcome}: ${result.reason ?? ''}`),
+        `${result.seconds.toFixed(2)} s`,
+        result.response === undefined ? '—' : code(result.response.slice(0, 200))
+      ])
+    ])
+    for (const result of facts.verify.filter(entry => !entry.passed && entry.logTail.trim())) {
+      summary.addDetails(
+        `Log tail of ${escape(result.function)}:${escape(result.qualifier)}`,
+        `<pre>${escape(result.logTail)}</pre>`
+      )
+    }
+  }
   if ((facts.retention?.length ?? 0) > 0 || (facts.deployedTag?.length ?? 0) > 0) {
     summary.addHeading('Images in ECR', 3)
     summary.addList([
@@ -326,6 +372,7 @@ function functionRow(entry: FunctionOutput): string[] {
     entry.alias ? `alias ${entry.alias}` : '',
     ...(entry.settingsChanges ?? []),
     ...(entry.plan ?? []),
+    entry.verify ? `verify invoke ${entry.verify.passed ? 'passed' : entry.verify.outcome}` : '',
     entry.error ?? ''
   ].filter(text => text !== '')
   const status = entry.status

@@ -79,7 +79,10 @@ export function failureOf(results: readonly FunctionResult[]): unknown {
   )
 }
 
-/** Whether settings or a version follow the code update (they need it to have finished). */
+/**
+ * Whether settings, a version or a verify invoke follow the code update (they need it to have
+ * finished: an invoke meanwhile would run the old code, or be refused).
+ */
 function releaseFollows(target: DeployTarget, config: ActionConfig): boolean {
-  return config.publish || Object.keys(target.overrides).length > 0
+  return config.publish || config.verify !== undefined || Object.keys(target.overrides).length > 0
 }

@@ -89,6 +89,10 @@ export function ecrPermissions(
  * permissions (Knowledge Center "lambda-ecr-image": "The user or role that created or updated
  * the Lambda function must have ecr:BatchGetImage and ecr:GetDownloadUrlForLayer permissions on
  * the ECR repository"). */
+/** Where the IAM action is not named as the operation (Service Authorization Reference, Lambda:
+ * the Invoke operation is authorized as lambda:InvokeFunction). */
+const IAM_ACTION_OF: Readonly<Record<string, string>> = { Invoke: 'InvokeFunction' }
+
 export function lambdaPermissions(
   route: LambdaRoute,
   query: Record<string, string | string[]>,
@@ -107,7 +111,7 @@ export function lambdaPermissions(
   const qualifier = parsed.qualifier ?? queryQualifier
   const own: Permission[] = [
     {
-      action: `lambda:${route.operation}`,
+      action: `lambda:${IAM_ACTION_OF[route.operation] ?? route.operation}`,
       resource: functionArn(account, region, parsed.name, qualifier),
       resourceAccount: account
     }

@@ -22,7 +22,9 @@ const ROUTES: readonly [method: string, suffix: RegExp, operation: string][] = [
   ['POST', /^\/aliases$/, 'CreateAlias'],
   ['GET', /^\/aliases$/, 'ListAliases'],
   ['GET', /^\/aliases\/([^/]+)$/, 'GetAlias'],
-  ['PUT', /^\/aliases\/([^/]+)$/, 'UpdateAlias']
+  ['PUT', /^\/aliases\/([^/]+)$/, 'UpdateAlias'],
+  // Invoke lives under the 2015-03-31 prefix too (API reference, "Invoke").
+  ['POST', /^\/invocations$/, 'Invoke']
 ]
 
 /** CreateFunction is the one operation without the name in its path: POST /2015-03-31/functions

@@ -25,6 +25,7 @@ import {
   requiredString,
   updatedSettings
 } from './lambda-input.js'
+import type { FunctionInvoke, InvokeAnswer } from './lambda-invoke.js'
 import type { LambdaRoute } from './lambda-routes.js'
 import { publish, requireAlias, requireVersion, routingWeights } from './lambda-versions.js'
 import type { ImageRegistry } from './registry-client.js'
@@ -51,17 +52,26 @@ export interface LambdaDependencies {
   readonly state: StandInState
   readonly registry: ImageRegistry
   readonly faults: FaultPlan
+  /** Runs a function for Invoke (lambda-invoke.ts). */
+  readonly invoke: FunctionInvoke
 }
 
 export interface LambdaCall {
   readonly route: LambdaRoute
   readonly query: Record<string, string | string[]>
   readonly body: Record<string, unknown>
+  /** Invoke only: the event as sent, and the request headers it reads. */
+  readonly raw?: {
+    readonly body: Buffer
+    readonly headers: Record<string, string | string[] | undefined>
+  }
 }
 
 export interface LambdaAnswer {
   readonly status: number
   readonly body: unknown
+  /** Invoke's answer is the function's response, not JSON of the stand-in's making. */
+  readonly raw?: InvokeAnswer
 }
 
 export interface Lambda {
@@ -74,7 +84,7 @@ interface Located {
   readonly version?: FunctionVersionRecord
 }
 
-export function createLambda({ state, registry, faults }: LambdaDependencies): Lambda {
+export function createLambda({ state, registry, faults, invoke }: LambdaDependencies): Lambda {
   type Operation = (request: LambdaCall, caller: Caller) => LambdaAnswer | Promise<LambdaAnswer>
 
   /** Finds the function; `qualified` says whether the operation accepts a version or alias. */
@@ -213,6 +223,17 @@ export function createLambda({ state, registry, faults }: LambdaDependencies): L
     async CreateFunction(request, caller) {
       const fn = await createImageFunction(state, registry, request.body, caller)
       return { status: 201, body: configurationShape(fn) }
+    },
+
+    async Invoke(request, caller) {
+      const { fn, version } = locate(request, caller, true)
+      const raw = await invoke({
+        fn,
+        version,
+        headers: request.raw?.headers ?? {},
+        body: request.raw?.body ?? Buffer.alloc(0)
+      })
+      return { status: raw.status, body: undefined, raw }
     },
 
     GetFunction(request, caller) {

@@ -25,7 +25,9 @@ import {
   type RepositoryPolicyLookup
 } from './iam-authorization.js'
 import { IdentityPolicies } from './iam-principals.js'
+import type { DockerEngine } from '../../src/adapters/docker.js'
 import { createLambda } from './lambda.js'
+import { createInvoke, type InvokeAnswer } from './lambda-invoke.js'
 import { functionArn, parseFunctionName } from './lambda-model.js'
 import { LAMBDA_CREATE_PATH, matchLambdaRoute, type LambdaRoute } from './lambda-routes.js'
 import { RegistryClient, type ImageRegistry } from './registry-client.js'
@@ -58,6 +60,9 @@ export interface StandInOptions {
   /** The registry behind ECR; default the real one stack/setup.sh runs (unit tests pass a
    * MemoryRegistry so that they need no Docker). */
   readonly registry?: ImageRegistry
+  /** Runs functions for Invoke; default: the docker CLI's engine (DOCKER_HOST when set), which
+   * pulls from the registries under stateDir's credential. */
+  readonly docker?: DockerEngine
   /** Hand out per-principal registry tokens even where the registry has no gate (a test that
    * runs a gate of its own); default: only where the registry is behind the gate. */
   readonly perPrincipalRegistryTokens?: boolean
@@ -91,7 +96,12 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       ? undefined
       : new RegistryGateProbe(stateDir)
   const ecr = createEcr({ state, registry, faults })
-  const lambda = createLambda({ state, registry, faults })
+  const lambda = createLambda({
+    state,
+    registry,
+    faults,
+    invoke: createInvoke({ stateDir, docker: options.docker })
+  })
   const identities = new IdentityPolicies()
   const registryTokens = new RegistryTokens()
   const repositoryPolicy: RepositoryPolicyLookup = (account, region, name) =>
@@ -145,8 +155,17 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         addressed,
         caller
       )
-      const answer = await dispatch(addressed, caller, url, body)
-      writeResult(response, addressed.protocol, answer.status, answer.body, requestId)
+      const answer = await dispatch(addressed, caller, url, body, request.headers)
+      if (answer.raw) {
+        response.writeHead(answer.raw.status, {
+          ...answer.raw.headers,
+          'x-amzn-RequestId': requestId,
+          'content-length': String(answer.raw.body.length)
+        })
+        response.end(answer.raw.body)
+      } else {
+        writeResult(response, addressed.protocol, answer.status, answer.body, requestId)
+      }
       status = answer.status
     } catch (error) {
       const awsError = asAwsError(error, addressed)
@@ -196,8 +215,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     addressed: Addressed,
     caller: Caller,
     url: URL,
-    body: Buffer
-  ): Promise<{ status: number; body: unknown }> {
+    body: Buffer,
+    headers: IncomingMessage['headers']
+  ): Promise<{ status: number; body: unknown; raw?: InvokeAnswer }> {
     switch (addressed.service) {
       case 'ecr': {
         if (!ecr.has(addressed.operation)) {
@@ -224,11 +244,20 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
             LAMBDA_MESSAGES.unknownOperation('?', url.pathname)
           )
         }
-        const input = parseJsonBody(body, () =>
-          lambdaError('InvalidRequestContentException', LAMBDA_MESSAGES.invalidJson)
-        )
+        // Invoke's body is the event, any JSON value; lambda-invoke.ts reads it.
+        const invoke = addressed.lambdaRoute.operation === 'Invoke'
+        const input = invoke
+          ? {}
+          : parseJsonBody(body, () =>
+              lambdaError('InvalidRequestContentException', LAMBDA_MESSAGES.invalidJson)
+            )
         return lambda.call(
-          { route: addressed.lambdaRoute, query: queryOf(url), body: input },
+          {
+            route: addressed.lambdaRoute,
+            query: queryOf(url),
+            body: input,
+            raw: invoke ? { body, headers } : undefined
+          },
           caller
         )
       }
