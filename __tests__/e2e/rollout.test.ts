@@ -185,24 +185,43 @@ describe('a rollout that goes back', () => {
     expect(live.RoutingConfig?.AdditionalVersionWeights?.['2']).toBeUndefined()
   })
 
-  it('puts the alias back and fails when the action gets SIGTERM mid-rollout', async () => {
-    const name = nextName('sigterm')
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'puts the alias back and fails when the action gets %s mid-rollout',
+    async signal => {
+      const name = nextName(signal.toLowerCase())
+      await functionOnVersionOne(name)
+      let child: ChildProcess | undefined
+      const running = act(rolloutInputs(name, 'canary 10% 5m'), started => (child = started))
+      await firstStepMade(name)
+      const signalled = Date.now()
+      child!.kill(signal)
+      const run = await running
+      // The handler rolls back and the step fails: an exit code, not death by the signal.
+      expect(run.signal).toBeNull()
+      expect(run.exitCode).toBe(1)
+      expect(Date.now() - signalled).toBeLessThan(10_000)
+      expect(run.stdout).toContain(`${signal} received`)
+      expect(run.stdout).toContain('[rollout-cancelled]')
+      const live = await alias(name)
+      expect(live.FunctionVersion).toBe('1')
+      expect(live.RoutingConfig?.AdditionalVersionWeights?.['2']).toBeUndefined()
+    }
+  )
+})
+
+describe('plan mode', () => {
+  it('dry-run prints the rollout it would make and changes nothing', async () => {
+    const name = nextName('dry')
     await functionOnVersionOne(name)
-    let child: ChildProcess | undefined
-    const running = act(rolloutInputs(name, 'canary 10% 5m'), started => (child = started))
-    await firstStepMade(name)
-    const signalled = Date.now()
-    child!.kill('SIGTERM')
-    const run = await running
-    // The handler rolls back and the step fails: an exit code, not death by the signal.
-    expect(run.signal).toBeNull()
-    expect(run.exitCode).toBe(1)
-    expect(Date.now() - signalled).toBeLessThan(10_000)
-    expect(run.stdout).toContain('SIGTERM received')
-    expect(run.stdout).toContain('[rollout-cancelled]')
-    const live = await alias(name)
-    expect(live.FunctionVersion).toBe('1')
-    expect(live.RoutingConfig?.AdditionalVersionWeights?.['2']).toBeUndefined()
+    await control.clearCalls()
+    const run = await act({ ...rolloutInputs(name, 'canary 10% 5m'), 'dry-run': 'true' })
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toContain(
+      'alias live: rollout from 1 to (new version), canary 10% for 5 min, then 100%'
+    )
+    const calls = (await control.calls()).map(call => call.operation)
+    expect(calls).not.toContain('UpdateAlias')
+    expect(calls).not.toContain('PublishVersion')
   })
 })
 
