@@ -86,6 +86,7 @@ export async function rolloutAlias(
   deps: RolloutDependencies
 ): Promise<RolloutOutcome> {
   const { releases } = deps
+  if (deps.cancelled.aborted) throw cancelledBeforeStart(aliasName, deps.cancelled)
   const current = await releases.alias(functionArn, aliasName)
   if (!current) {
     // Nothing to shift from: callers of the alias have never been served by any version.
@@ -103,7 +104,6 @@ export async function rolloutAlias(
   }
 
   const previous = current.functionVersion
-  if (deps.cancelled.aborted) throw cancelledBeforeStart(aliasName, deps.cancelled)
   const steps: string[] = []
   let revisionId: string | undefined = current.revisionId
   try {
