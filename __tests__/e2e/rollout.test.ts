@@ -209,6 +209,47 @@ describe('a rollout that goes back', () => {
   )
 })
 
+describe('alarms that cannot be read', () => {
+  it('rides out throttled DescribeAlarms calls (the SDK retries) and completes', async () => {
+    const name = nextName('throttled')
+    await functionOnVersionOne(name)
+    await control.createAlarm({ account: TOOLING, region: REGION, name: `${name}-errors` })
+    await control.injectFault({
+      service: 'cloudwatch',
+      operation: 'DescribeAlarms',
+      kind: 'throttle',
+      times: 2
+    })
+    const run = await act(rolloutInputs(name, 'canary 10% 1s', `${name}-errors`))
+    expect(run.exitCode).toBe(0)
+    expect((await alias(name)).FunctionVersion).toBe('2')
+  })
+
+  it('rolls back when the alarms cannot be read mid-rollout', async () => {
+    const name = nextName('unreadable')
+    const alarm = `${name}-errors`
+    await functionOnVersionOne(name)
+    await control.createAlarm({ account: TOOLING, region: REGION, name: alarm })
+    const running = act(rolloutInputs(name, 'canary 10% 60s', alarm))
+    await firstStepMade(name)
+    // More failures than the SDK's attempts (MAX_ATTEMPTS = 5): the read itself fails.
+    await control.injectFault({
+      service: 'cloudwatch',
+      operation: 'DescribeAlarms',
+      kind: 'server-error',
+      times: 20
+    })
+    const run = await running
+    await control.clearFaults()
+    expect(run.exitCode).toBe(1)
+    expect(run.stdout).toContain('[rollout-failed]')
+    expect(run.stdout).toContain('cloudwatch:DescribeAlarms')
+    const live = await alias(name)
+    expect(live.FunctionVersion).toBe('1')
+    expect(live.RoutingConfig?.AdditionalVersionWeights?.['2']).toBeUndefined()
+  })
+})
+
 describe('plan mode', () => {
   it('dry-run prints the rollout it would make and changes nothing', async () => {
     const name = nextName('dry')
