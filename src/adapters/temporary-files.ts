@@ -50,8 +50,9 @@ export function removeAllSecretDirectories(): void {
  * number. Exiting at once is safe for AWS state: each AWS change the action makes is one API
  * call (SetRepositoryPolicy with a whole document, UpdateFunctionCode), which either happened or
  * did not; nothing is left half-done by stopping between two calls. The exception is a rollout,
- * which spans many calls: it defers the exit (deferCancellation) until the alias is back. Installed by the entry point
- * before anything runs, and again (idempotently) by the first secret directory.
+ * which spans many calls: it defers the exit (deferCancellation) until the alias is back.
+ * Installed by the entry point before anything runs, and again (idempotently) by the first
+ * secret directory.
  */
 export function handleCancellation(): void {
   if (hooked) return

@@ -59,7 +59,9 @@ export async function releaseFunction(
   )
   core.info(`${target.function.name}: published version ${version}`)
   if (!config.alias) return { settingsChanges, version }
-  if (config.rollout && rollout) {
+  if (config.rollout) {
+    // Never a silent fallback to moving the alias outright.
+    if (!rollout) throw new Error('releaseFunction: a rollout needs its alarms and cancellation')
     const outcome = await rolloutAlias(arn, config.alias.name, version, config.rollout, {
       ...rollout,
       releases
