@@ -26,6 +26,7 @@ import {
 } from './domain/lambda-limits.js'
 import { formatBytes } from './domain/image-checks.js'
 import { REBUILD_MODES, type RebuildMode } from './domain/refresh-decision.js'
+import { parseRolloutPlan, type RolloutPlan } from './domain/rollout-plan.js'
 import { parseSmokeTestSettings, type SmokeTestSettings } from './domain/smoke-test-settings.js'
 
 /**
@@ -63,6 +64,13 @@ export interface AliasSettings {
   readonly routingWeight?: number
 }
 
+/** A gradual move of the alias to the new version, watched by CloudWatch alarms. */
+export interface RolloutSettings {
+  readonly plan: RolloutPlan
+  /** Alarms whose ALARM state rolls the alias back (DescribeAlarms), in the order given. */
+  readonly alarms: readonly string[]
+}
+
 /** A function to update, with the region it is in (from its ARN or the default region). */
 export interface FunctionTarget {
   readonly reference: FunctionReference
@@ -93,6 +101,8 @@ export interface ActionConfig {
   readonly overrides: OverridesByFunction
   readonly publish: boolean
   readonly alias?: AliasSettings
+  /** Undefined: the alias moves at once (or by alias-routing-weight). */
+  readonly rollout?: RolloutSettings
   readonly dryRun: boolean
   /** Role name (or ARN with ACCOUNT in it) to assume for functions in other accounts. */
   readonly crossAccountRole?: string
@@ -154,6 +164,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
   }
   const publish = parseBoolean(read, 'publish', false)
   const alias = parseAlias(read('alias'), read('alias-routing-weight'), publish)
+  const rollout = parseRollout(read('rollout'), read('rollout-alarms'), publish, alias)
   return {
     functions,
     repositories,
@@ -173,6 +184,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     overrides,
     publish,
     alias,
+    rollout,
     dryRun: parseBoolean(read, 'dry-run', false),
     crossAccountRole: parseRole(read('cross-account-role')),
     maxConcurrency: parseCount(read('max-concurrency'), 'max-concurrency', DEFAULT_CONCURRENCY),
@@ -385,6 +397,68 @@ function parseAlias(name: string, weight: string, publish: boolean): AliasSettin
     )
   }
   return { name, routingWeight }
+}
+
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html:
+// AlarmNames holds at most 100 names of 1-255 characters.
+const MAX_ROLLOUT_ALARMS = 100
+const MAX_ALARM_NAME_LENGTH = 255
+
+function parseRollout(
+  planText: string,
+  alarmsText: string,
+  publish: boolean,
+  alias: AliasSettings | undefined
+): RolloutSettings | undefined {
+  const plan = parseRolloutPlan(planText)
+  const alarms = splitList(alarmsText, true)
+  if (!plan) {
+    if (alarms.length > 0) {
+      throw new ActionError(
+        'rollout-alarms-without-rollout',
+        'rollout-alarms is set but rollout is not; alarms are watched only during a rollout.',
+        'Set rollout (e.g. "canary 10% 5m"), or remove rollout-alarms.'
+      )
+    }
+    return undefined
+  }
+  if (!publish) {
+    throw new ActionError(
+      'rollout-needs-publish',
+      `rollout "${planText}" is set but publish is not; traffic shifts between published versions.`,
+      'Set publish: true and alias.'
+    )
+  }
+  if (!alias) {
+    throw new ActionError(
+      'rollout-needs-alias',
+      `rollout "${planText}" is set but alias is not; the rollout moves an alias's traffic.`,
+      'Set alias to the alias your callers invoke (e.g. live).'
+    )
+  }
+  if (alias.routingWeight !== undefined) {
+    throw new ActionError(
+      'rollout-conflicts-with-routing-weight',
+      'rollout and alias-routing-weight are both set; both decide how much traffic the new version gets.',
+      'Use rollout for a watched, step-by-step move to 100%, or alias-routing-weight to leave a fixed split; not both.'
+    )
+  }
+  if (alarms.length > MAX_ROLLOUT_ALARMS) {
+    throw new ActionError(
+      'too-many-rollout-alarms',
+      `rollout-alarms names ${alarms.length} alarms; CloudWatch's DescribeAlarms reads at most ${MAX_ROLLOUT_ALARMS} by name.`,
+      'Combine them into a composite alarm and name that one.'
+    )
+  }
+  const tooLong = alarms.find(name => name.length > MAX_ALARM_NAME_LENGTH)
+  if (tooLong !== undefined) {
+    throw new ActionError(
+      'invalid-rollout-alarm',
+      `rollout-alarms: "${tooLong.slice(0, 40)}…" is longer than the ${MAX_ALARM_NAME_LENGTH} characters of an alarm name.`,
+      'Give alarm names, one per line or comma-separated.'
+    )
+  }
+  return { plan, alarms: [...new Set(alarms)] }
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/

@@ -84,6 +84,7 @@ export async function runAction(
     AWS_ENDPOINT_URL_ECR: options.standInUrl,
     AWS_ENDPOINT_URL_LAMBDA: options.standInUrl,
     AWS_ENDPOINT_URL_STS: options.standInUrl,
+    AWS_ENDPOINT_URL_CLOUDWATCH: options.standInUrl,
     ...options.env
   }
   // The stack's registries use a CA made on this machine; the action's own HTTPS (registry API)

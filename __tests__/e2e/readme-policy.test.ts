@@ -493,6 +493,46 @@ function scenarios(without?: Removal): Scenario[] {
       }
     }
   )
+  add(
+    {
+      name: 'rollout with alarms',
+      deployer: [
+        'RegistryLogin',
+        'ReadImage',
+        'GrantLambdaPull',
+        'UpdateFunction',
+        'SettingsVersionsAliases',
+        'WatchRolloutAlarms'
+      ],
+      succeeded: run => {
+        expect(run.outputs.version).toBe('2')
+        expect(run.stdout).toContain('live moved from 1 to 2 by rollout')
+      }
+    },
+    async () => {
+      const fn = nextName('rollout')
+      await seedFunction(TOOLING, fn)
+      // The alias exists on version 1, so there is traffic to shift.
+      await control.setIdentityPolicies(DEPLOYER, topology.iam.defaultPolicies)
+      const lambda = clientsFor(standIn.url, TOOLING).lambda
+      await lambda.send(new PublishVersionCommand({ FunctionName: fn }))
+      await lambda.send(
+        new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' })
+      )
+      await control.createAlarm({ account: TOOLING, region: REGION, name: `${fn}-errors` })
+      return {
+        names: { account: TOOLING, repository: pushedRepository, function: fn },
+        inputs: {
+          'function-name': fn,
+          image: pushedImage,
+          publish: 'true',
+          alias: 'live',
+          rollout: 'canary 10% 1s',
+          'rollout-alarms': `${fn}-errors`
+        }
+      }
+    }
+  )
   return list.map(scenario => ({ ...scenario, run: build[scenario.name]! }))
 }
 

@@ -85,6 +85,21 @@ describe('parseConfig', () => {
     expect(config.repositories).toEqual({ byRegion: new Map(), fromFunctions: true })
   })
 
+  it('reads a rollout plan and its alarms, one per line or comma-separated', () => {
+    const config = parse({
+      ...good,
+      publish: 'true',
+      alias: 'live',
+      rollout: 'linear 10% every 1m',
+      'rollout-alarms': 'errors, throttles\np99-latency\nerrors'
+    })
+    expect(config.rollout).toEqual({
+      plan: { kind: 'linear', percent: 10, holdSeconds: 60 },
+      alarms: ['errors', 'throttles', 'p99-latency']
+    })
+    expect(parse(good).rollout).toBeUndefined()
+  })
+
   it('takes the region from a function ARN', () => {
     const config = parse(
       { ...good, 'function-name': 'arn:aws:lambda:us-east-1:111111111111:function:f' },
@@ -214,6 +229,44 @@ describe('parseConfig', () => {
       'invalid-function-config'
     ],
     ['an alias without publish', { ...good, alias: 'live' }, 'alias-needs-publish'],
+    ['a rollout without publish', { ...good, rollout: 'canary 10% 5m' }, 'rollout-needs-publish'],
+    [
+      'a rollout without alias',
+      { ...good, publish: 'true', rollout: 'canary 10% 5m' },
+      'rollout-needs-alias'
+    ],
+    [
+      'a rollout with alias-routing-weight',
+      {
+        ...good,
+        publish: 'true',
+        alias: 'live',
+        'alias-routing-weight': '0.1',
+        rollout: 'canary 10% 5m'
+      },
+      'rollout-conflicts-with-routing-weight'
+    ],
+    [
+      'a rollout that is not a plan',
+      { ...good, publish: 'true', alias: 'live', rollout: 'canary 10%' },
+      'invalid-rollout'
+    ],
+    [
+      'rollout alarms without a rollout',
+      { ...good, publish: 'true', alias: 'live', 'rollout-alarms': 'errors' },
+      'rollout-alarms-without-rollout'
+    ],
+    [
+      'more than 100 rollout alarms',
+      {
+        ...good,
+        publish: 'true',
+        alias: 'live',
+        rollout: 'canary 10% 5m',
+        'rollout-alarms': Array.from({ length: 101 }, (_, i) => `alarm-${i}`).join(',')
+      },
+      'too-many-rollout-alarms'
+    ],
     [
       'an alias that is a version number',
       { ...good, publish: 'true', alias: '12' },

@@ -1,8 +1,10 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { ECRClient } from '@aws-sdk/client-ecr'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { STSClient } from '@aws-sdk/client-sts'
 import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../domain/lambda-runtime.js'
 import { assumedRoleCredentials, callerAccount } from './assumed-role.js'
+import { createAlarmReader, type AlarmReader } from './cloudwatch.js'
 import { createContainerRegistry, type ContainerRegistry } from './ecr.js'
 import { createImageRetention, type ImageRetention } from './ecr-retention.js'
 import { createFunctionService, type FunctionService } from './lambda.js'
@@ -12,7 +14,8 @@ import { createVersionReader, type VersionReader } from './lambda-versions.js'
 
 /**
  * The one place SDK clients are made. Endpoints and credentials come from the SDK's standard
- * settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_LAMBDA, AWS_MAX_ATTEMPTS, ...), so the action
+ * settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL_CLOUDWATCH,
+ * AWS_MAX_ATTEMPTS, ...), so the action
  * has no test-only paths. Every call is bounded: a few attempts with the SDK's adaptive retry
  * mode (exponential back-off, and a client-side rate limit once AWS throttles), a time limit per
  * attempt, and a deadline for the call as a whole, so a hung endpoint fails the step instead of
@@ -29,6 +32,8 @@ export interface AwsServices {
   versions(region: string, roleArn?: string): VersionReader
   /** Lambda's Invoke, for the verify step: one attempt, with a time-out of its own per call. */
   invoker(region: string, roleArn?: string): FunctionInvoker
+  /** CloudWatch alarms in a region, read with the role that deploys functions there. */
+  alarms(region: string, roleArn?: string): AlarmReader
   /** The account of the workflow's own credentials (one STS call, remembered). */
   callerAccount(): Promise<string>
 }
@@ -52,6 +57,7 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
   const registries = new Map<string, ContainerRegistry>()
   const ecrClients = new Map<string, ECRClient>()
   const lambdaClients = new Map<string, LambdaClient>()
+  const cloudWatchClients = new Map<string, CloudWatchClient>()
   const functions = new Map<string, FunctionService>()
   const releases = new Map<string, ReleaseService>()
   let sts: STSClient | undefined
@@ -119,6 +125,20 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
         })
       )
     },
+    alarms(region, roleArn) {
+      const key = `${region} ${roleArn ?? ''}`
+      let client = cloudWatchClients.get(key)
+      if (!client) {
+        client = withCallDeadline(
+          new CloudWatchClient({
+            ...clientSettings(region),
+            ...(roleArn ? { credentials: credentialsFor(roleArn) } : {})
+          })
+        )
+        cloudWatchClients.set(key, client)
+      }
+      return createAlarmReader(client)
+    },
     callerAccount() {
       account ??= callerAccount(stsClient())
       return account
@@ -173,7 +193,7 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
  * has no setting for the total time of a call: per-attempt time-outs times attempts plus back-off
  * is only a bound on paper.
  */
-function withCallDeadline<Client extends ECRClient | LambdaClient | STSClient>(
+function withCallDeadline<Client extends ECRClient | LambdaClient | STSClient | CloudWatchClient>(
   client: Client
 ): Client {
   const send = client.send.bind(client) as (command: unknown, options?: object) => Promise<unknown>

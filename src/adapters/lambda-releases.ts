@@ -40,13 +40,18 @@ export interface ReleaseService {
     version: string,
     weights: Readonly<Record<string, number>>
   ): Promise<void>
+  /**
+   * Points the alias at a version, with weights to one other version (empty: none). Without a
+   * revisionId the write is unconditional (a rollback must not lose to a concurrent change).
+   * Answers the alias's new RevisionId.
+   */
   updateAlias(
     functionName: string,
     name: string,
     version: string,
     weights: Readonly<Record<string, number>>,
-    revisionId: string
-  ): Promise<void>
+    revisionId: string | undefined
+  ): Promise<string>
   /** UpdateFunctionCode with DryRun: proves permission and state without changing anything. */
   dryRunCodeUpdate(functionName: string, imageUri: string): Promise<void>
 }
@@ -184,7 +189,7 @@ export function createReleaseService(client: LambdaClient): ReleaseService {
 
     async updateAlias(functionName, name, version, weights, revisionId) {
       try {
-        await client.send(
+        const answer = await client.send(
           new UpdateAliasCommand({
             FunctionName: functionName,
             Name: name,
@@ -194,6 +199,7 @@ export function createReleaseService(client: LambdaClient): ReleaseService {
             RevisionId: revisionId
           })
         )
+        return answer.RevisionId ?? ''
       } catch (error) {
         throw explain(error, 'UpdateAlias', functionName)
       }

@@ -12,6 +12,10 @@ let hooked = false
 /** Work a signal must still do before the process exits (removing a smoke-test container). */
 const cancellationCleanups = new Set<() => void>()
 
+/** Work under way that must finish before the process ends (a rollout putting an alias back):
+ * while one is registered, a signal is handed to it instead of exiting at once. */
+const cancellationDeferrals = new Set<(signal: NodeJS.Signals) => void>()
+
 /** The conventional exit status for death by a signal: 128 + its number. */
 const SIGNAL_EXIT_STATUS = { SIGINT: 128 + 2, SIGTERM: 128 + 15 } as const
 
@@ -45,8 +49,10 @@ export function removeAllSecretDirectories(): void {
  * On SIGINT/SIGTERM: remove every secret directory and exit at once with 128 + the signal's
  * number. Exiting at once is safe for AWS state: each AWS change the action makes is one API
  * call (SetRepositoryPolicy with a whole document, UpdateFunctionCode), which either happened or
- * did not; nothing is left half-done by stopping between two calls. Installed by the entry point
- * before anything runs, and again (idempotently) by the first secret directory.
+ * did not; nothing is left half-done by stopping between two calls. The exception is a rollout,
+ * which spans many calls: it defers the exit (deferCancellation) until the alias is back.
+ * Installed by the entry point before anything runs, and again (idempotently) by the first
+ * secret directory.
  */
 export function handleCancellation(): void {
   if (hooked) return
@@ -61,6 +67,11 @@ export function handleCancellation(): void {
         } catch {
           // Keep going: the remaining cleanups and the exit must still happen.
         }
+      }
+      if (cancellationDeferrals.size > 0) {
+        // The deferring work ends the run itself (failed), as soon as it has undone its change.
+        for (const defer of [...cancellationDeferrals]) defer(signal)
+        return
       }
       // Written synchronously (a pipe or file on the runner), so it is not lost by exit().
       process.stdout.write(
@@ -81,5 +92,18 @@ export function onCancellation(cleanup: () => void): () => void {
   cancellationCleanups.add(cleanup)
   return () => {
     cancellationCleanups.delete(cleanup)
+  }
+}
+
+/**
+ * Takes over SIGINT/SIGTERM while work that spans several AWS calls is under way: the secret
+ * directories are still removed, then onSignal is called (on every signal) instead of exiting.
+ * Returns the function that gives the signals back to the immediate exit.
+ */
+export function deferCancellation(onSignal: (signal: NodeJS.Signals) => void): () => void {
+  handleCancellation()
+  cancellationDeferrals.add(onSignal)
+  return () => {
+    cancellationDeferrals.delete(onSignal)
   }
 }

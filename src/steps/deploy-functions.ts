@@ -1,4 +1,5 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
+import { watchJobCancellation } from '../adapters/job-cancellation.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
@@ -7,6 +8,7 @@ import { deployFunction, type DeployOutcome } from './deploy-function.js'
 import type { PushedImage } from './push-image.js'
 import { releaseFunction, type ReleaseOutcome } from './release-function.js'
 import type { DeployTarget } from './resolve-target.js'
+import { checkRolloutAlarms, type HealthCheck } from './rollout.js'
 
 /** created: the function did not exist and create-function-role had it created. */
 export type FunctionStatus = 'created' | 'updated' | 'unchanged' | 'failed'
@@ -28,11 +30,20 @@ export async function deployFunctions(
   targets: readonly DeployTarget[],
   imageFor: (target: DeployTarget) => PushedImage,
   aws: AwsServices,
-  config: ActionConfig
+  config: ActionConfig,
+  /** Run at each rollout step besides the alarms (e.g. an invoke of the new version). */
+  healthCheck?: HealthCheck
 ): Promise<FunctionResult[]> {
+  // While a rollout may hold weight on a new version, a cancelled job rolls it back first.
+  const cancellation = config.rollout ? watchJobCancellation() : undefined
   const settled = await settleConcurrently(targets, config.maxConcurrency, async target => {
     let deploy: DeployOutcome | undefined
     try {
+      const alarms = config.rollout ? aws.alarms(target.region, target.roleArn) : undefined
+      // Before the code update: a rollout that cannot watch its alarms changes nothing.
+      if (config.rollout && alarms) {
+        await checkRolloutAlarms(target.function.name, config.rollout.alarms, alarms)
+      }
       const image = imageFor(target)
       const lambda = aws.functions(target.region, target.roleArn)
       // Settings and versions need the code update to have finished, even with wait: false.
@@ -44,12 +55,22 @@ export async function deployFunctions(
             lambda,
             releaseFollows(target, config) ? { ...config, wait: true } : config
           )
-      const release = await releaseFunction(
-        target,
-        image,
-        aws.releases(target.region, target.roleArn),
-        config
-      )
+      // From the version on, a cancelled job no longer exits at once: the rollout goes back first.
+      const letGo = cancellation?.hold()
+      let release: ReleaseOutcome
+      try {
+        release = await releaseFunction(
+          target,
+          image,
+          aws.releases(target.region, target.roleArn),
+          config,
+          alarms && cancellation
+            ? { alarms, cancelled: cancellation.signal, healthCheck }
+            : undefined
+        )
+      } finally {
+        letGo?.()
+      }
       const changed = deploy.deployed || release.settingsChanges.length > 0
       const status = target.creation ? 'created' : changed ? 'updated' : 'unchanged'
       return { target, status, deploy, release } as const

@@ -1,6 +1,7 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
+import { describeRolloutPlan } from '../domain/rollout-plan.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
 import { busyWith, redeployReason } from './deploy-function.js'
@@ -96,7 +97,9 @@ async function planFunction(
     const current = await releases.alias(fn.arn, config.alias.name)
     const change = aliasChange(current, '(new version)', config.alias.routingWeight)
     changes.push(
-      `alias ${config.alias.name}: ${change.action === 'create' ? 'create, ' : ''}${change.description}`
+      current && config.rollout
+        ? `alias ${config.alias.name}: rollout from ${current.functionVersion} to (new version), ${describeRolloutPlan(config.rollout.plan)}`
+        : `alias ${config.alias.name}: ${change.action === 'create' ? 'create, ' : ''}${change.description}`
     )
   }
   return changes

@@ -3,6 +3,7 @@ import type { ReleaseService } from '../adapters/lambda-releases.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
 import type { ActionConfig } from '../inputs.js'
 import type { PushedImage } from './push-image.js'
+import { rolloutAlias, type RolloutDependencies } from './rollout.js'
 import type { DeployTarget } from './resolve-target.js'
 
 export interface ReleaseOutcome {
@@ -21,7 +22,12 @@ export async function releaseFunction(
   target: DeployTarget,
   image: PushedImage,
   releases: ReleaseService,
-  config: Pick<ActionConfig, 'overrides' | 'publish' | 'alias' | 'waitTimeoutSeconds' | 'revision'>
+  config: Pick<
+    ActionConfig,
+    'overrides' | 'publish' | 'alias' | 'rollout' | 'waitTimeoutSeconds' | 'revision'
+  >,
+  /** What a rollout needs besides the releases; required when config.rollout is set. */
+  rollout?: Omit<RolloutDependencies, 'releases'>
 ): Promise<ReleaseOutcome> {
   const arn = target.function.arn
   // The code update has finished here: deployFunctions waits for it whenever a release follows.
@@ -53,6 +59,16 @@ export async function releaseFunction(
   )
   core.info(`${target.function.name}: published version ${version}`)
   if (!config.alias) return { settingsChanges, version }
+  if (config.rollout) {
+    // Never a silent fallback to moving the alias outright.
+    if (!rollout) throw new Error('releaseFunction: a rollout needs its alarms and cancellation')
+    const outcome = await rolloutAlias(arn, config.alias.name, version, config.rollout, {
+      ...rollout,
+      releases
+    })
+    core.info(`${target.function.name}: alias ${outcome.alias}`)
+    return { settingsChanges, version, alias: outcome.alias }
+  }
 
   const current = await releases.alias(arn, config.alias.name)
   const change = aliasChange(current, version, config.alias.routingWeight)

@@ -20,8 +20,14 @@ export const LAMBDA_PATH_PREFIX = '/2015-03-31/functions/'
 export const STS_VERSION = '2011-06-15'
 export const STS_XML_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/'
 
-/** Signing names in the credential scope. Source: the SDKs' `signingName` for each service. */
-export const SIGNING_NAMES = { ecr: 'ecr', lambda: 'lambda', sts: 'sts' } as const
+/** Signing names in the credential scope. Source: the SDKs' `signingName` for each service
+ * (CloudWatch's is `monitoring`, its endpoint prefix). */
+export const SIGNING_NAMES = {
+  ecr: 'ecr',
+  lambda: 'lambda',
+  sts: 'sts',
+  cloudwatch: 'monitoring'
+} as const
 export type ServiceName = keyof typeof SIGNING_NAMES
 
 /** SigV4 allows 15 minutes of clock skew. Source: "Signature Version 4 signing process",

@@ -13,6 +13,19 @@ export type { CallRecord } from './call-log.js'
 export type { FunctionSeed, RegistryImage, RepositorySeed } from './control-types.js'
 export type { FaultKind, FaultSpec } from './faults.js'
 
+/** A CloudWatch alarm to create in an account and region. */
+export interface AlarmSeed {
+  readonly account: string
+  readonly region: string
+  readonly name: string
+  /** Default MetricAlarm. */
+  readonly type?: 'MetricAlarm' | 'CompositeAlarm'
+  readonly state?: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'
+  readonly reason?: string
+}
+
+export type AlarmStateChange = Required<Omit<AlarmSeed, 'type'>>
+
 /** The stand-in's whole state, as GET /_stand-in/state gives it. */
 export interface StandInStateSnapshot {
   readonly settings: StandInSettings
@@ -47,6 +60,17 @@ export class StandInControl {
   /** Puts a function into a State (lambda-control.ts): Pending for pendingMs, Inactive, Failed. */
   async setFunctionState(request: FunctionStateRequest): Promise<void> {
     await this.send('POST', 'functions/state', request)
+  }
+
+  /** Creates (or replaces) a CloudWatch alarm; it starts INSUFFICIENT_DATA unless a state is
+   * given (cloudwatch.ts). */
+  async createAlarm(alarm: AlarmSeed): Promise<void> {
+    await this.send('POST', 'alarms', alarm)
+  }
+
+  /** Sets an alarm's state and reason, as CloudWatch's SetAlarmState does. */
+  async setAlarmState(alarm: AlarmStateChange): Promise<void> {
+    await this.send('PUT', 'alarms/state', alarm)
   }
 
   /** How long accepted Lambda updates stay InProgress from now on. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { FUNCTION_DEFAULTS, LAMBDA_ARCHITECTURES } from './aws-wording.js'
 import type { CallLog } from './call-log.js'
+import { AlarmControlError, seedAlarm, setAlarmState, type AlarmStore } from './cloudwatch.js'
 import type { FunctionSeed, RegistryImage, RepositorySeed } from './control-types.js'
 import { FaultSpecError, parseFaultSpec, type FaultPlan } from './faults.js'
 import type { RepositoryPolicyLookup } from './iam-authorization.js'
@@ -41,6 +42,8 @@ export interface ControlDependencies {
   readonly identities: IdentityPolicies
   readonly registryTokens: RegistryTokens
   readonly repositoryPolicy: RepositoryPolicyLookup
+  /** CloudWatch alarms (cloudwatch.ts). */
+  readonly alarms: AlarmStore
 }
 
 class ControlError extends Error {
@@ -63,6 +66,7 @@ export function createControl(deps: ControlDependencies) {
       calls.clear()
       identities.reset()
       deps.registryTokens.clear()
+      deps.alarms.clear()
       return { ok: true }
     },
     // A principal's identity-based policies (stack/topology.json's defaults until replaced).
@@ -91,6 +95,9 @@ export function createControl(deps: ControlDependencies) {
     'POST functions': (_url, body) => seedFunction(state, body as FunctionSeed),
     // Function states (Pending, Inactive, Failed): lambda-control.ts.
     'POST functions/state': (_url, body) => setFunctionState(state, body),
+    // CloudWatch alarms: create one, and set its state as SetAlarmState does (cloudwatch.ts).
+    'POST alarms': (_url, body) => seedAlarm(deps.alarms, body),
+    'PUT alarms/state': (_url, body) => setAlarmState(deps.alarms, body),
     'PUT settings': (_url, body) => {
       const delay = (body as { updateDelayMs?: unknown } | null)?.updateDelayMs
       if (typeof delay !== 'number' || delay < 0)
@@ -149,7 +156,8 @@ export function createControl(deps: ControlDependencies) {
           ? error.status
           : error instanceof FaultSpecError ||
               error instanceof PrincipalPolicyError ||
-              error instanceof FunctionStateRequestError
+              error instanceof FunctionStateRequestError ||
+              error instanceof AlarmControlError
             ? 400
             : error instanceof RegistryUnavailableError
               ? 503

@@ -50,9 +50,9 @@ export class FaultSpecError extends Error {
 
 /** Which service each kind makes sense for; the others would be faults AWS cannot have. */
 const KIND_SERVICES: Record<FaultKind, readonly ServiceName[]> = {
-  throttle: ['ecr', 'lambda', 'sts'],
-  'server-error': ['ecr', 'lambda', 'sts'],
-  slow: ['ecr', 'lambda', 'sts'],
+  throttle: ['ecr', 'lambda', 'sts', 'cloudwatch'],
+  'server-error': ['ecr', 'lambda', 'sts', 'cloudwatch'],
+  slow: ['ecr', 'lambda', 'sts', 'cloudwatch'],
   conflict: ['lambda'],
   'update-failed': ['lambda'],
   'policy-race': ['ecr']
@@ -63,8 +63,8 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   const value = input as Record<string, unknown>
   const service = value.service
   const kind = value.kind
-  if (service !== 'ecr' && service !== 'lambda' && service !== 'sts') {
-    throw new FaultSpecError('service must be "ecr", "lambda" or "sts"')
+  if (service !== 'ecr' && service !== 'lambda' && service !== 'sts' && service !== 'cloudwatch') {
+    throw new FaultSpecError('service must be "ecr", "lambda", "sts" or "cloudwatch"')
   }
   if (typeof kind !== 'string' || !FAULT_KINDS.includes(kind as FaultKind)) {
     throw new FaultSpecError(`kind must be one of ${FAULT_KINDS.join(', ')}`)

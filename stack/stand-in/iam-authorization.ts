@@ -2,6 +2,7 @@ import { LAMBDA_MESSAGES, LAMBDA_PULL_ACTIONS, type ServiceName } from './aws-wo
 import { IAM_MESSAGES } from './iam-wording.js'
 import { combine, evaluatePolicies, evaluatePolicy, type Decision } from './iam-policy.js'
 import type { IdentityPolicies } from './iam-principals.js'
+import { alarmArn, asksForCompositeAlarms, requestedAlarmNames } from './cloudwatch.js'
 import { parseImageUri } from './image-reference.js'
 import { functionArn, parseFunctionName } from './lambda-model.js'
 import type { LambdaRoute } from './lambda-routes.js'
@@ -57,6 +58,26 @@ const UNAUTHORIZED_ACTIONS = new Set(['sts:GetCallerIdentity'])
 /** ECR operations and the IAM action of each (the same name with the `ecr:` prefix). Actions
  * without resource-level permissions answer to Resource `*`. */
 const ECR_WITHOUT_RESOURCE = new Set(['GetAuthorizationToken'])
+
+/** The permissions a CloudWatch call needs: DescribeAlarms on each named alarm's ARN (Service
+ * Authorization Reference for CloudWatch: resource type alarm), or on `*` when composite alarms
+ * may be returned (API reference, DescribeAlarms) or no names are given. */
+export function cloudwatchPermissions(
+  operation: string,
+  input: Record<string, unknown>,
+  caller: Caller
+): Permission[] {
+  const action = `cloudwatch:${operation}`
+  const names = requestedAlarmNames(input)
+  if (operation !== 'DescribeAlarms' || asksForCompositeAlarms(input) || !names) {
+    return [{ action, resource: '*' }]
+  }
+  return names.map(name => ({
+    action,
+    resource: alarmArn(caller.account, caller.region, name),
+    resourceAccount: caller.account
+  }))
+}
 
 /** The permissions an ECR API call needs. */
 export function ecrPermissions(
@@ -277,6 +298,9 @@ export function accessDenied(service: ServiceName, message: string): AwsError {
       return lambdaError('AccessDeniedException', message)
     case 'sts':
       return new AwsError('AccessDenied', message, 403)
+    case 'cloudwatch':
+      // CloudWatch's JSON 1.0 client errors are HTTP 400, as ECR's JSON 1.1 ones.
+      return new AwsError('AccessDeniedException', message, 400)
   }
 }
 

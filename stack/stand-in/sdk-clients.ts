@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { ECRClient } from '@aws-sdk/client-ecr'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { STSClient } from '@aws-sdk/client-sts'
@@ -13,6 +14,7 @@ export interface StandInClients {
   readonly ecr: ECRClient
   readonly lambda: LambdaClient
   readonly sts: STSClient
+  readonly cloudwatch: CloudWatchClient
 }
 
 export interface ClientOptions {
@@ -53,6 +55,7 @@ export function clientsFor(
   return {
     ecr: new ECRClient(settings),
     lambda: new LambdaClient(settings),
-    sts: new STSClient(settings)
+    sts: new STSClient(settings),
+    cloudwatch: new CloudWatchClient(settings)
   }
 }

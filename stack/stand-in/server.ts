@@ -12,11 +12,13 @@ import {
   type ServiceName
 } from './aws-wording.js'
 import { CallLog } from './call-log.js'
+import { CLOUDWATCH_TARGET_PREFIX, createCloudWatch, type AlarmStore } from './cloudwatch.js'
 import { CONTROL_PREFIX, createControl } from './control.js'
 import { createEcr } from './ecr.js'
 import { BEFORE_CALL_KINDS, FaultPlan, INJECTED_SERVER_ERROR, type FaultSpec } from './faults.js'
 import {
   accessDenied,
+  cloudwatchPermissions,
   ecrPermissions,
   firstRefusal,
   imagePullDenied,
@@ -102,6 +104,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     faults,
     invoke: createInvoke({ stateDir, docker: options.docker })
   })
+  const alarms: AlarmStore = new Map()
+  const cloudwatch = createCloudWatch(alarms)
   const identities = new IdentityPolicies()
   const registryTokens = new RegistryTokens()
   const repositoryPolicy: RepositoryPolicyLookup = (account, region, name) =>
@@ -114,7 +118,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     initialUpdateDelayMs,
     identities,
     registryTokens,
-    repositoryPolicy
+    repositoryPolicy,
+    alarms
   })
   let port = 0
 
@@ -207,6 +212,11 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       case 'sts': {
         const refused = check(stsPermissions(addressed.operation, body))
         if (refused) throw accessDenied('sts', refused.message)
+        return
+      }
+      case 'cloudwatch': {
+        const refused = check(cloudwatchPermissions(addressed.operation, lenientJson(body), caller))
+        if (refused) throw accessDenied('cloudwatch', refused.message)
       }
     }
   }
@@ -263,6 +273,20 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       }
       case 'sts':
         return { status: 200, body: callSts(addressed.operation, caller, body) }
+      case 'cloudwatch': {
+        if (!cloudwatch.has(addressed.operation)) {
+          throw new AwsError(
+            'UnknownOperationException',
+            `The stand-in's CloudWatch answers DescribeAlarms only, not ${addressed.operation}`,
+            400
+          )
+        }
+        const input = parseJsonBody(
+          body,
+          () => new AwsError('SerializationException', ECR_MESSAGES.notJson, 400)
+        )
+        return { status: 200, body: cloudwatch.call(addressed.operation, input, caller) }
+      }
     }
   }
 
@@ -323,6 +347,15 @@ function address(request: IncomingMessage, url: URL, body: Buffer): Addressed | 
       operation: target.slice(ECR_TARGET_PREFIX.length + 1)
     }
   }
+  // The JSON answer goes out with ECR's JSON 1.1 content type; the SDK's JSON 1.0 reader parses
+  // the body whatever the header says.
+  if (typeof target === 'string' && target.startsWith(`${CLOUDWATCH_TARGET_PREFIX}.`)) {
+    return {
+      service: 'cloudwatch',
+      protocol: 'json',
+      operation: target.slice(CLOUDWATCH_TARGET_PREFIX.length + 1)
+    }
+  }
   if (url.pathname.startsWith(LAMBDA_PATH_PREFIX) || url.pathname === LAMBDA_CREATE_PATH) {
     const route = matchLambdaRoute(request.method ?? 'GET', url.pathname)
     return {
@@ -381,6 +414,9 @@ function throttled(service: ServiceName): AwsError {
       )
     case 'sts':
       return new AwsError('Throttling', STS_MESSAGES.throttled, 400)
+    case 'cloudwatch':
+      // Query-compatible CloudWatch names it Throttling (API reference, Common Errors).
+      return new AwsError('Throttling', STS_MESSAGES.throttled, 400)
   }
 }
 
@@ -391,6 +427,7 @@ function internalError(service: ServiceName, message: string): AwsError {
     case 'lambda':
       return lambdaError('ServiceException', message)
     case 'sts':
+    case 'cloudwatch':
       return new AwsError('InternalFailure', message, 500)
   }
 }

@@ -1,0 +1,265 @@
+import { describe, expect, it, jest } from '@jest/globals'
+import type { AlarmReader } from '../../src/adapters/cloudwatch.js'
+import type { ReleaseService } from '../../src/adapters/lambda-releases.js'
+import type { CurrentAlias } from '../../src/domain/function-changes.js'
+import { ActionError } from '../../src/domain/errors.js'
+import type { AlarmState } from '../../src/domain/rollout-plan.js'
+import type { RolloutSettings } from '../../src/inputs.js'
+import {
+  ALARM_POLL_SECONDS,
+  checkRolloutAlarms,
+  rolloutAlias,
+  type HealthCheck
+} from '../../src/steps/rollout.js'
+
+const ARN = 'arn:aws:lambda:us-east-1:111111111111:function:app'
+
+/** An alias held in memory; every write is recorded as [version, weights, revisionId]. */
+function fakeReleases(initial: CurrentAlias | undefined) {
+  let alias = initial
+  let revision = 0
+  const writes: [string, Record<string, number>, string | undefined][] = []
+  const releases = {
+    alias: jest.fn(() => Promise.resolve(alias)),
+    createAlias: jest.fn((_fn: string, _name: string, version: string) => {
+      alias = { functionVersion: version, weights: {}, revisionId: 'created' }
+      return Promise.resolve()
+    }),
+    updateAlias: jest.fn(
+      (
+        _fn: string,
+        _name: string,
+        version: string,
+        weights: Readonly<Record<string, number>>,
+        revisionId: string | undefined
+      ) => {
+        writes.push([version, { ...weights }, revisionId])
+        revision += 1
+        alias = { functionVersion: version, weights, revisionId: `r${revision}` }
+        return Promise.resolve(`r${revision}`)
+      }
+    )
+  }
+  return {
+    releases: releases as unknown as ReleaseService,
+    writes,
+    current: () => alias
+  }
+}
+
+/** Alarms whose states a test script sets by the number of reads so far. */
+function scriptedAlarms(script: (read: number) => AlarmState[]): AlarmReader & { reads: number } {
+  const reader = {
+    reads: 0,
+    states: () => {
+      reader.reads += 1
+      return Promise.resolve(script(reader.reads))
+    }
+  }
+  return reader
+}
+
+const okAlarm = { name: 'errors', state: 'OK', reason: '' }
+const canary: RolloutSettings = {
+  plan: { kind: 'canary', percent: 10, holdSeconds: 25 },
+  alarms: ['errors']
+}
+const onTwo: CurrentAlias = { functionVersion: '2', weights: {}, revisionId: 'r0' }
+
+function run(
+  settings: RolloutSettings,
+  releases: ReleaseService,
+  alarms: AlarmReader,
+  options: { healthCheck?: HealthCheck; controller?: AbortController; slept?: number[] } = {}
+) {
+  const controller = options.controller ?? new AbortController()
+  return rolloutAlias(ARN, 'live', '3', settings, {
+    releases,
+    alarms,
+    cancelled: controller.signal,
+    healthCheck: options.healthCheck,
+    sleep: ms => {
+      options.slept?.push(ms)
+      return Promise.resolve()
+    }
+  })
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof ActionError) return error
+    throw error
+  }
+  throw new Error('the rollout succeeded')
+}
+
+describe('rolloutAlias', () => {
+  it('canary: weights on the previous version, then the new version with no routing', async () => {
+    const fake = fakeReleases(onTwo)
+    const slept: number[] = []
+    const outcome = await run(
+      canary,
+      fake.releases,
+      scriptedAlarms(() => [okAlarm]),
+      { slept }
+    )
+    expect(fake.writes).toEqual([
+      ['2', { '3': 0.1 }, 'r0'],
+      ['3', {}, 'r1']
+    ])
+    // 25 s watched in polls of at most ALARM_POLL_SECONDS.
+    expect(slept).toEqual([ALARM_POLL_SECONDS * 1000, ALARM_POLL_SECONDS * 1000, 5000])
+    expect(outcome.alias).toBe('live moved from 2 to 3 by rollout (10% to 3, 100% to 3)')
+  })
+
+  it('linear: every step names the revision the previous one returned', async () => {
+    const fake = fakeReleases(onTwo)
+    await run(
+      { plan: { kind: 'linear', percent: 40, holdSeconds: 1 }, alarms: [] },
+      fake.releases,
+      scriptedAlarms(() => [])
+    )
+    expect(fake.writes).toEqual([
+      ['2', { '3': 0.4 }, 'r0'],
+      ['2', { '3': 0.8 }, 'r1'],
+      ['3', {}, 'r2']
+    ])
+  })
+
+  it('rolls back when an alarm fires mid-step, naming the alarm and its reason', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(read =>
+      read < 2 ? [okAlarm] : [{ ...okAlarm, state: 'ALARM', reason: 'Threshold Crossed' }]
+    )
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-rolled-back')
+    expect(error.reason).toContain('alarm errors is in ALARM (Threshold Crossed)')
+    expect(error.reason).toContain('back on 2 with no traffic to 3')
+    // The step stopped at the firing read: no third poll, and no move to 100%.
+    expect(alarms.reads).toBe(2)
+    expect(fake.writes.at(-1)).toEqual(['2', {}, undefined])
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it('rolls back when the health check fails, with its reason', async () => {
+    const fake = fakeReleases(onTwo)
+    const healthCheck = jest.fn<HealthCheck>(() =>
+      Promise.resolve({ ok: false, reason: 'invoke answered 500' })
+    )
+    const error = await failureOf(
+      run(
+        canary,
+        fake.releases,
+        scriptedAlarms(() => [okAlarm]),
+        { healthCheck }
+      )
+    )
+    expect(healthCheck).toHaveBeenCalledWith(expect.objectContaining({ version: '3', weight: 0.1 }))
+    expect(error.reason).toContain('the health check failed (invoke answered 500)')
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it('calls a passing health check at each watched step and completes', async () => {
+    const fake = fakeReleases(onTwo)
+    const healthCheck = jest.fn<HealthCheck>(() => Promise.resolve({ ok: true, reason: '' }))
+    await run(
+      { plan: { kind: 'linear', percent: 50, holdSeconds: 1 }, alarms: [] },
+      fake.releases,
+      scriptedAlarms(() => []),
+      { healthCheck }
+    )
+    expect(healthCheck).toHaveBeenCalledTimes(1)
+    expect(fake.current()).toMatchObject({ functionVersion: '3', weights: {} })
+  })
+
+  it('rolls back when the job is cancelled during a wait', async () => {
+    const fake = fakeReleases(onTwo)
+    const controller = new AbortController()
+    const alarms = scriptedAlarms(() => [okAlarm])
+    const promise = rolloutAlias(ARN, 'live', '3', canary, {
+      releases: fake.releases,
+      alarms,
+      cancelled: controller.signal,
+      sleep: () => {
+        controller.abort(new Error('the job was cancelled (SIGTERM)'))
+        return Promise.resolve()
+      }
+    })
+    const error = await failureOf(promise)
+    expect(error.id).toBe('rollout-cancelled')
+    expect(error.reason).toContain('SIGTERM')
+    expect(alarms.reads).toBe(0)
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it('rolls back when an alarm cannot be read mid-rollout', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms: AlarmReader = {
+      states: () => Promise.reject(new Error('AccessDenied: cloudwatch:DescribeAlarms'))
+    }
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-failed')
+    expect(error.reason).toContain('cloudwatch:DescribeAlarms')
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it('creates a missing alias on the new version: there is nothing to shift from', async () => {
+    const fake = fakeReleases(undefined)
+    const outcome = await run(
+      canary,
+      fake.releases,
+      scriptedAlarms(() => [okAlarm])
+    )
+    expect(fake.current()).toMatchObject({ functionVersion: '3', weights: {} })
+    expect(fake.writes).toEqual([])
+    expect(outcome.alias).toContain('first deploy, no rollout')
+  })
+
+  it('leaves an alias already on the new version as it is', async () => {
+    const fake = fakeReleases({ ...onTwo, functionVersion: '3' })
+    const outcome = await run(
+      canary,
+      fake.releases,
+      scriptedAlarms(() => [okAlarm])
+    )
+    expect(fake.writes).toEqual([])
+    expect(outcome.alias).toBe('live already points at 3')
+  })
+})
+
+describe('checkRolloutAlarms', () => {
+  it('refuses an alarm name CloudWatch does not know', async () => {
+    const error = await failureOf(
+      checkRolloutAlarms(
+        'app',
+        ['errors', 'typo'],
+        scriptedAlarms(() => [okAlarm])
+      )
+    )
+    expect(error.id).toBe('rollout-alarm-not-found')
+    expect(error.reason).toContain('typo')
+  })
+
+  it('refuses to start while an alarm is already firing', async () => {
+    const error = await failureOf(
+      checkRolloutAlarms(
+        'app',
+        ['errors'],
+        scriptedAlarms(() => [{ ...okAlarm, state: 'ALARM', reason: 'high' }])
+      )
+    )
+    expect(error.id).toBe('rollout-alarm-already-firing')
+  })
+
+  it('passes alarms that exist and are not firing', async () => {
+    await expect(
+      checkRolloutAlarms(
+        'app',
+        ['errors'],
+        scriptedAlarms(() => [okAlarm])
+      )
+    ).resolves.toBeUndefined()
+  })
+})
