@@ -30,7 +30,12 @@ import {
 import { checkBuiltImage } from './steps/check-image.js'
 import { checkRetention } from './steps/check-retention.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
-import { verifyDeployed, verifyFailure } from './steps/verify-invoke.js'
+import {
+  verifyAsHealthCheck,
+  verifyDeployed,
+  verifyFailure,
+  type VerifyResult
+} from './steps/verify-invoke.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { moveDeployedTag } from './steps/move-deployed-tag.js'
 import {
@@ -163,18 +168,35 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   facts.retention = await timed('retention', () =>
     checkRetention(plan, imageFor, aws, config.deployedTag)
   )
-  facts.results = await timed('deploy', () => deployFunctions(plan.targets, imageFor, aws, config))
+  const verifiedInRollout: VerifyResult[] = []
+  const verify = config.verify
+  const healthCheckFor =
+    verify && config.rollout
+      ? (target: DeployTarget) =>
+          verifyAsHealthCheck(target, verify, aws.invoker(target.region, target.roleArn), result =>
+            verifiedInRollout.push(result)
+          )
+      : undefined
+  facts.results = await timed('deploy', () =>
+    deployFunctions(plan.targets, imageFor, aws, config, healthCheckFor)
+  )
   if (config.deployedTag) {
     const tag = config.deployedTag
     facts.deployedTag = await timed('deployed-tag', () =>
       moveDeployedTag(tag, plan, uri => pushed.get(uri)!, facts.results!, aws)
     )
   }
-  if (config.verify) {
-    const verify = config.verify
-    facts.verify = await timed('verify', () =>
-      verifyDeployed(facts.results!, verify, target => aws.invoker(target.region, target.roleArn))
+  if (verify) {
+    const already = new Set(verifiedInRollout.map(result => result.arn))
+    const afterDeploy = await timed('verify', () =>
+      verifyDeployed(
+        facts.results!,
+        verify,
+        target => aws.invoker(target.region, target.roleArn),
+        already
+      )
     )
+    facts.verify = [...verifiedInRollout, ...afterDeploy]
   }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error

@@ -310,3 +310,48 @@ describe('checks before anything changes', () => {
     )
   })
 })
+
+describe('a rollout checked by verify-event', () => {
+  /** The fixture's bootstrap prints and exits: an invoke of it is a function error. */
+  it('rolls back when the verify invoke of the new version fails mid-rollout, invoking once', async () => {
+    const name = nextName('verify-bad')
+    await functionOnVersionOne(name)
+    await control.clearCalls()
+    const run = await act({ ...rolloutInputs(name, 'linear 30% every 1s'), 'verify-event': '{}' })
+    expect(run.exitCode).toBe(1)
+    expect(run.stdout).toContain('[rollout-rolled-back]')
+    expect(run.stdout).toContain('the verify invoke of version 2 failed')
+    expect(run.outputs.verified).toBe('false')
+    const live = await alias(name)
+    expect(live.FunctionVersion).toBe('1')
+    expect(live.RoutingConfig?.AdditionalVersionWeights?.['2']).toBeUndefined()
+    const invokes = (await control.calls()).filter(call => call.operation === 'Invoke')
+    expect(invokes).toHaveLength(1)
+  })
+
+  it('completes when the verify invoke passes, and invokes the new version only once', async () => {
+    const name = nextName('verify-good')
+    await control.createRepository({ account: TOOLING, region: REGION, name })
+    await functionOnVersionOne(name)
+    await control.clearCalls()
+    const run = await act({
+      'function-name': name,
+      repository: `${host}/${name}`,
+      context: path.join(repoRoot, '__tests__', 'fixtures', 'smoke-good'),
+      publish: 'true',
+      alias: 'live',
+      rollout: 'linear 50% every 1s',
+      'verify-event': '{"orderId": 7}',
+      'verify-expect': 'subset {"echo": {"orderId": 7}}'
+    })
+    if (run.exitCode !== 0) console.log(run.stdout)
+    expect(run.exitCode).toBe(0)
+    expect(run.outputs.verified).toBe('true')
+    expect(run.stdout).toContain('mid-rollout: runs the function for real.')
+    const live = await alias(name)
+    expect(live.FunctionVersion).toBe('2')
+    expect(live.RoutingConfig).toBeUndefined()
+    const invokes = (await control.calls()).filter(call => call.operation === 'Invoke')
+    expect(invokes).toHaveLength(1)
+  })
+})

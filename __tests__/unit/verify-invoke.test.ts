@@ -12,6 +12,7 @@ import type { VerifySettings } from '../../src/domain/verify-settings.js'
 import type { DeployTarget } from '../../src/steps/resolve-target.js'
 import type { FunctionResult } from '../../src/steps/deploy-functions.js'
 import {
+  verifyAsHealthCheck,
   verifyDeployed,
   verifyFailure,
   verifyInvoke,
@@ -202,5 +203,47 @@ describe('verifyFailure', () => {
     expect(error?.reason).toContain('Log tail of b:3:\n  line 21\n')
     expect(error?.reason).toContain('  line 60')
     expect(error?.reason).not.toContain('line 20\n')
+  })
+})
+
+describe('verifyAsHealthCheck', () => {
+  const signal = new AbortController().signal
+
+  it('invokes the new version once, at the first step, and records the result', async () => {
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: bytes('{"ok":true}'),
+      ExecutedVersion: '4'
+    })
+    const recorded: VerifyResult[] = []
+    const check = verifyAsHealthCheck(target, settings, invoker(), r => recorded.push(r))
+    expect(await check({ version: '4', weight: 0.1, signal })).toEqual({ ok: true, reason: '' })
+    expect(await check({ version: '4', weight: 0.2, signal })).toEqual({ ok: true, reason: '' })
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1)
+    expect(lambdaMock.commandCalls(InvokeCommand)[0]!.args[0].input.Qualifier).toBe('4')
+    expect(recorded.map(r => r.outcome)).toEqual(['passed'])
+  })
+
+  it('fails the step with the reason of a failed invoke', async () => {
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: bytes('{"errorType":"Boom","errorMessage":"no"}')
+    })
+    const recorded: VerifyResult[] = []
+    const check = verifyAsHealthCheck(target, settings, invoker(), r => recorded.push(r))
+    const verdict = await check({ version: '4', weight: 0.1, signal })
+    expect(verdict.ok).toBe(false)
+    expect(verdict.reason).toMatch(/^the verify invoke of version 4 failed: /)
+    expect(recorded[0]?.passed).toBe(false)
+  })
+})
+
+describe('verifyDeployed after a rollout', () => {
+  it('does not invoke a function the rollout verified already', async () => {
+    const results = [{ target, status: 'updated' }] as unknown as FunctionResult[]
+    const verified = await verifyDeployed(results, settings, invoker, new Set([fn.arn]))
+    expect(verified).toEqual([])
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0)
   })
 })

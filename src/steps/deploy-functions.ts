@@ -32,7 +32,7 @@ export async function deployFunctions(
   aws: AwsServices,
   config: ActionConfig,
   /** Run at each rollout step besides the alarms (e.g. an invoke of the new version). */
-  healthCheck?: HealthCheck
+  healthCheckFor?: (target: DeployTarget) => HealthCheck | undefined
 ): Promise<FunctionResult[]> {
   // While a rollout may hold weight on a new version, a cancelled job rolls it back first.
   const cancellation = config.rollout ? watchJobCancellation() : undefined
@@ -65,7 +65,7 @@ export async function deployFunctions(
           aws.releases(target.region, target.roleArn),
           config,
           alarms && cancellation
-            ? { alarms, cancelled: cancellation.signal, healthCheck }
+            ? { alarms, cancelled: cancellation.signal, healthCheck: healthCheckFor?.(target) }
             : undefined
         )
       } finally {

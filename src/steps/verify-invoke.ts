@@ -6,6 +6,7 @@ import { findMismatch } from '../domain/smoke-test-outcome.js'
 import type { VerifySettings } from '../domain/verify-settings.js'
 import type { FunctionResult } from './deploy-functions.js'
 import type { DeployTarget } from './resolve-target.js'
+import type { HealthCheck } from './rollout.js'
 
 /** How one verify invocation ended. */
 export type VerifyOutcome = 'passed' | 'function-error' | 'unexpected-response' | 'call-failed'
@@ -105,13 +106,18 @@ export async function verifyInvoke(
 export async function verifyDeployed(
   results: readonly FunctionResult[],
   settings: VerifySettings,
-  invokerFor: (target: DeployTarget) => FunctionInvoker
+  invokerFor: (target: DeployTarget) => FunctionInvoker,
+  /** Functions (by ARN) a rollout has verified already: each is invoked once per deploy. */
+  alreadyVerified: ReadonlySet<string> = new Set()
 ): Promise<VerifyResult[]> {
+  const pending = results.filter(
+    result => result.status !== 'failed' && !alreadyVerified.has(result.target.function.arn)
+  )
+  if (pending.length === 0) return []
   // Not a group: each function's log tail is one (the runner does not nest groups).
   core.info(`Verify invoke with ${settings.label}: runs the deployed functions for real.`)
   const verified: VerifyResult[] = []
-  for (const result of results) {
-    if (result.status === 'failed') continue
+  for (const result of pending) {
     const outcome = await verifyInvoke(
       result.target,
       result.release?.version,
@@ -122,6 +128,36 @@ export async function verifyDeployed(
     verified.push(outcome)
   }
   return verified
+}
+
+/**
+ * With a rollout, the verify invoke is its health check: the new version is invoked once, at
+ * the end of the first step (while most traffic is still on the previous version), and a failed
+ * invoke rolls the alias back as a firing alarm does. Later steps pass without a second call.
+ */
+export function verifyAsHealthCheck(
+  target: DeployTarget,
+  settings: VerifySettings,
+  invoker: FunctionInvoker,
+  record: (result: VerifyResult) => void
+): HealthCheck {
+  let verified = false
+  return async ({ version }) => {
+    if (verified) return { ok: true, reason: '' }
+    verified = true
+    core.info(
+      `Verify invoke of ${target.function.name} version ${version} with ${settings.label}, mid-rollout: runs the function for real.`
+    )
+    const result = await verifyInvoke(target, version, settings, invoker)
+    logVerifyResult(result)
+    record(result)
+    return {
+      ok: result.passed,
+      reason: result.passed
+        ? ''
+        : `the verify invoke of version ${version} failed: ${result.reason}`
+    }
+  }
 }
 
 /** Shown with a failure: at most this many of the log tail's last lines. */
