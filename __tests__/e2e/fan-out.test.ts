@@ -230,7 +230,7 @@ describe('one image, five functions in two regions and two accounts', () => {
     expect(results.map(result => result.status)).toEqual(['failed', 'updated'])
     expect(results[0]?.error).toContain('The image manifest could not be read.')
     expect(run.stdout).toContain('[functions-failed] 1 of 2 functions failed')
-    expect(run.stdout).toContain(`Updated and left as they are: ${name}-second`)
+    expect(run.stdout).toContain(`Updated (or created) and left as they are: ${name}-second`)
   })
 })
 
