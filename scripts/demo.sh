@@ -3,6 +3,9 @@
 # whatever is missing first (npm packages, Docker engine, registries, stand-in base images).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The action runs on Node 24 on GitHub's runners; so does the demo.
+# shellcheck source=../stack/node.sh
+source stack/node.sh
 [ -d node_modules/.bin ] || npm ci --no-audit --no-fund
 bash stack/setup.sh
 # shellcheck disable=SC1091

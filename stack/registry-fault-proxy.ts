@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import path from 'node:path'
+import { Server as TlsServer } from 'node:tls'
 import topology from './topology.json' with { type: 'json' }
 
 /**
@@ -98,6 +100,12 @@ export async function startRegistryFaultProxy(options: ProxyOptions): Promise<Re
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' })
       response.end(`fault proxy: upstream failed: ${error.message}`)
     })
+    // A client that gives up (or close() ending its connection) must not leave the upstream
+    // request waiting for a body that never comes: the registry would keep it, and with it this
+    // process, open.
+    response.on('close', () => {
+      if (!response.writableFinished) upstream.destroy()
+    })
     request.pipe(upstream)
   }
 
@@ -136,6 +144,12 @@ export async function startRegistryFaultProxy(options: ProxyOptions): Promise<Re
       response.end(body)
     })
   })
+  // Every connection, by its TCP socket: close() ends them itself (see there).
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -157,14 +171,17 @@ export async function startRegistryFaultProxy(options: ProxyOptions): Promise<Re
     fired: fault => armed.find(entry => entry.fault === fault)?.fired ?? 0,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        const closed = (error?: Error) => (error ? reject(error) : resolve())
         try {
-          server.close(error => (error ? reject(error) : resolve()))
+          server.close(closed)
         } catch {
-          // Node 20 trips over a connection whose socket was reset (closeIdleConnections reads
-          // its null socket); the listener is closed by then, which is all a test needs.
-          resolve()
+          // After a reset, Node 20's https close() trips over the reset connection (its
+          // closeIdleConnections reads a null socket) before it closes the listener, which then
+          // stays open and keeps the test process alive: close the listener itself.
+          TlsServer.prototype.close.call(server, closed)
         }
-        server.closeAllConnections()
+        // Not closeAllConnections(): it trips over the same connection.
+        for (const socket of sockets) socket.destroy()
       })
   }
 }

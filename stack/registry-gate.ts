@@ -83,6 +83,12 @@ export async function startRegistryGate(options: GateOptions): Promise<RegistryG
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' })
       response.end(`registry gate: the registry failed: ${error.message}`)
     })
+    // A client that gives up (or close() ending its connection) must not leave the upstream
+    // request waiting for a body that never comes: the registry would keep it, and with it this
+    // process, open.
+    response.on('close', () => {
+      if (!response.writableFinished) upstream.destroy()
+    })
     request.pipe(upstream)
   }
 
