@@ -1,4 +1,5 @@
 import { expect } from '@jest/globals'
+import { createHash } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import {
   existsSync,
@@ -120,5 +121,88 @@ export function publishPrivateBase(reference: string, label: string): void {
     docker(['push', reference])
   } finally {
     rmSync(config, { recursive: true, force: true })
+  }
+}
+
+/** The media types of a single-image manifest, as the classic and containerd stores push them. */
+export const MANIFEST_TYPES: readonly string[] = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+]
+/** The media types of an index (a manifest list), which Lambda refuses. */
+export const INDEX_TYPES: readonly string[] = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json'
+]
+
+export interface ServedManifest {
+  /** The registry's Docker-Content-Digest. */
+  readonly digest: string
+  /** The registry's Content-Type. */
+  readonly mediaType: string
+  readonly manifest: {
+    readonly config?: { readonly digest?: string }
+    readonly layers?: readonly { readonly digest: string }[]
+    readonly manifests?: unknown
+  }
+}
+
+/**
+ * A manifest as the stack's registry serves it under its ECR name (`REGISTRY/NAME`, by tag or
+ * digest), read with the registry's own credential and accepting `accept` (every single-image
+ * and index type unless told); undefined when the registry has none.
+ */
+export async function servedManifest(
+  repository: string,
+  reference: string,
+  accept: readonly string[] = [...MANIFEST_TYPES, ...INDEX_TYPES]
+): Promise<ServedManifest | undefined> {
+  const slash = repository.indexOf('/')
+  const host = repository.slice(0, slash)
+  const name = repository.slice(slash + 1)
+  const response = await fetch(`https://${host}/v2/${name}/manifests/${reference}`, {
+    headers: { authorization: `Basic ${registryAuth}`, accept: accept.join(', ') }
+  })
+  if (response.status === 404) return undefined
+  expect(response.status).toBe(200)
+  return {
+    digest: response.headers.get('docker-content-digest') ?? '',
+    mediaType: response.headers.get('content-type') ?? '',
+    manifest: (await response.json()) as ServedManifest['manifest']
+  }
+}
+
+/** The containers and networks of the engine whose names contain `prefix`: what a smoke test
+ * left behind (the action names both lambda-smoke-PID-…). IDs, one a line; '' when none. */
+export function engineLeftovers(prefix: string): { containers: string; networks: string } {
+  const ids = (args: string[]) =>
+    execFileSync('docker', [...args, '--quiet', '--filter', `name=${prefix}`], {
+      encoding: 'utf8',
+      timeout: 60_000
+    }).trim()
+  return { containers: ids(['ps', '--all']), networks: ids(['network', 'ls']) }
+}
+
+/** The registry that plays public.ecr.aws (stack/setup.sh; no auth). */
+export const PUBLIC_REGISTRY = 'public.ecr.aws'
+
+/**
+ * A single-image manifest of the stack's public.ecr.aws as an index entry names it: its digest
+ * (of the bytes served), media type and size.
+ */
+export async function publicManifest(
+  repository: string,
+  reference: string
+): Promise<{ digest: string; mediaType: string; size: number }> {
+  const response = await fetch(
+    `https://${PUBLIC_REGISTRY}/v2/${repository}/manifests/${reference}`,
+    { headers: { accept: MANIFEST_TYPES.join(', ') } }
+  )
+  expect(response.status).toBe(200)
+  const body = Buffer.from(await response.arrayBuffer())
+  return {
+    digest: `sha256:${createHash('sha256').update(body).digest('hex')}`,
+    mediaType: response.headers.get('content-type') ?? '',
+    size: body.length
   }
 }

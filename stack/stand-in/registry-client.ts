@@ -168,6 +168,71 @@ export class RegistryClient implements ImageRegistry {
     return this.putManifest(endpoint, repository, reference, mediaType, body)
   }
 
+  /**
+   * Copies a single-image manifest and the blobs it names into another repository, as
+   * `crane copy` would, with no engine: the e2e harness seeds repositories with a fixture image
+   * this way. Blobs are mounted within one registry and uploaded across registries. Returns the
+   * digest of the copied manifest (the same bytes, so the same digest).
+   */
+  async copyImage(
+    from: { endpoint: RegistryEndpoint; repository: string; reference: string },
+    to: { endpoint: RegistryEndpoint; repository: string; reference: string }
+  ): Promise<string> {
+    const manifest = await this.manifest(from.endpoint, from.repository, from.reference)
+    if (!manifest) {
+      throw new Error(`No manifest ${from.repository}:${from.reference} on ${from.endpoint.host}`)
+    }
+    const parsed = parseJson(manifest.body) as {
+      config?: { digest?: string }
+      layers?: { digest?: string }[]
+    }
+    const blobs = [parsed.config?.digest, ...(parsed.layers ?? []).map(layer => layer.digest)]
+    for (const digest of blobs) {
+      if (!digest) throw new Error(`${from.repository}:${from.reference} is not a single image`)
+      await this.copyBlob(from, to, digest)
+    }
+    await this.putManifest(
+      to.endpoint,
+      to.repository,
+      to.reference,
+      manifest.mediaType,
+      manifest.body
+    )
+    return manifest.digest
+  }
+
+  private async copyBlob(
+    from: { endpoint: RegistryEndpoint; repository: string },
+    to: { endpoint: RegistryEndpoint; repository: string },
+    digest: string
+  ): Promise<void> {
+    const there = await this.send(to.endpoint, 'HEAD', `/v2/${to.repository}/blobs/${digest}`)
+    if (there.status === 200) return
+    const sameRegistry = from.endpoint.host === to.endpoint.host
+    const start = await this.send(
+      to.endpoint,
+      'POST',
+      `/v2/${to.repository}/blobs/uploads/` +
+        (sameRegistry ? `?mount=${digest}&from=${encodeURIComponent(from.repository)}` : ''),
+      {},
+      Buffer.alloc(0)
+    )
+    if (start.status === 201) return
+    if (start.status !== 202) expectOk(start, to.endpoint, `an upload to ${to.repository}`)
+    const content = await this.blob(from.endpoint, from.repository, digest)
+    if (!content) throw new Error(`No blob ${digest} in ${from.repository}`)
+    const location = new URL(header(start, 'location') ?? '', `https://${to.endpoint.host}`)
+    location.searchParams.set('digest', digest)
+    const put = await this.send(
+      to.endpoint,
+      'PUT',
+      `${location.pathname}${location.search}`,
+      { 'content-type': 'application/octet-stream' },
+      content
+    )
+    if (put.status !== 201) expectOk(put, to.endpoint, `blob ${digest} into ${to.repository}`)
+  }
+
   /** Stores a manifest (tests use it to put an index, which docker cannot push here). */
   async putManifest(
     endpoint: RegistryEndpoint,

@@ -1,0 +1,216 @@
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import path from 'node:path'
+import type { ActionRun } from '../../../stack/run-action.js'
+import { GATE_HEADER } from '../../../stack/registry-gate.js'
+import {
+  DEFAULT_REGION as REGION,
+  TOOLING_ACCOUNT as TOOLING,
+  fixturesDir,
+  registryHost,
+  useSandbox
+} from '../harness.js'
+import {
+  FEATURES,
+  SHARED_IMAGE_POLICY,
+  attach,
+  featureFor,
+  featuresOf,
+  removalsOf,
+  type FeatureName,
+  type Names,
+  type Removal
+} from '../readme-policy.js'
+import { expectNoCredentialLeft } from '../support.js'
+
+/**
+ * The README's IAM policy is the tested policy, for the features whose permissions exist because
+ * the action builds: it pushes (PushImage), finds the repository by name and reads its tag
+ * mutability before a push (FindRepositoryByName), and reads back an image it built (the rebuild
+ * modes). The features that deploy an image already in ECR, and the check that every documented
+ * action is shown by some feature, are in aws/readme-policy.test.ts (../readme-policy.ts says
+ * which is which). Each feature must deploy with its README statements; and each documented
+ * action it is the one to show is removed, and the feature must then fail.
+ *
+ * Registry requests are authorized by the registry gate stack/setup.sh puts in front of each ECR
+ * registry, so the upload actions of a docker push are part of it.
+ */
+
+const sandbox = useSandbox()
+const fixture = path.join(fixturesDir, 'provided-multistage')
+const host = registryHost(TOOLING)
+
+/** The image the rebuild scenarios find, built and pushed by the action with the default
+ * (administrator) policy: its labels and inputs tag are the action's own. */
+let pushedRepository = ''
+let pushedImage = ''
+
+beforeAll(async () => {
+  const source = await sandbox.seed({ label: 'readme-source', policy: SHARED_IMAGE_POLICY })
+  pushedRepository = source.name
+  const built = await sandbox.run({
+    'function-name': source.name,
+    repository: source.repository,
+    context: fixture,
+    target: 'runtime',
+    'build-args': `VERSION=${pushedRepository}`
+  })
+  if (built.exitCode !== 0) throw new Error(`the source image did not deploy:\n${built.stdout}`)
+  pushedImage = built.outputs['image-uri']!
+})
+
+async function seedFunction(name: string): Promise<void> {
+  await sandbox.control.createFunction({
+    account: TOOLING,
+    region: REGION,
+    name,
+    packageType: 'Image'
+  })
+}
+
+interface Scenario {
+  /** Creates the scenario's resources; the names its policy is filled in for, and the inputs. */
+  readonly prepare: () => Promise<{ names: Names; inputs: Record<string, string> }>
+  /** What success looks like beyond exit code 0. */
+  readonly succeeded?: (run: ActionRun) => void
+}
+
+const scenarios: Record<FeatureName<'engine'>, Scenario> = {
+  'build and push, repository by name': {
+    succeeded: run => {
+      expect(run.outputs.deployed).toBe('true')
+      expectNoCredentialLeft(run)
+    },
+    async prepare() {
+      const fn = await sandbox.seed({ label: 'readme-push' })
+      return {
+        names: { account: TOOLING, repository: fn.name, function: fn.name },
+        inputs: {
+          'function-name': fn.name,
+          repository: fn.name,
+          context: fixture,
+          target: 'runtime',
+          // A new layer for every run, so docker has to upload it.
+          'build-args': `VERSION=${fn.name}`
+        }
+      }
+    }
+  },
+  'rebuild: if-base-changed': {
+    succeeded: run => {
+      expect(run.outputs['base-image-updated']).toBe('false')
+      expect(run.stdout).not.toContain('::group::Build')
+    },
+    async prepare() {
+      const fn = sandbox.uniqueName('readme-refresh')
+      // The function runs the image the action built (its labels name the base).
+      await sandbox.control.createFunction({
+        account: TOOLING,
+        region: REGION,
+        name: fn,
+        packageType: 'Image',
+        imageUri: pushedImage
+      })
+      return {
+        names: { account: TOOLING, repository: pushedRepository, function: fn },
+        inputs: {
+          'function-name': fn,
+          repository: `${host}/${pushedRepository}`,
+          context: fixture,
+          target: 'runtime',
+          'build-args': `VERSION=${pushedRepository}`,
+          rebuild: 'if-base-changed'
+        }
+      }
+    }
+  },
+  'rebuild: if-inputs-changed, with an image of the same inputs in the repository': {
+    succeeded: run => {
+      expect(run.outputs.built).toBe('false')
+      expect(run.outputs.deployed).toBe('true')
+      expect(run.stdout).not.toContain('::group::Build')
+    },
+    async prepare() {
+      const fn = sandbox.uniqueName('readme-unchanged')
+      await seedFunction(fn)
+      return {
+        names: { account: TOOLING, repository: pushedRepository, function: fn },
+        // The inputs the shared image was built from.
+        inputs: {
+          'function-name': fn,
+          repository: `${host}/${pushedRepository}`,
+          context: fixture,
+          target: 'runtime',
+          'build-args': `VERSION=${pushedRepository}`
+        }
+      }
+    }
+  },
+  'dry-run': {
+    succeeded: run => {
+      expect(run.outputs.deployed).toBe('false')
+    },
+    async prepare() {
+      const fn = await sandbox.seed({ label: 'readme-dry' })
+      return {
+        names: { account: TOOLING, repository: fn.name, function: fn.name },
+        inputs: {
+          'function-name': fn.name,
+          repository: fn.repository,
+          context: fixture,
+          target: 'runtime',
+          'dry-run': 'true'
+        }
+      }
+    }
+  }
+}
+
+/** Runs a feature once on fresh resources, with its README statements (minus one) attached. */
+async function runFeature(name: FeatureName<'engine'>, without?: Removal): Promise<ActionRun> {
+  const feature = FEATURES.find(candidate => candidate.name === name)!
+  const { names, inputs } = await scenarios[name].prepare()
+  await attach(sandbox.control, feature, names, without)
+  return sandbox.run(inputs)
+}
+
+describe('the stack', () => {
+  it('authorizes registry requests as the principal whose token they carry (registry gate)', async () => {
+    const answer = await fetch(`https://${host}/v2/`)
+    expect(answer.headers.get(GATE_HEADER)).toBe('1')
+  })
+})
+
+describe('the README policy, per feature that builds', () => {
+  it.each(featuresOf('engine').map(feature => [feature.name] as const))(
+    'is enough for %s',
+    async name => {
+      const run = await runFeature(name as FeatureName<'engine'>)
+      if (run.exitCode !== 0) console.log(run.stdout)
+      expect(run.exitCode).toBe(0)
+      scenarios[name as FeatureName<'engine'>].succeeded?.(run)
+    }
+  )
+})
+
+describe('every documented permission a build needs', () => {
+  it.each(removalsOf('engine').map(removal => [removal.action, removal.role] as const))(
+    'is needed: without %s in the %s policy a deploy fails',
+    async (action, role) => {
+      const name = featureFor({ action, role })!.name as FeatureName<'engine'>
+      const run = await runFeature(name, { action, role })
+      let succeeded = run.exitCode === 0
+      const check = scenarios[name].succeeded
+      if (succeeded && check) {
+        try {
+          check(run)
+        } catch {
+          succeeded = false
+        }
+      }
+      if (succeeded) {
+        console.log(`${action} removed (${role}), "${name}" still succeeded:\n${run.stdout}`)
+      }
+      expect(succeeded).toBe(false)
+    }
+  )
+})

@@ -1,0 +1,323 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { repoRoot } from '../../stack/run-action.js'
+import type { StandInControl } from '../../stack/stand-in/control-client.js'
+import { DEFAULT_REGION, TOOLING_ACCOUNT, WORKLOAD_ACCOUNT } from './harness.js'
+
+/**
+ * The README's IAM policy as the two readme-policy suites test it: the JSON policies of the
+ * README's "Minimal IAM policy" section, read from README.md at test time, and the features
+ * that need its statements. A feature that deploys an image already in ECR is shown in
+ * aws/readme-policy.test.ts (once); one whose permissions exist only because the action builds
+ * and pushes is shown in engine/readme-policy.test.ts (on every image store). One table, so that
+ * which feature shows each documented action is decided once for both suites.
+ */
+
+export const ROLE = 'lambda-deployer'
+export const DEPLOYER = `arn:aws:iam::${TOOLING_ACCOUNT}:user/stand-in`
+export const WORKLOAD_ROLE = `arn:aws:iam::${WORKLOAD_ACCOUNT}:role/${ROLE}`
+const REGION = DEFAULT_REGION
+
+export interface Statement {
+  Sid: string
+  Effect: string
+  Action: string | string[]
+  Resource: string | string[]
+}
+export interface Policy {
+  Version: string
+  Statement: Statement[]
+}
+
+/** The JSON policies of the README's IAM section, in order: deploying role, workload role. */
+export function readmePolicies(): [string, string] {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
+  const start = readme.indexOf('### Minimal IAM policy')
+  const section = readme.slice(start, readme.indexOf('\n## ', start))
+  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map(match => match[1]!)
+  if (start < 0 || blocks.length !== 2) {
+    throw new Error('README.md: the "Minimal IAM policy" section must hold two JSON policies')
+  }
+  return [blocks[0]!, blocks[1]!]
+}
+
+export interface Names {
+  readonly account: string
+  readonly repository: string
+  readonly function: string
+  readonly repositoryAccount?: string
+}
+
+/** A README policy with its placeholders filled in (longest names first). */
+export function fill(text: string, names: Names): Policy {
+  return JSON.parse(
+    text
+      .replace(/\bREPOSITORY_ACCOUNT\b/g, names.repositoryAccount ?? names.account)
+      .replace(/\bREPOSITORY\b/g, names.repository)
+      .replace(/\bFUNCTION\b/g, names.function)
+      .replace(/\bACCOUNT\b/g, names.account)
+      .replace(/\bREGION\b/g, REGION)
+      .replace(/\bROLE\b/g, ROLE)
+  ) as Policy
+}
+
+export const actionsOf = (statement: Statement) => [statement.Action].flat()
+
+/** One action taken out of one role's README policy. */
+export interface Removal {
+  readonly role: 'deployer' | 'workload'
+  readonly action: string
+}
+
+/** Documented actions whose removal no deploy can show, each with why it stays documented. */
+export const UNPROVABLE: Record<string, string> = {
+  'ecr:BatchCheckLayerAvailability':
+    'docker reads a refused layer check (a HEAD without a body) as "layer absent" and uploads the layer anyway (registry-gate.test.ts shows the refusal); the ECR User Guide lists it among the permissions docker push needs'
+}
+
+/** The statements named, minus one action (wherever it appears), as a one-policy set. */
+export function attachable(policy: Policy, sids: readonly string[], without?: string) {
+  const known = policy.Statement.map(statement => statement.Sid)
+  const missing = sids.filter(sid => !known.includes(sid))
+  if (missing.length > 0) throw new Error(`README policy has no statement ${missing.join(', ')}`)
+  const Statement = policy.Statement.filter(statement => sids.includes(statement.Sid))
+    .map(statement => ({
+      ...statement,
+      Action: actionsOf(statement).filter(action => action !== without)
+    }))
+    .filter(statement => statement.Action.length > 0)
+  return { ReadmePolicy: { Version: policy.Version, Statement } }
+}
+
+/** A feature and the README statements it needs; each suite runs the features it is named for. */
+export interface Feature {
+  readonly name: string
+  /** aws: deploys an image already in ECR; engine: the action builds (or reads its own build). */
+  readonly suite: 'aws' | 'engine'
+  /** Statements of the deploying role's README policy this feature needs. */
+  readonly deployer: readonly string[]
+  /** Statements of the workload role's README policy (cross-account only). */
+  readonly workload?: readonly string[]
+  /** Actions whose removal this feature is the one to show (when an earlier one does not). */
+  readonly proves?: readonly string[]
+}
+
+/** In the order that decides which feature shows an action's removal: the first that needs it. */
+export const FEATURES = [
+  {
+    name: 'deploy-only image',
+    suite: 'aws',
+    deployer: ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction']
+  },
+  {
+    name: 'the checks of the images in ECR (deleted and expiring images)',
+    suite: 'aws',
+    deployer: [
+      'RegistryLogin',
+      'ReadImage',
+      'GrantLambdaPull',
+      'UpdateFunction',
+      'CheckImagesInEcr'
+    ]
+  },
+  {
+    name: 'function-config, publish and alias',
+    suite: 'aws',
+    deployer: [
+      'RegistryLogin',
+      'ReadImage',
+      'GrantLambdaPull',
+      'UpdateFunction',
+      'SettingsVersionsAliases'
+    ]
+  },
+  {
+    name: 'publish and a new alias',
+    suite: 'aws',
+    deployer: [
+      'RegistryLogin',
+      'ReadImage',
+      'GrantLambdaPull',
+      'UpdateFunction',
+      'SettingsVersionsAliases'
+    ],
+    proves: ['lambda:CreateAlias']
+  },
+  {
+    name: 'cross-account',
+    suite: 'aws',
+    deployer: ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'CrossAccountFunctions'],
+    workload: ['UpdateFunction', 'PullImageFromAnotherAccount']
+  },
+  {
+    name: 'build and push, repository by name',
+    suite: 'engine',
+    deployer: [
+      'RegistryLogin',
+      'PushImage',
+      'FindRepositoryByName',
+      'GrantLambdaPull',
+      'UpdateFunction'
+    ]
+  },
+  {
+    name: 'verify-event (a real invocation after the deploy)',
+    suite: 'aws',
+    deployer: ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction', 'VerifyInvoke']
+  },
+  {
+    name: 'rebuild: if-base-changed',
+    suite: 'engine',
+    deployer: ['RegistryLogin', 'ReadImage', 'UpdateFunction']
+  },
+  {
+    name: 'rebuild: if-inputs-changed, with an image of the same inputs in the repository',
+    suite: 'engine',
+    deployer: ['RegistryLogin', 'PushImage', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction']
+  },
+  {
+    name: 'dry-run',
+    suite: 'engine',
+    deployer: ['GrantLambdaPull', 'UpdateFunction']
+  },
+  {
+    name: 'rollout with alarms',
+    suite: 'aws',
+    deployer: [
+      'RegistryLogin',
+      'ReadImage',
+      'GrantLambdaPull',
+      'UpdateFunction',
+      'SettingsVersionsAliases',
+      'WatchRolloutAlarms'
+    ]
+  }
+] as const satisfies readonly Feature[]
+
+/** The names of the features one suite runs: that suite must have a run for each. */
+export type FeatureName<Suite extends Feature['suite']> = Extract<
+  (typeof FEATURES)[number],
+  { suite: Suite }
+>['name']
+
+export function featuresOf(suite: Feature['suite']): readonly Feature[] {
+  return FEATURES.filter(feature => feature.suite === suite)
+}
+
+export interface DocumentedAction extends Removal {
+  readonly sid: string
+}
+
+/** Every action of both README policies, with the statement that documents it. */
+export function documentedActions(): DocumentedAction[] {
+  const [deployerText, workloadText] = readmePolicies()
+  const names: Names = { account: TOOLING_ACCOUNT, repository: 'r', function: 'f' }
+  return [
+    ...fill(deployerText, names).Statement.map(statement => ({
+      statement,
+      role: 'deployer' as const
+    })),
+    ...fill(workloadText, names).Statement.map(statement => ({
+      statement,
+      role: 'workload' as const
+    }))
+  ].flatMap(({ statement, role }) =>
+    actionsOf(statement).map(action => ({ action, sid: statement.Sid, role }))
+  )
+}
+
+/** Each action once per policy it is documented in (the two roles are tested apart). */
+export function uniqueRemovals(): Removal[] {
+  return [
+    ...new Map(
+      documentedActions().map(entry => [
+        `${entry.role} ${entry.action}`,
+        { role: entry.role, action: entry.action }
+      ])
+    ).values()
+  ]
+}
+
+/** The feature that shows a removal: the one that proves it, else the first whose policy for
+ * that role holds the action. */
+export function featureFor(removal: Removal): Feature | undefined {
+  const documented = documentedActions()
+  return (
+    (removal.role === 'deployer'
+      ? FEATURES.find(feature => ((feature as Feature).proves ?? []).includes(removal.action))
+      : undefined) ??
+    FEATURES.find(feature =>
+      documented.some(
+        entry =>
+          entry.action === removal.action &&
+          entry.role === removal.role &&
+          (entry.role === 'deployer'
+            ? (feature as Feature).deployer
+            : ((feature as Feature).workload ?? [])
+          ).includes(entry.sid)
+      )
+    )
+  )
+}
+
+/** The removals one suite shows: those whose feature it runs, except the unprovable. */
+export function removalsOf(suite: Feature['suite']): Removal[] {
+  return uniqueRemovals().filter(
+    removal => !(removal.action in UNPROVABLE) && featureFor(removal)?.suite === suite
+  )
+}
+
+/** Attaches the named README statements for a feature's resources, minus one action if given,
+ * to the deploying principal and the workload account's role. */
+export async function attach(
+  control: StandInControl,
+  feature: Pick<Feature, 'deployer' | 'workload'>,
+  names: Names,
+  without?: Removal
+): Promise<void> {
+  const [deployer, workload] = readmePolicies()
+  await control.setIdentityPolicies(
+    DEPLOYER,
+    attachable(
+      fill(deployer, names),
+      feature.deployer,
+      without?.role === 'deployer' ? without.action : undefined
+    )
+  )
+  await control.setIdentityPolicies(
+    WORKLOAD_ROLE,
+    attachable(
+      fill(workload, {
+        ...names,
+        account: WORKLOAD_ACCOUNT,
+        repositoryAccount: names.repositoryAccount ?? TOOLING_ACCOUNT
+      }),
+      feature.workload ?? [],
+      without?.role === 'workload' ? without.action : undefined
+    )
+  )
+}
+
+/** Lambda's pull grant for an account's functions, as a repository policy statement. */
+export const lambdaPull = (account: string) => ({
+  Sid: 'LambdaECRImageRetrievalPolicy',
+  Effect: 'Allow',
+  Principal: { Service: 'lambda.amazonaws.com' },
+  Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+  Condition: { StringLike: { 'aws:sourceArn': `arn:aws:lambda:${REGION}:${account}:function:*` } }
+})
+
+/** The policy of the repository the shared image is in: Lambda may pull it in both accounts. */
+export const SHARED_IMAGE_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    lambdaPull(TOOLING_ACCOUNT),
+    {
+      Sid: 'LambdaECRImageCrossAccountRetrievalPolicy',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${WORKLOAD_ACCOUNT}:root` },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+    },
+    lambdaPull(WORKLOAD_ACCOUNT)
+  ]
+})
