@@ -281,3 +281,76 @@ describe('how faults are counted and matched', () => {
     expect(response.status).toBe(400)
   })
 })
+
+describe('several faults armed at once', () => {
+  it('arms a list, each on its own operation and count, and shows how often each fired', async () => {
+    const armed = await control.injectFaults([
+      { service: 'lambda', operation: 'GetFunction', kind: 'throttle', times: 2 },
+      { service: 'ecr', operation: 'DescribeRepositories', kind: 'server-error' },
+      { service: 'sts', operation: 'GetCallerIdentity', kind: 'throttle', times: 3 }
+    ])
+    expect(armed.map(fault => [fault.id, fault.remaining, fault.fired])).toEqual([
+      [1, 2, 0],
+      [2, 1, 0],
+      [3, 3, 0]
+    ])
+    expect((await caught(getFunction())).name).toBe('TooManyRequestsException')
+    expect((await caught(describeRepositories())).name).toBe('ServerException')
+    expect((await caught(getFunction())).name).toBe('TooManyRequestsException')
+    await expect(getFunction()).resolves.toBeDefined()
+    await expect(describeRepositories()).resolves.toBeDefined()
+    expect((await caught(whoAmI())).name).toBe('Throttling')
+    expect(
+      (await control.faults()).map(fault => [fault.spec.operation, fault.remaining, fault.fired])
+    ).toEqual([
+      ['GetFunction', 0, 2],
+      ['DescribeRepositories', 0, 1],
+      ['GetCallerIdentity', 2, 1]
+    ])
+  })
+
+  it('lists spent faults until the plan is cleared, then numbers from 1 again', async () => {
+    await control.injectFault({ service: 'lambda', operation: 'GetFunction', kind: 'throttle' })
+    await caught(getFunction())
+    expect(await control.faults()).toEqual([
+      {
+        id: 1,
+        spec: { service: 'lambda', operation: 'GetFunction', kind: 'throttle', times: 1 },
+        remaining: 0,
+        fired: 1
+      }
+    ])
+    await control.clearFaults()
+    expect(await control.faults()).toEqual([])
+    const [again] = await control.injectFaults([
+      { service: 'ecr', operation: '*', kind: 'throttle' }
+    ])
+    expect(again?.id).toBe(1)
+  })
+
+  it('lets a later fault on the same operation fire once the earlier one is spent', async () => {
+    await control.injectFaults([
+      { service: 'lambda', operation: 'GetFunction', kind: 'server-error' },
+      { service: 'lambda', operation: 'GetFunction', kind: 'throttle' }
+    ])
+    expect((await caught(getFunction())).name).toBe('ServiceException')
+    expect((await caught(getFunction())).name).toBe('TooManyRequestsException')
+    await expect(getFunction()).resolves.toBeDefined()
+    expect((await control.faults()).map(fault => fault.fired)).toEqual([1, 1])
+  })
+
+  it('arms none of a list when one of its faults is invalid, and says which', async () => {
+    await expect(
+      control.injectFaults([
+        { service: 'lambda', operation: 'GetFunction', kind: 'throttle' },
+        { service: 'ecr', operation: 'UpdateFunctionCode', kind: 'conflict' }
+      ])
+    ).rejects.toThrow(/fault 2: a conflict fault does not exist for ecr/)
+    expect(await control.faults()).toEqual([])
+    await expect(getFunction()).resolves.toBeDefined()
+  })
+
+  it('refuses an empty list', async () => {
+    await expect(control.injectFaults([])).rejects.toThrow(/at least one fault/)
+  })
+})

@@ -53,17 +53,9 @@ const INVOKE_REQUEST_TIMEOUT_MS = (MAX_FUNCTION_TIMEOUT_SECONDS + 60) * 1000
 
 type ProcessEnvironment = Readonly<Record<string, string | undefined>>
 
-export function createAwsServices(env: ProcessEnvironment = process.env): AwsServices {
-  const registries = new Map<string, ContainerRegistry>()
-  const ecrClients = new Map<string, ECRClient>()
-  const lambdaClients = new Map<string, LambdaClient>()
-  const cloudWatchClients = new Map<string, CloudWatchClient>()
-  const functions = new Map<string, FunctionService>()
-  const releases = new Map<string, ReleaseService>()
-  let sts: STSClient | undefined
-  const roleCredentials = new Map<string, ReturnType<typeof assumedRoleCredentials>>()
-  let account: Promise<string> | undefined
-  const clientSettings = (region: string) => ({
+/** What every SDK client of the action is made with: its retries, time-outs and user agent. */
+export function sdkClientSettings(region: string, env: ProcessEnvironment = process.env) {
+  return {
     region,
     customUserAgent: USER_AGENT,
     retryMode: 'adaptive' as const,
@@ -74,7 +66,20 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
       requestTimeout: ATTEMPT_TIMEOUT_MS,
       throwOnRequestTimeout: true
     }
-  })
+  }
+}
+
+export function createAwsServices(env: ProcessEnvironment = process.env): AwsServices {
+  const registries = new Map<string, ContainerRegistry>()
+  const ecrClients = new Map<string, ECRClient>()
+  const lambdaClients = new Map<string, LambdaClient>()
+  const cloudWatchClients = new Map<string, CloudWatchClient>()
+  const functions = new Map<string, FunctionService>()
+  const releases = new Map<string, ReleaseService>()
+  let sts: STSClient | undefined
+  const roleCredentials = new Map<string, ReturnType<typeof assumedRoleCredentials>>()
+  let account: Promise<string> | undefined
+  const clientSettings = (region: string) => sdkClientSettings(region, env)
   return {
     registry(region) {
       let registry = registries.get(region)

@@ -5,13 +5,13 @@ import type {
   RepositorySeed,
   StandInSettings
 } from './control-types.js'
-import type { FaultSpec } from './faults.js'
+import type { ArmedFault, FaultSpec } from './faults.js'
 import type { FunctionStateRequest } from './lambda-control.js'
 import type { FunctionRecord, RepositoryRecord } from './state.js'
 
 export type { CallRecord } from './call-log.js'
 export type { FunctionSeed, RegistryImage, RepositorySeed } from './control-types.js'
-export type { FaultKind, FaultSpec } from './faults.js'
+export type { ArmedFault, FaultKind, FaultSpec } from './faults.js'
 
 /** A CloudWatch alarm to create in an account and region. */
 export interface AlarmSeed {
@@ -91,6 +91,21 @@ export class StandInControl {
 
   async injectFault(fault: FaultRequest): Promise<void> {
     await this.send('POST', 'faults', { times: 1, ...fault })
+  }
+
+  /** Arms several faults at once (all or none); every fault armed since the last clear. */
+  async injectFaults(faults: readonly FaultRequest[]): Promise<ArmedFault[]> {
+    const armed = await this.send(
+      'POST',
+      'faults',
+      faults.map(fault => ({ times: 1, ...fault }))
+    )
+    return JSON.parse(armed) as ArmedFault[]
+  }
+
+  /** Every fault armed since the last clear, spent ones included, with how often each fired. */
+  async faults(): Promise<ArmedFault[]> {
+    return JSON.parse(await this.send('GET', 'faults')) as ArmedFault[]
   }
 
   async clearFaults(): Promise<void> {

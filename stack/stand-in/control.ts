@@ -3,7 +3,7 @@ import { FUNCTION_DEFAULTS, LAMBDA_ARCHITECTURES } from './aws-wording.js'
 import type { CallLog } from './call-log.js'
 import { AlarmControlError, seedAlarm, setAlarmState, type AlarmStore } from './cloudwatch.js'
 import type { FunctionSeed, RegistryImage, RepositorySeed } from './control-types.js'
-import { FaultSpecError, parseFaultSpec, type FaultPlan } from './faults.js'
+import { FaultSpecError, parseFaultSpecs, type FaultPlan } from './faults.js'
 import type { RepositoryPolicyLookup } from './iam-authorization.js'
 import { PrincipalPolicyError, type IdentityPolicies } from './iam-principals.js'
 import { parseImageUri } from './image-reference.js'
@@ -106,8 +106,9 @@ export function createControl(deps: ControlDependencies) {
       return state.settings
     },
     'GET settings': () => state.settings,
+    // One fault, or a list armed together (each fires on its own operation and count).
     'POST faults': (_url, body) => {
-      faults.add(parseFaultSpec(body))
+      for (const spec of parseFaultSpecs(body)) faults.add(spec)
       return faults.list()
     },
     'GET faults': () => faults.list(),

@@ -102,25 +102,59 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   }
 }
 
-interface ArmedFault {
+/** An armed fault as the control API shows it: spent ones stay listed until the plan is cleared. */
+export interface ArmedFault {
+  /** Numbered in the order armed, from 1 after each clear. */
+  readonly id: number
   readonly spec: FaultSpec
-  remaining: number
+  /** Firings left; 0 once spent. */
+  readonly remaining: number
+  /** Firings so far (spec.times - remaining). */
+  readonly fired: number
+}
+
+/** One fault spec, or a list of them armed together (all valid, or none armed). */
+export function parseFaultSpecs(input: unknown): FaultSpec[] {
+  if (!Array.isArray(input)) return [parseFaultSpec(input)]
+  if (input.length === 0) throw new FaultSpecError('A list of faults needs at least one fault')
+  return input.map((item, index) => {
+    try {
+      return parseFaultSpec(item)
+    } catch (error) {
+      if (!(error instanceof FaultSpecError)) throw error
+      throw new FaultSpecError(`fault ${index + 1}: ${error.message}`)
+    }
+  })
 }
 
 export class FaultPlan {
-  private armed: ArmedFault[] = []
+  private armed: { id: number; spec: FaultSpec; remaining: number }[] = []
+  private nextId = 1
 
-  add(spec: FaultSpec): void {
-    this.armed.push({ spec, remaining: spec.times })
+  /** Arms a fault; its id in list(). */
+  add(spec: FaultSpec): number {
+    const id = this.nextId
+    this.nextId += 1
+    this.armed.push({ id, spec, remaining: spec.times })
+    return id
   }
 
   clear(): void {
     this.armed = []
+    this.nextId = 1
   }
 
-  /** What is still armed, for the control API. */
-  list(): { spec: FaultSpec; remaining: number }[] {
-    return this.armed.map(fault => ({ spec: fault.spec, remaining: fault.remaining }))
+  /**
+   * Every fault armed since the last clear, spent ones included, so a test that armed several
+   * at once can tell that each of them fired, and how often.
+   */
+  list(): ArmedFault[] {
+    return this.armed.map(fault => ({
+      id: fault.id,
+      spec: fault.spec,
+      remaining: fault.remaining,
+      fired: fault.spec.times - fault.remaining
+    }))
   }
 
   /** Takes one firing of the first armed fault of these kinds for this operation, if any. */
@@ -131,13 +165,13 @@ export class FaultPlan {
   ): FaultSpec | undefined {
     const fault = this.armed.find(
       candidate =>
+        candidate.remaining > 0 &&
         candidate.spec.service === service &&
         (candidate.spec.operation === '*' || candidate.spec.operation === operation) &&
         kinds.includes(candidate.spec.kind)
     )
     if (!fault) return undefined
     fault.remaining -= 1
-    if (fault.remaining === 0) this.armed = this.armed.filter(candidate => candidate !== fault)
     return fault.spec
   }
 }
