@@ -1,7 +1,5 @@
 import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import type {
   BridgeNetwork,
   ContainerExit,
@@ -15,17 +13,14 @@ import {
   type RuntimeError
 } from '../adapters/runtime-api-server.js'
 import { runDockerSync } from '../adapters/docker-process.js'
+import { launchLambdaContainer } from '../adapters/lambda-container-launch.js'
 import {
   makeSecretDirectory,
   onCancellation,
   removeSecretDirectory
 } from '../adapters/temporary-files.js'
 import { ActionError, isActionError } from '../domain/errors.js'
-import {
-  containerEnvironment,
-  lambdaContainerArguments,
-  type SmokeTestFunction
-} from '../domain/lambda-container.js'
+import type { SmokeTestFunction } from '../domain/lambda-container.js'
 import { maskSecrets, secretValues } from '../domain/secret-mask.js'
 import { INIT_TIMEOUT_SECONDS } from '../domain/lambda-runtime.js'
 import {
@@ -55,7 +50,7 @@ export interface SmokeTestInvocation {
 }
 
 /**
- * Runs the built image as Lambda would run the function (see lambdaContainerArguments) against a
+ * Runs the built image as Lambda would run the function (see launchLambdaContainer) against a
  * Runtime API served here, sends each event, and checks each response. Throws an ActionError
  * naming the cause (error response, init error, crash, write outside /tmp, permission denied,
  * time-out, out of memory, unexpected response) with the end of the container's output. The
@@ -65,11 +60,13 @@ export async function smokeTestImage(
   image: InspectedImage,
   settings: SmokeTestSettings,
   fn: SmokeTestFunction,
-  docker: DockerEngine
+  docker: DockerEngine,
+  /** What the run shows anyway (publishedValues): never registered as a secret. */
+  published: readonly string[] = []
 ): Promise<SmokeTestReport> {
   // The function's variables may be secret: registered before anything can print them, and
   // masked in what the action itself writes (the summary is not masked by the runner).
-  const secrets = secretValues(fn.overrides?.environment ?? {})
+  const secrets = secretValues(fn.overrides?.environment ?? {}, published)
   for (const secret of secrets) core.setSecret(secret)
   const mask = (text: string) => maskSecrets(text, secrets)
   return core.group(`Smoke test: ${fn.name} (${image.architecture})`, async () => {
@@ -90,21 +87,16 @@ export async function smokeTestImage(
       network = await docker.createNetwork(name)
       api = await serveRuntimeApi(network.gateway)
       secretDir = makeSecretDirectory('smoke-env')
-      const spec = {
-        image: image.id,
-        facts: image,
+      const launched = performance.now()
+      container = launchLambdaContainer(docker, {
+        name,
+        image,
         function: fn,
         runtimeApi: api.address,
         network: network.name,
-        now: new Date(),
-        streamId: randomBytes(16).toString('hex'),
-        envFile: path.join(secretDir, 'env')
-      }
-      const environment = containerEnvironment(spec)
-      writeFileSync(spec.envFile, environment.file, { mode: 0o600 })
-      const args = lambdaContainerArguments(spec)
-      const launched = performance.now()
-      container = docker.startContainer(name, args, { env: environment.byName, mask })
+        secretDir,
+        mask
+      })
       const outcome = await exercise(image, api, container, settings, fn, launched, mask)
       // Removing the container first lets its last lines of output arrive.
       removed = true

@@ -4,11 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { createDockerEngine, type DockerEngine } from '../../src/adapters/docker.js'
 import { startRuntimeApi, type InvocationResult } from '../../src/adapters/runtime-api-server.js'
-import {
-  containerEnvironment,
-  lambdaContainerArguments,
-  type SmokeTestFunction
-} from '../../src/domain/lambda-container.js'
+import { launchLambdaContainer } from '../../src/adapters/lambda-container-launch.js'
+import type { SmokeTestFunction } from '../../src/domain/lambda-container.js'
 import { INIT_TIMEOUT_SECONDS, MAX_SYNC_PAYLOAD_BYTES } from '../../src/domain/lambda-runtime.js'
 import { emulationSlowdown } from '../../src/steps/smoke-test.js'
 import { LAMBDA_MESSAGES } from './aws-wording.js'
@@ -171,20 +168,13 @@ async function runImage(
     const image = await docker.inspectImage(imageUri)
     network = await docker.createNetwork(name)
     api = await startRuntimeApi(network.gateway)
-    const spec = {
-      image: image.id,
-      facts: image,
+    container = launchLambdaContainer(docker, {
+      name,
+      image,
       function: fn,
       runtimeApi: api.address,
       network: network.name,
-      now: new Date(),
-      streamId: randomBytes(16).toString('hex'),
-      envFile: path.join(work, 'env')
-    }
-    const environment = containerEnvironment(spec)
-    writeFileSync(spec.envFile, environment.file, { mode: 0o600 })
-    container = docker.startContainer(name, lambdaContainerArguments(spec), {
-      env: environment.byName
+      secretDir: work
     })
     const exited = container.exited.then(exit => ({ kind: 'exited' as const, ...exit }))
     const slowdown = emulationSlowdown(image)
