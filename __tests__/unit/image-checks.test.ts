@@ -2,8 +2,15 @@ import { describe, expect, it } from '@jest/globals'
 import {
   checkImage,
   checkLayerMediaTypes,
+  checkSizeMeasured,
+  compressedLowerBound,
+  describeImageSize,
   formatBytes,
-  type ImageFacts
+  registryImageSize,
+  sizeNotMeasured,
+  sizeWithoutMeasuring,
+  type ImageFacts,
+  type ImageSize
 } from '../../src/domain/image-checks.js'
 import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../../src/domain/lambda-limits.js'
 
@@ -108,5 +115,207 @@ describe('checkLayerMediaTypes', () => {
     expect(finding?.message).toContain('1 of the image')
     expect(finding?.message).toContain(`sha256:${'2'.repeat(64)}`)
     expect(finding?.fix).toContain('compressed layers')
+  })
+})
+
+describe('the size check', () => {
+  const sparse11GB = 11_002_140_928
+
+  it.each<[string, ImageSize, number, string | undefined]>([
+    [
+      'a measured image over the limit, naming its size and the limit in bytes',
+      { sizeBytes: sparse11GB },
+      MAX_UNCOMPRESSED_IMAGE_BYTES,
+      "The image is 11.0 GB uncompressed (11,002,140,928 bytes, the sum of its layers' uncompressed tar streams), over Lambda's limit of 10.0 GB (10,000,000,000 bytes)."
+    ],
+    [
+      'a lower bound over the limit, saying it is one and what it is',
+      {
+        sizeBytes: 11_001_984_169,
+        sizeNotMeasured: { basis: "the layers' file contents", reason: 'too large to save' }
+      },
+      MAX_UNCOMPRESSED_IMAGE_BYTES,
+      "The image is at least 11.0 GB uncompressed (11,001,984,169 bytes: the layers' file contents), over Lambda's limit of 10.0 GB (10,000,000,000 bytes)."
+    ],
+    [
+      'a lowered max-image-size',
+      { sizeBytes: 12_141_504 },
+      12_137_088,
+      "The image is 12.1 MB uncompressed (12,141,504 bytes, the sum of its layers' uncompressed tar streams), over the max-image-size of 12.1 MB (12,137,088 bytes)."
+    ],
+    ['an image one byte under the limit', { sizeBytes: 12_137_087 }, 12_137_088, undefined],
+    [
+      'a lower bound under the limit (not known to be over)',
+      { sizeBytes: 1_000, sizeNotMeasured: { basis: 'compressed', reason: 'registry' } },
+      12_137_088,
+      undefined
+    ]
+  ])('%s', (_name, size, maxImageBytes, message) => {
+    const findings = checkImage({ ...healthy, ...size, layers: [] }, { ...expected, maxImageBytes })
+    expect(findings.find(finding => finding.id === 'image-too-large')?.message).toBe(message)
+  })
+})
+
+describe('checkSizeMeasured', () => {
+  const notMeasured = {
+    basis: "the engine's compressed layers",
+    reason: 'docker image save failed'
+  }
+
+  it.each<[string, ImageSize, string | undefined]>([
+    ['a measured size', { sizeBytes: 5_000 }, undefined],
+    [
+      'an unmeasured size under the limit',
+      { sizeBytes: 5_000, sizeNotMeasured: notMeasured },
+      'image-size-not-measured'
+    ],
+    // image-too-large says it already.
+    [
+      'an unmeasured size over the limit',
+      { sizeBytes: 50_000, sizeNotMeasured: notMeasured },
+      undefined
+    ]
+  ])('%s: %s', (_name, size, id) => {
+    expect(checkSizeMeasured(size, 10_000)?.id).toBe(id)
+  })
+
+  it('is a warning that says why and what is known', () => {
+    const finding = checkSizeMeasured({ sizeBytes: 5_000, sizeNotMeasured: notMeasured }, 10_000)
+    expect(finding?.severity).toBe('warning')
+    expect(finding?.message).toContain('docker image save failed')
+    expect(finding?.message).toContain(
+      "at least 5.0 kB (5,000 bytes: the engine's compressed layers)"
+    )
+  })
+})
+
+describe('registryImageSize', () => {
+  const gzip = 'application/vnd.oci.image.layer.v1.tar+gzip'
+  const dockerGzip = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+  const ociTar = 'application/vnd.oci.image.layer.v1.tar'
+
+  it.each<[string, { mediaType: string; size: number }[], ImageSize]>([
+    [
+      'uncompressed layers: their sizes are the measure',
+      [
+        { mediaType: ociTar, size: 2_137_088 },
+        { mediaType: ociTar, size: 1_024 }
+      ],
+      { sizeBytes: 2_138_112 }
+    ],
+    [
+      'gzip layers: a lower bound, not measured',
+      [
+        { mediaType: dockerGzip, size: 1_085_047 },
+        { mediaType: gzip, size: 29 }
+      ],
+      {
+        sizeBytes: compressedLowerBound(1_085_047) + compressedLowerBound(29),
+        sizeNotMeasured: {
+          basis: "from the registry's compressed sizes of its 2 compressed layers",
+          reason: 'the image is deployed from the registry without downloading its layers'
+        }
+      }
+    ],
+    [
+      'a mix: the uncompressed layers exactly, the compressed one bounded',
+      [
+        { mediaType: ociTar, size: 10_000 },
+        { mediaType: gzip, size: 65_562 }
+      ],
+      {
+        sizeBytes: 10_000 + 65_535,
+        sizeNotMeasured: {
+          basis: "from the registry's compressed size of its layer",
+          reason: 'the image is deployed from the registry without downloading its layers'
+        }
+      }
+    ]
+  ])('%s', (_name, layers, size) => {
+    expect(registryImageSize(layers)).toEqual(size)
+  })
+})
+
+describe('compressedLowerBound', () => {
+  it.each([
+    // An empty gzip member is 20 bytes and holds nothing.
+    [20, 0],
+    [0, 0],
+    // One stored deflate block of 65,535 bytes in a gzip member: 65,535 + 5 + 18 bytes.
+    [65_558, 65_531],
+    // Never more than the compressed size itself.
+    [1_000_000, 999_901]
+  ])('a compressed blob of %d bytes holds at least %d', (compressed, atLeast) => {
+    expect(compressedLowerBound(compressed)).toBe(atLeast)
+    expect(compressedLowerBound(compressed)).toBeLessThanOrEqual(compressed)
+  })
+})
+
+describe('describeImageSize', () => {
+  it.each<[ImageSize, string]>([
+    [{ sizeBytes: 5_141_504 }, '5.1 MB uncompressed (5,141,504 bytes) of 10.0 GB allowed'],
+    [
+      {
+        sizeBytes: 1_000,
+        sizeNotMeasured: {
+          basis: "from the registry's compressed size of its layer",
+          reason: 'deployed from the registry'
+        }
+      },
+      "uncompressed size not measured (deployed from the registry); at least 1.0 kB (1,000 bytes: from the registry's compressed size of its layer), of 10.0 GB allowed"
+    ]
+  ])('describes %j', (size, text) => {
+    expect(describeImageSize(size, MAX_UNCOMPRESSED_IMAGE_BYTES)).toBe(text)
+  })
+})
+
+describe('the size a local image has without measuring it', () => {
+  // What `docker image inspect` said of the 11 GB sparse image (Docker 28.5.2).
+  const classic = { classicStore: true, reportedBytes: 11_001_984_169 }
+  const containerd = { classicStore: false, reportedBytes: 71_397_607 }
+
+  it.each<[string, { classicStore: boolean; reportedBytes: number }, number | undefined]>([
+    ['classic store, contents over the limit: refused on them', classic, 11_001_984_169],
+    [
+      'classic store, contents at the limit: measured',
+      { ...classic, reportedBytes: 10_000_000_000 },
+      undefined
+    ],
+    [
+      'containerd store, whatever its figure: measured',
+      { ...containerd, reportedBytes: 20_000_000_000 },
+      undefined
+    ]
+  ])('%s', (_name, engine, atLeast) => {
+    const size = sizeWithoutMeasuring(engine)
+    expect(size?.sizeBytes).toBe(atLeast)
+    if (size) expect(size.sizeNotMeasured?.basis).toContain('file contents')
+  })
+
+  it.each<[string, { classicStore: boolean; reportedBytes: number }, ImageSize]>([
+    [
+      'classic store: its file contents',
+      { classicStore: true, reportedBytes: 1_984_169 },
+      {
+        sizeBytes: 1_984_169,
+        sizeNotMeasured: {
+          basis: "the layers' file contents, as the classic image store counts them",
+          reason: 'no space left on device'
+        }
+      }
+    ],
+    [
+      'containerd store: what its compressed content holds at least',
+      containerd,
+      {
+        sizeBytes: compressedLowerBound(71_397_607),
+        sizeNotMeasured: {
+          basis: "from the engine's compressed layers",
+          reason: 'no space left on device'
+        }
+      }
+    ]
+  ])('when the measurement failed, %s', (_name, engine, size) => {
+    expect(sizeNotMeasured(engine, 'no space left on device')).toEqual(size)
   })
 })

@@ -1,10 +1,17 @@
 import * as core from '@actions/core'
 import { ActionError } from '../domain/errors.js'
 import type { BuilderFacts, DockerFacts, ImageStore } from '../domain/docker-setup.js'
-import type { ImageFacts, ImageLayer } from '../domain/image-checks.js'
+import {
+  sizeNotMeasured,
+  sizeWithoutMeasuring,
+  type ImageFacts,
+  type ImageLayer,
+  type ImageSize
+} from '../domain/image-checks.js'
 import type { ImageFileReader } from '../domain/image-files.js'
 import type { ImageTreeWalker } from '../domain/task-files.js'
 import { withImageFiles } from './docker-image-files.js'
+import { ImageSaveError, measureSavedImage } from './docker-image-size.js'
 import {
   DOCKER_BUILD_TIMEOUT_MS,
   DOCKER_QUICK_TIMEOUT_MS,
@@ -146,19 +153,20 @@ class DockerCli implements DockerEngine {
       notLoaded,
       loadIt
     )
-    const layers: ImageLayer[] = history
+    const historyLayers: ImageLayer[] = history
       .split('\n')
       .filter(line => line.trim() !== '')
       .map(line => JSON.parse(line) as DockerHistoryLine)
       .map(line => ({ sizeBytes: Number(line.Size) || 0, createdBy: line.CreatedBy ?? '' }))
       .filter(layer => layer.sizeBytes > 0)
+    const { size, layers } = await measureImage(image, historyLayers)
     const config = image.Config ?? {}
     return {
       id: image.Id,
       os: image.Os ?? '',
       architecture: image.Architecture ?? '',
       variant: image.Variant,
-      sizeBytes: image.Size ?? 0,
+      ...size,
       layers,
       entrypoint: config.Entrypoint ?? [],
       cmd: config.Cmd ?? [],
@@ -269,6 +277,37 @@ class DockerCli implements DockerEngine {
   }
 }
 
+/**
+ * The uncompressed size Lambda limits, and the layers by size (newest first), for inspectImage:
+ * measured from `docker image save` (src/adapters/docker-image-size.ts), unless the engine's own
+ * figure settles it (image-checks.ts, sizeWithoutMeasuring).
+ */
+async function measureImage(
+  image: DockerInspect,
+  historyLayers: readonly ImageLayer[]
+): Promise<{ size: ImageSize; layers: ImageLayer[] }> {
+  const engine = {
+    // Only the containerd store has a descriptor (API 1.48+); only the classic store's graph
+    // driver has layer directories.
+    classicStore: !image.Descriptor && !!image.GraphDriver?.Data?.UpperDir,
+    reportedBytes: image.Size ?? 0
+  }
+  const known = sizeWithoutMeasuring(engine)
+  if (known) return { size: known, layers: [...historyLayers] }
+  try {
+    const saved = await measureSavedImage(image.Id, image.RootFS?.Layers ?? [])
+    return {
+      size: { sizeBytes: saved.layers.reduce((sum, layer) => sum + layer.uncompressedBytes, 0) },
+      layers: saved.layers
+        .map(layer => ({ sizeBytes: layer.uncompressedBytes, createdBy: layer.createdBy }))
+        .reverse()
+    }
+  } catch (error) {
+    if (!(error instanceof ImageSaveError)) throw error
+    return { size: sizeNotMeasured(engine, error.message), layers: [...historyLayers] }
+  }
+}
+
 /** How a smoke-test container is started besides its arguments. */
 export interface ContainerOptions {
   /** Added to the docker CLI's environment: values that `--env NAME` passes by name. */
@@ -367,6 +406,9 @@ interface DockerInspect {
   Architecture?: string
   Variant?: string
   Size?: number
+  /** The containerd store's manifest descriptor; the classic store has none. */
+  Descriptor?: { digest?: string } | null
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null }
   RootFS?: { Layers?: string[] | null }
   Config?: {
     Entrypoint?: string[] | null

@@ -33,6 +33,12 @@ export interface TarEntry {
 /** Called for every entry in stream order; 'stop' when no more of the stream is needed. */
 export type TarVisitor = (entry: TarEntry) => void | 'stop'
 
+/**
+ * Given the data of the entry last visited, after its head, in pieces as they arrive (padding
+ * left out). The piece is a view of the stream's bytes: read or copy it, never change it.
+ */
+export type TarDataSink = (piece: Buffer) => void
+
 /** Header fields a PAX (`x`) or GNU long-name (`L`, `K`) record sets for the next entry. */
 interface Overrides {
   path?: string
@@ -57,7 +63,7 @@ type Phase =
       got: number
       readonly rest: number
     }
-  | { readonly name: 'skip'; remaining: number }
+  | { readonly name: 'skip'; remaining: number; data: number }
 
 const READING_HEADER: Phase = { name: 'header' }
 /** Shared by every entry without PAX or GNU records before it; never written to. */
@@ -78,7 +84,8 @@ export class TarStream {
 
   constructor(
     private readonly visit: TarVisitor,
-    private readonly headBytes = 0
+    private readonly headBytes = 0,
+    private readonly data?: TarDataSink
   ) {}
 
   /** The end-of-archive marker was read: the archive is whole. */
@@ -138,11 +145,18 @@ export class TarStream {
         phase.got += taken
         this.at += taken
         if (phase.got < phase.head.length) return false
-        this.emit({ ...phase.entry, head: new Uint8Array(phase.head) }, phase.rest)
+        this.emit(
+          { ...phase.entry, head: new Uint8Array(phase.head) },
+          phase.rest,
+          phase.entry.size - phase.head.length
+        )
         return true
       }
       case 'skip': {
         const dropped = Math.min(phase.remaining, this.available)
+        const data = Math.min(phase.data, dropped)
+        if (data > 0 && this.data) this.data(this.pending.subarray(this.at, this.at + data))
+        phase.data -= data
         this.at += dropped
         phase.remaining -= dropped
         if (phase.remaining > 0) return false
@@ -209,14 +223,15 @@ export class TarStream {
       }
       return true
     }
-    this.emit(entry, padded)
+    this.emit(entry, padded, size)
     return true
   }
 
-  private emit(entry: TarEntry, skip: number): void {
+  /** `skip` bytes follow the entry's header (or head), `data` of them its data. */
+  private emit(entry: TarEntry, skip: number, data: number): void {
     this.entries += 1
     if (this.visit(entry) === 'stop') this.stopped = true
-    this.phase = skip === 0 ? READING_HEADER : { name: 'skip', remaining: skip }
+    this.phase = skip === 0 ? READING_HEADER : { name: 'skip', remaining: skip, data }
   }
 
   /** PAX records set the next entry's fields; GNU `L`/`K` entries carry a long name or link. */

@@ -11,15 +11,33 @@ export interface ImageFacts {
   /** The image config's architecture (Go naming: amd64, arm64, ...). */
   readonly architecture: string
   readonly variant?: string
-  /** Uncompressed size of all layers, in bytes. */
+  /**
+   * The uncompressed size of all layers as Lambda's limit counts it (ImageSize), in bytes; only
+   * a lower bound of it when `sizeNotMeasured` says so.
+   */
   readonly sizeBytes: number
-  /** Layers with their uncompressed size and the instruction that made them, newest first. */
+  readonly sizeNotMeasured?: SizeNotMeasured
+  /** Layers with their size and the instruction that made them, newest first. */
   readonly layers: readonly ImageLayer[]
   readonly entrypoint: readonly string[]
   readonly cmd: readonly string[]
   readonly workingDir: string
   readonly env: readonly string[]
   readonly user: string
+}
+
+/**
+ * An image's uncompressed size as Lambda's 10 GB limit counts it: the sum of its layers'
+ * uncompressed tar streams, a layer listed twice counted twice ("maximum uncompressed image size,
+ * including all layers"). Measured, or, with `sizeNotMeasured`, only a lower bound of it.
+ */
+export type ImageSize = Pick<ImageFacts, 'sizeBytes' | 'sizeNotMeasured'>
+
+export interface SizeNotMeasured {
+  /** What the lower bound is: "the registry's compressed sizes of its 3 layers". */
+  readonly basis: string
+  /** Why the uncompressed size was not measured. */
+  readonly reason: string
 }
 
 export interface ImageLayer {
@@ -74,19 +92,136 @@ function checkArchitecture(facts: ImageFacts, wanted: LambdaArchitecture): Findi
 }
 
 function checkSize(facts: ImageFacts, maxBytes: number): Finding | undefined {
-  if (facts.sizeBytes <= maxBytes) return undefined
+  const bytes = facts.sizeBytes
+  if (bytes <= maxBytes) return undefined
   const largest = largestLayers(facts.layers, 3)
     .map(layer => `${formatBytes(layer.sizeBytes)} ${summarizeInstruction(layer.createdBy)}`)
     .join('; ')
-  const limit =
-    maxBytes === MAX_UNCOMPRESSED_IMAGE_BYTES
-      ? `Lambda's limit of ${formatBytes(maxBytes)}`
-      : `the max-image-size of ${formatBytes(maxBytes)}`
+  const limit = `${maxBytes === MAX_UNCOMPRESSED_IMAGE_BYTES ? "Lambda's limit" : 'the max-image-size'} of ${formatBytes(maxBytes)} (${exactBytes(maxBytes)})`
+  const measured = facts.sizeNotMeasured
+    ? `at least ${formatBytes(bytes)} uncompressed (${exactBytes(bytes)}: ${facts.sizeNotMeasured.basis})`
+    : `${formatBytes(bytes)} uncompressed (${exactBytes(bytes)}, the sum of its layers' uncompressed tar streams)`
   return {
     id: 'image-too-large',
     severity: 'error',
-    message: `The image is ${formatBytes(facts.sizeBytes)} uncompressed, over ${limit}. Largest layers: ${largest}.`,
+    message: `The image is ${measured}, over ${limit}.${largest ? ` Largest layers: ${largest}.` : ''}`,
     fix: 'Use a multi-stage build that copies only what the function needs into the final stage, and remove caches in the same RUN step that creates them.'
+  }
+}
+
+/**
+ * A built image is measured before it is pushed; when that failed (and no lower bound settles
+ * it), the size check did not happen, which the step says rather than pass in silence. Images
+ * deployed from the registry are not measured by design, and their log and summary say so.
+ */
+export function checkSizeMeasured(size: ImageSize, maxBytes: number): Finding | undefined {
+  if (!size.sizeNotMeasured || size.sizeBytes > maxBytes) return undefined
+  return {
+    id: 'image-size-not-measured',
+    severity: 'warning',
+    message: `The image's uncompressed size could not be measured (${size.sizeNotMeasured.reason}), so it is not known to be within ${formatBytes(maxBytes)}; it is at least ${formatBytes(size.sizeBytes)} (${exactBytes(size.sizeBytes)}: ${size.sizeNotMeasured.basis}).`,
+    fix: 'The size is measured with `docker image save`: check that the engine can save the image (disk space, all layers present); Lambda itself refuses an image over 10 GB when the function is updated.'
+  }
+}
+
+/** 1234567 as "1,234,567 bytes": the figure to compare with `wc -c` or a layer's tar. */
+export function exactBytes(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} bytes`
+}
+
+/**
+ * What the log and the summary say of an image's size: what was measured, and, when it was not,
+ * what is known instead and why.
+ */
+export function describeImageSize(size: ImageSize, maxBytes: number): string {
+  const unmeasured = size.sizeNotMeasured
+  if (!unmeasured) {
+    return `${formatBytes(size.sizeBytes)} uncompressed (${exactBytes(size.sizeBytes)}) of ${formatBytes(maxBytes)} allowed`
+  }
+  return `uncompressed size not measured (${unmeasured.reason}); at least ${formatBytes(size.sizeBytes)} (${exactBytes(size.sizeBytes)}: ${unmeasured.basis}), of ${formatBytes(maxBytes)} allowed`
+}
+
+/**
+ * What the engine reports of a local image's size, without reading its layers. The classic
+ * store's `docker image inspect` `.Size` sums the layers' file contents: a lower bound of the
+ * uncompressed size (each file's tar header comes on top). The containerd store's is the
+ * compressed content (measured with Docker 28.5: README "Image size").
+ */
+export interface EngineSizeReport {
+  readonly classicStore: boolean
+  readonly reportedBytes: number
+}
+
+const CLASSIC_BASIS = "the layers' file contents, as the classic image store counts them"
+
+/**
+ * The size, when measuring it exactly is needless: on the classic store, file contents alone
+ * over Lambda's limit settle the check (and its `docker image save` would first copy the whole
+ * image to the engine's disk). Undefined: measure it.
+ */
+export function sizeWithoutMeasuring(engine: EngineSizeReport): ImageSize | undefined {
+  if (!engine.classicStore || engine.reportedBytes <= MAX_UNCOMPRESSED_IMAGE_BYTES) {
+    return undefined
+  }
+  return {
+    sizeBytes: engine.reportedBytes,
+    sizeNotMeasured: {
+      basis: CLASSIC_BASIS,
+      reason: "its file contents alone are over Lambda's limit, so it was not saved to be measured"
+    }
+  }
+}
+
+/** What is known of the size when the measurement failed: the lower bound each store gives. */
+export function sizeNotMeasured(engine: EngineSizeReport, reason: string): ImageSize {
+  return engine.classicStore
+    ? { sizeBytes: engine.reportedBytes, sizeNotMeasured: { basis: CLASSIC_BASIS, reason } }
+    : {
+        sizeBytes: compressedLowerBound(engine.reportedBytes),
+        sizeNotMeasured: { basis: "from the engine's compressed layers", reason }
+      }
+}
+
+/** Layer media types whose manifest size is the uncompressed tar's length. */
+const UNCOMPRESSED_LAYER_TYPES: readonly string[] = [
+  DOCKER_UNCOMPRESSED_LAYER,
+  'application/vnd.oci.image.layer.v1.tar'
+]
+
+/**
+ * The least uncompressed size a compressed blob of `bytes` can have. Compression can grow
+ * incompressible data: deflate stores it in blocks of at most 65,535 bytes with 5 bytes of
+ * header each, in a gzip member with 18 bytes of header and trailer; zstd's raw blocks
+ * (3 bytes per 128 KiB, a frame of at most 22 bytes) grow it less. So a blob of C bytes holds at
+ * least (C - 22) * 65535 / 65540 bytes; the compressed size itself would overstate it.
+ */
+export function compressedLowerBound(bytes: number): number {
+  return Math.max(0, Math.floor(((bytes - 22) * 65_535) / 65_540))
+}
+
+/**
+ * An image in a registry, known from its manifest only: exact when every layer is an
+ * uncompressed tar (its manifest size is the tar's length), else a lower bound of it taken from
+ * the compressed sizes; the uncompressed size of a compressed layer is only known by
+ * downloading and decompressing it, which a deploy of an existing image does not do.
+ */
+export function registryImageSize(
+  layers: readonly (ManifestLayer & { readonly size?: number })[]
+): ImageSize {
+  const compressed = layers.filter(
+    layer => !UNCOMPRESSED_LAYER_TYPES.includes(layer.mediaType ?? '')
+  )
+  const exact = layers
+    .filter(layer => !compressed.includes(layer))
+    .reduce((sum, layer) => sum + (layer.size ?? 0), 0)
+  if (compressed.length === 0) return { sizeBytes: exact }
+  return {
+    sizeBytes:
+      exact + compressed.reduce((sum, layer) => sum + compressedLowerBound(layer.size ?? 0), 0),
+    sizeNotMeasured: {
+      basis: `from the registry's compressed size${compressed.length === 1 ? ' of its layer' : `s of its ${compressed.length} compressed layers`}`,
+      reason: 'the image is deployed from the registry without downloading its layers'
+    }
   }
 }
 

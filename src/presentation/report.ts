@@ -1,10 +1,12 @@
 import * as core from '@actions/core'
 import { describeFailure } from '../domain/errors.js'
 import {
+  describeImageSize,
   formatBytes,
   largestLayers,
   summarizeInstruction,
-  type Finding
+  type Finding,
+  type ImageSize
 } from '../domain/image-checks.js'
 import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../domain/lambda-limits.js'
 import type { BuiltImage } from '../steps/build-image.js'
@@ -39,6 +41,8 @@ export interface RunFacts {
   refresh?: RefreshDecision
   dryRunReport?: DeployPlanReport
   maxImageBytes?: number
+  /** A reused or deploy-only image's size, as the registry's manifest tells it. */
+  registryImageSize?: ImageSize
   dockerfile?: string
   /** The digest of the build's inputs, when it could be taken. */
   inputsDigest?: string
@@ -158,7 +162,10 @@ export function setOutputs(facts: RunFacts): void {
     core.setOutput('image-uri', first.imageUri)
     core.setOutput('image-digest', first.digest)
   }
-  if (facts.built) core.setOutput('image-size', String(facts.built.image.sizeBytes))
+  // Only a measured uncompressed size; empty when only a lower bound is known (the log and the
+  // summary say what was measured).
+  const size = facts.built?.image ?? facts.registryImageSize
+  if (size) core.setOutput('image-size', size.sizeNotMeasured ? '' : String(size.sizeBytes))
   if (facts.built || facts.reusedTag) core.setOutput('built', String(facts.built !== undefined))
   if (facts.inputsDigest) core.setOutput('inputs-digest', facts.inputsDigest)
   if (facts.plan) core.setOutput('architecture', facts.plan.architecture)
@@ -226,12 +233,12 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
       `skipped: the repository holds ${code(facts.reusedTag)}, built from the same inputs`
     ])
   }
+  const limit = facts.maxImageBytes ?? MAX_UNCOMPRESSED_IMAGE_BYTES
+  if (facts.registryImageSize && !facts.built) {
+    rows.push(['Size', escape(describeImageSize(facts.registryImageSize, limit))])
+  }
   if (facts.built) {
-    const limit = facts.maxImageBytes ?? MAX_UNCOMPRESSED_IMAGE_BYTES
-    rows.push([
-      'Size (uncompressed)',
-      `${formatBytes(facts.built.image.sizeBytes)} of ${formatBytes(limit)} allowed`
-    ])
+    rows.push(['Size', escape(describeImageSize(facts.built.image, limit))])
     rows.push(['Platform', facts.built.platform])
     rows.push(['Built with', escape(describeDockerSetup(facts.built.docker))])
     const image = facts.built.image

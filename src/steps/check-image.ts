@@ -1,5 +1,11 @@
+import * as core from '@actions/core'
 import type { DockerEngine, InspectedImage } from '../adapters/docker.js'
-import { checkImage, type Finding } from '../domain/image-checks.js'
+import {
+  checkImage,
+  checkSizeMeasured,
+  describeImageSize,
+  type Finding
+} from '../domain/image-checks.js'
 import { checkEntrypointFile, type ImageFileReader } from '../domain/image-files.js'
 import type { LambdaArchitecture } from '../domain/lambda-limits.js'
 import {
@@ -30,7 +36,10 @@ export async function checkBuiltImage(
   expected: ImageExpectations,
   docker: DockerEngine
 ): Promise<Finding[]> {
+  core.info(`Image size: ${describeImageSize(image, expected.maxImageBytes)}`)
   const configFindings = checkImage(image, expected)
+  const unmeasured = checkSizeMeasured(image, expected.maxImageBytes)
+  if (unmeasured) configFindings.push(unmeasured)
   // A non-Linux image has no Linux programs to look at; its config finding says it all.
   if (configFindings.some(finding => finding.id === 'image-not-linux')) return configFindings
 

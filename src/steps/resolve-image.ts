@@ -7,8 +7,12 @@ import { ActionError } from '../domain/errors.js'
 import {
   checkImage,
   checkLayerMediaTypes,
+  describeImageSize,
+  exactBytes,
   formatBytes,
+  registryImageSize,
   type Finding,
+  type ImageSize,
   type ManifestLayer
 } from '../domain/image-checks.js'
 import { LAMBDA_MANIFEST_MEDIA_TYPES } from '../domain/lambda-limits.js'
@@ -18,8 +22,13 @@ import type { DeployPlan } from './resolve-target.js'
 export interface ExistingImage {
   readonly pushed: PushedImage
   readonly findings: readonly Finding[]
-  /** Sum of the compressed layers: a lower bound of the uncompressed size Lambda limits. */
+  /** Sum of the layers' sizes in the manifest (compressed, for compressed layers). */
   readonly compressedBytes: number
+  /**
+   * Uncompressed, as Lambda's limit counts it: exact only when every layer is an uncompressed
+   * tar; else a lower bound from the compressed sizes, marked as not measured.
+   */
+  readonly size: ImageSize
 }
 
 /**
@@ -54,6 +63,7 @@ export async function resolveExistingImage(
     layers?: (ManifestLayer & { size?: number })[]
   }
   const compressedBytes = (parsed.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0)
+  const size = registryImageSize(parsed.layers ?? [])
 
   // The manifest is in hand from ECR; only the config blob is read from the registry.
   const config = parsed.config?.digest
@@ -63,7 +73,7 @@ export async function resolveExistingImage(
     {
       os: config.os ?? '',
       architecture: config.architecture ?? '',
-      sizeBytes: compressedBytes,
+      ...size,
       layers: [],
       entrypoint: [],
       cmd: [],
@@ -76,7 +86,7 @@ export async function resolveExistingImage(
   const layerFinding = checkLayerMediaTypes(parsed.layers ?? [])
   if (layerFinding) findings.push(layerFinding)
   core.info(
-    `${repository.uri}@${manifest.digest}: ${config.os}/${config.architecture}, ${formatBytes(compressedBytes)} compressed`
+    `${repository.uri}@${manifest.digest}: ${config.os}/${config.architecture}, ${formatBytes(compressedBytes)} in the registry (${exactBytes(compressedBytes)}); size: ${describeImageSize(size, maxImageBytes)}`
   )
   return {
     pushed: {
@@ -85,6 +95,7 @@ export async function resolveExistingImage(
       mediaType: manifest.mediaType
     },
     findings,
-    compressedBytes
+    compressedBytes,
+    size
   }
 }

@@ -6,7 +6,7 @@ import type { StoredManifest } from '../adapters/ecr.js'
 import type { RegistryHttp } from '../adapters/registry-http.js'
 import { buildInputsDigest, inputsTag, INPUTS_DIGEST_LABEL } from '../domain/build-inputs.js'
 import { isActionError } from '../domain/errors.js'
-import type { Finding } from '../domain/image-checks.js'
+import type { Finding, ImageSize } from '../domain/image-checks.js'
 import { platformFor, type LambdaArchitecture } from '../domain/lambda-limits.js'
 import type { BuildSettings } from '../inputs.js'
 import type { ResolvedBase } from './base-image.js'
@@ -29,6 +29,8 @@ export interface ReusableImage {
   /** Per repository URI: the image, and its manifest (to add the run's tags to it). */
   readonly images: Map<string, { pushed: PushedImage; manifest: StoredManifest }>
   readonly findings: readonly Finding[]
+  /** As the registry's manifest tells it (resolve-image.ts): measured only for uncompressed layers. */
+  readonly size: ImageSize
 }
 
 /**
@@ -91,6 +93,7 @@ export async function findReusableImage(
 ): Promise<ReusableImage | undefined> {
   const images = new Map<string, { pushed: PushedImage; manifest: StoredManifest }>()
   const findings: Finding[] = []
+  let size: ImageSize | undefined
   for (const repository of plan.repositories) {
     const registry = aws.registry(repository.region)
     let manifest: StoredManifest | undefined
@@ -118,8 +121,10 @@ export async function findReusableImage(
     )
     images.set(repository.uri, { pushed: existing.pushed, manifest })
     findings.push(...existing.findings)
+    size ??= existing.size
   }
-  return { tag: fingerprint.tag, images, findings }
+  if (!size) return undefined
+  return { tag: fingerprint.tag, images, findings, size }
 }
 
 function isDirectory(candidate: string): boolean {
