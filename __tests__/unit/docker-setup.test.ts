@@ -151,12 +151,30 @@ describe('chooseCaches', () => {
   const none = { from: [], to: [] }
 
   it("caches in the function's repository, per architecture, in ECR's form, never failing the build", () => {
-    const choice = chooseCaches(none, true, containerdStore, REPO, 'arm64')
+    const choice = chooseCaches(none, 'min', containerdStore, REPO, 'arm64')
     expect(choice.from).toEqual([`type=registry,ref=${REPO}:buildcache-arm64`])
     expect(choice.to).toEqual([
-      `type=registry,ref=${REPO}:buildcache-arm64,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+      `type=registry,ref=${REPO}:buildcache-arm64,mode=min,image-manifest=true,oci-mediatypes=true,ignore-error=true`
     ])
-    expect(choice.note).toContain('registry-cache: false')
+    expect(choice.repository).toBe(REPO)
+  })
+
+  it("by default exports only the final image's layers (mode=min), saying how to get more or none", () => {
+    const choice = chooseCaches(none, 'min', containerdStore, REPO, 'x86_64')
+    expect(choice.to[0]).toContain(',mode=min,')
+    expect(choice.to[0]).not.toContain('mode=max')
+    expect(choice.note).toContain('mode=min')
+    expect(choice.note).toContain('registry-cache: max')
+    expect(choice.note).toContain('false turns the cache off')
+  })
+
+  it('exports every stage (mode=max) only when asked, and says who can read it', () => {
+    const choice = chooseCaches(none, 'max', containerdStore, REPO, 'x86_64')
+    expect(choice.to).toEqual([
+      `type=registry,ref=${REPO}:buildcache-x86_64,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+    ])
+    expect(choice.note).toContain('builder stages included')
+    expect(choice.note).toContain('readable by every principal that may pull from it')
   })
 
   it('does the same on a docker-container builder over the classic store', () => {
@@ -164,17 +182,20 @@ describe('chooseCaches', () => {
       ...runner,
       builder: { name: 'ci', driver: 'docker-container', platforms: ['linux/amd64'] }
     }
-    expect(chooseCaches(none, true, container, REPO, 'x86_64').to).toHaveLength(1)
+    expect(chooseCaches(none, 'min', container, REPO, 'x86_64').to).toHaveLength(1)
   })
 
-  it('leaves the cache out, saying why, where the builder cannot export one', () => {
-    const choice = chooseCaches(none, true, runner, REPO, 'x86_64')
-    expect(choice).toMatchObject({ from: [], to: [] })
-    expect(choice.note).toContain('classic image store cannot export')
-  })
+  it.each(['min', 'max'] as const)(
+    'leaves the %s cache out, saying why, where the builder cannot export one',
+    mode => {
+      const choice = chooseCaches(none, mode, runner, REPO, 'x86_64')
+      expect(choice).toMatchObject({ from: [], to: [] })
+      expect(choice.note).toContain('classic image store cannot export')
+    }
+  )
 
   it('reads but does not write a cache tag the repository holds immutable, saying why', () => {
-    const choice = chooseCaches(none, true, containerdStore, REPO, 'x86_64', true)
+    const choice = chooseCaches(none, 'min', containerdStore, REPO, 'x86_64', true)
     expect(choice.from).toEqual([`type=registry,ref=${REPO}:buildcache-x86_64`])
     expect(choice.to).toEqual([])
     expect(choice.note).toContain('immutable')
@@ -183,7 +204,8 @@ describe('chooseCaches', () => {
 
   it("uses the user's caches as given, and none with registry-cache off", () => {
     const given = { from: ['type=gha'], to: [] }
-    expect(chooseCaches(given, true, containerdStore, REPO, 'x86_64')).toEqual(given)
-    expect(chooseCaches(none, false, containerdStore, REPO, 'x86_64')).toEqual(none)
+    expect(chooseCaches(given, 'min', containerdStore, REPO, 'x86_64')).toEqual(given)
+    expect(chooseCaches(given, 'max', containerdStore, REPO, 'x86_64')).toEqual(given)
+    expect(chooseCaches(none, 'off', containerdStore, REPO, 'x86_64')).toEqual(none)
   })
 })

@@ -169,22 +169,33 @@ export interface CacheChoice {
 }
 
 /**
+ * What the default registry cache exports (`registry-cache`): `min`, only the cache of the
+ * final image's own layers, which the image pushed to the same repository publishes anyway;
+ * `max`, every stage's layers, builder stages included (a copied `.npmrc`, private sources,
+ * tool chains), which then become readable by every principal that may pull from the repository;
+ * `off`, no registry cache. https://docs.docker.com/build/cache/backends/#cache-mode
+ */
+export const REGISTRY_CACHE_MODES = ['min', 'max', 'off'] as const
+export type RegistryCacheMode = (typeof REGISTRY_CACHE_MODES)[number]
+
+/**
  * The caches a build uses: the user's, when cache-from or cache-to is set; else, with
  * registry-cache on and a builder that can export caches, the function's own repository under
  * `buildcache-ARCH`, in the form ECR stores (an image manifest with OCI media types:
- * https://docs.docker.com/build/cache/backends/registry/, and the ECR note there). A failed
- * export is only a warning: the cache must never be why a deploy fails.
+ * https://docs.docker.com/build/cache/backends/registry/, and the ECR note there), in the mode
+ * registry-cache asks for. A failed export is only a warning: the cache must never be why a
+ * deploy fails.
  */
 export function chooseCaches(
   given: { readonly from: readonly string[]; readonly to: readonly string[] },
-  registryCache: boolean,
+  registryCache: RegistryCacheMode,
   facts: DockerFacts,
   cacheRepository: string,
   architecture: string,
   /** The cache tag is immutable in the repository: ECR refuses to write it once it exists. */
   cacheTagImmutable = false
 ): CacheChoice {
-  if (given.from.length > 0 || given.to.length > 0 || !registryCache) return given
+  if (given.from.length > 0 || given.to.length > 0 || registryCache === 'off') return given
   if (!canExportCaches(facts)) {
     return {
       from: [],
@@ -205,9 +216,12 @@ export function chooseCaches(
   return {
     from: [`type=registry,ref=${ref}`],
     to: [
-      `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+      `type=registry,ref=${ref},mode=${registryCache},image-manifest=true,oci-mediatypes=true,ignore-error=true`
     ],
-    note: `Build cache: ${ref} (registry-cache: false turns it off).`,
+    note:
+      registryCache === 'max'
+        ? `Build cache: ${ref}, mode=max (registry-cache: max): the layers of every build stage, builder stages included, are written to the repository, readable by every principal that may pull from it.`
+        : `Build cache: ${ref}, mode=min: only the final image's layers (registry-cache: max also caches the build stages, false turns the cache off).`,
     repository: cacheRepository
   }
 }
