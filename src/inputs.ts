@@ -12,6 +12,7 @@ import {
   type RepositoryLocation
 } from './domain/aws-names.js'
 import { ActionError } from './domain/errors.js'
+import type { RegistryCacheMode } from './domain/docker-setup.js'
 import {
   parseFunctionCreation,
   parseRepositoryCreation,
@@ -53,8 +54,11 @@ export interface BuildSettings {
   readonly secrets: readonly { readonly id: string; readonly value: string }[]
   readonly cacheFrom: readonly string[]
   readonly cacheTo: readonly string[]
-  /** Cache to and from the function's repository when cache-from and cache-to are both empty. */
-  readonly registryCache: boolean
+  /**
+   * Cache to and from the function's repository when cache-from and cache-to are both empty:
+   * min (registry-cache: true) caches only the final image's layers, max every stage's.
+   */
+  readonly registryCache: RegistryCacheMode
   readonly builder?: string
 }
 
@@ -69,7 +73,15 @@ export interface RolloutSettings {
   readonly plan: RolloutPlan
   /** Alarms whose ALARM state rolls the alias back (DescribeAlarms), in the order given. */
   readonly alarms: readonly string[]
+  /**
+   * What an alarm that stayed INSUFFICIENT_DATA for the whole rollout (it watched nothing)
+   * does: fail rolls the alias back and fails the step, warn lets the rollout finish.
+   */
+  readonly insufficientData: InsufficientDataPolicy
 }
+
+export const INSUFFICIENT_DATA_POLICIES = ['fail', 'warn'] as const
+export type InsufficientDataPolicy = (typeof INSUFFICIENT_DATA_POLICIES)[number]
 
 /** A function to update, with the region it is in (from its ARN or the default region). */
 export interface FunctionTarget {
@@ -164,7 +176,8 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
   }
   const publish = parseBoolean(read, 'publish', false)
   const alias = parseAlias(read('alias'), read('alias-routing-weight'), publish)
-  const rollout = parseRollout(read('rollout'), read('rollout-alarms'), publish, alias)
+  const verify = parseVerifySettings(read, file => readFileSync(file, 'utf8'))
+  const rollout = parseRollout(read, publish, alias, verify !== undefined)
   return {
     functions,
     repositories,
@@ -195,7 +208,7 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
     deployedTag: parseDeployedTag(read('deployed-tag')),
     createFunction: parseFunctionCreation(read),
     createRepository: parseRepositoryCreation(read),
-    verify: parseVerifySettings(read, file => readFileSync(file, 'utf8')),
+    verify,
     revision: env.GITHUB_SHA && /^[0-9a-f]{7,64}$/.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
   }
 }
@@ -216,7 +229,7 @@ function parseBuild(read: InputReader): BuildSettings {
     secrets: parseSecrets(read('secrets')),
     cacheFrom: parseBuilderOptions(read('cache-from'), 'cache-from'),
     cacheTo: parseBuilderOptions(read('cache-to'), 'cache-to'),
-    registryCache: parseBoolean(read, 'registry-cache', true),
+    registryCache: parseRegistryCache(read('registry-cache')),
     builder: optionalToken(read, 'builder', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/)
   }
 }
@@ -405,19 +418,32 @@ const MAX_ROLLOUT_ALARMS = 100
 const MAX_ALARM_NAME_LENGTH = 255
 
 function parseRollout(
-  planText: string,
-  alarmsText: string,
+  read: InputReader,
   publish: boolean,
-  alias: AliasSettings | undefined
+  alias: AliasSettings | undefined,
+  /** verify-event is set: the new version is invoked at the first step and can roll it back. */
+  verified: boolean
 ): RolloutSettings | undefined {
+  const planText = read('rollout')
   const plan = parseRolloutPlan(planText)
-  const alarms = splitList(alarmsText, true)
+  const alarms = splitList(read('rollout-alarms'), true)
+  const unwatched = parseBoolean(read, 'rollout-unwatched', false)
+  const insufficientData = parseInsufficientDataPolicy(read('rollout-insufficient-data'))
+  // Only a choice away from the default (action.yml gives the defaults) is out of place.
+  const acceptsNoData = insufficientData === 'warn'
   if (!plan) {
     if (alarms.length > 0) {
       throw new ActionError(
         'rollout-alarms-without-rollout',
         'rollout-alarms is set but rollout is not; alarms are watched only during a rollout.',
         'Set rollout (e.g. "canary 10% 5m"), or remove rollout-alarms.'
+      )
+    }
+    if (unwatched || acceptsNoData) {
+      throw new ActionError(
+        'rollout-option-without-rollout',
+        `${unwatched ? 'rollout-unwatched' : 'rollout-insufficient-data'} is set but rollout is not; it applies only to a rollout.`,
+        'Set rollout (e.g. "canary 10% 5m"), or remove it.'
       )
     }
     return undefined
@@ -458,7 +484,35 @@ function parseRollout(
       'Give alarm names, one per line or comma-separated.'
     )
   }
-  return { plan, alarms: [...new Set(alarms)] }
+  // A rollout that nothing watches can never roll back: its steps only delay the full switch,
+  // while it looks as safe as a watched one. That takes an explicit opt-in.
+  if (alarms.length === 0 && !verified && !unwatched) {
+    throw new ActionError(
+      'rollout-unwatched',
+      `rollout "${planText}" has nothing to watch: neither rollout-alarms nor verify-event is set, so no step could roll the alias back.`,
+      'Name the CloudWatch alarms that should stop it in rollout-alarms, and/or set verify-event to invoke the new version at the first step. To shift traffic step by step with no check at all, set rollout-unwatched: true.'
+    )
+  }
+  if (acceptsNoData && alarms.length === 0) {
+    throw new ActionError(
+      'rollout-insufficient-data-without-alarms',
+      'rollout-insufficient-data is warn but rollout-alarms is not set; it says what an alarm without data does.',
+      'Set rollout-alarms, or remove rollout-insufficient-data.'
+    )
+  }
+  return { plan, alarms: [...new Set(alarms)], insufficientData }
+}
+
+function parseInsufficientDataPolicy(value: string): InsufficientDataPolicy {
+  const policy = value === '' ? 'fail' : value.toLowerCase()
+  if ((INSUFFICIENT_DATA_POLICIES as readonly string[]).includes(policy)) {
+    return policy as InsufficientDataPolicy
+  }
+  throw new ActionError(
+    'invalid-rollout-insufficient-data',
+    `rollout-insufficient-data is "${value}", not ${INSUFFICIENT_DATA_POLICIES.join(' or ')}.`,
+    'Set fail (the default: an alarm that had no data for the whole rollout rolls it back) or warn (a warning, and the rollout completes).'
+  )
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/
@@ -659,6 +713,22 @@ function parseMaxImageSize(value: string): number {
     )
   }
   return bytes
+}
+
+/**
+ * registry-cache: true (the default) and min cache only what the final image publishes anyway;
+ * max also the build stages, an explicit choice because their layers become readable by
+ * everyone who may pull from the repository; false none.
+ */
+function parseRegistryCache(value: string): RegistryCacheMode {
+  if (value === '' || /^(true|min)$/i.test(value)) return 'min'
+  if (/^max$/i.test(value)) return 'max'
+  if (/^false$/i.test(value)) return 'off'
+  throw new ActionError(
+    'invalid-registry-cache',
+    `registry-cache is "${value}", not one of true, min, max or false.`,
+    "Set registry-cache to true (the default, the same as min: only the final image's layers), max (every build stage's layers too, readable by everyone who may pull from the repository) or false (no registry cache)."
+  )
 }
 
 function parseBoolean(read: InputReader, name: string, fallback: boolean): boolean {

@@ -38,6 +38,7 @@ import {
 } from './steps/verify-invoke.js'
 import { checkGrantsFit, grantLambdaPull } from './steps/grant-pull.js'
 import { moveDeployedTag } from './steps/move-deployed-tag.js'
+import { publishedValues } from './steps/published-values.js'
 import {
   creationPlan,
   planDeploy,
@@ -170,11 +171,20 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   )
   const verifiedInRollout: VerifyResult[] = []
   const verify = config.verify
+  const published = publishedValues(plan, config, [
+    facts.base?.base.reference?.canonical,
+    facts.base?.digest,
+    ...facts.pushed.flatMap(image => [image.imageUri, image.digest])
+  ])
   const healthCheckFor =
     verify && config.rollout
       ? (target: DeployTarget) =>
-          verifyAsHealthCheck(target, verify, aws.invoker(target.region, target.roleArn), result =>
-            verifiedInRollout.push(result)
+          verifyAsHealthCheck(
+            target,
+            verify,
+            aws.invoker(target.region, target.roleArn),
+            published,
+            result => verifiedInRollout.push(result)
           )
       : undefined
   facts.results = await timed('deploy', () =>
@@ -193,6 +203,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
         facts.results!,
         verify,
         target => aws.invoker(target.region, target.roleArn),
+        published,
         already
       )
     )
@@ -302,7 +313,7 @@ async function builtImage(
   await checkOrFail(built, plan, config, base, docker, facts, timed)
   if (config.smokeTest.enabled) {
     facts.smokeTests = await timed('smoke-test', () =>
-      smokeTestTargets(built, plan, config, docker)
+      smokeTestTargets(built, plan, config, docker, [base.base.reference?.canonical, base.digest])
     )
   }
   return {
@@ -368,6 +379,7 @@ function reusedImage(
   mutabilities: TagMutabilities
 ): DeployableImage {
   facts.findings = reusable.findings
+  facts.registryImageSize = reusable.size
   facts.reusedTag = reusable.tag
   failOnFindings(reusable.findings, config, 'nothing was deployed')
   core.info(
@@ -442,6 +454,7 @@ async function existingImage(
     )
   )
   facts.findings = existing.findings
+  facts.registryImageSize = existing.size
   failOnFindings(existing.findings, config, 'nothing was deployed')
   return {
     planned: { kind: 'pushed', digest: existing.pushed.digest },
@@ -486,8 +499,11 @@ async function smokeTestTargets(
   built: BuiltImage,
   plan: DeployPlan,
   config: ActionConfig,
-  docker: DockerEngine
+  docker: DockerEngine,
+  /** The base image's name and digest: shown in the outputs, so never masked. */
+  baseValues: readonly (string | undefined)[]
 ): Promise<SmokeTestReport[]> {
+  const published = publishedValues(plan, config, baseValues)
   const reports: SmokeTestReport[] = []
   const seen = new Set<string>()
   for (const target of plan.targets) {
@@ -516,7 +532,8 @@ async function smokeTestTargets(
           // The function runs with its own variables, and with those the deploy sets over them.
           overrides: { ...overrides, environment: { ...fn.environment, ...overrides.environment } }
         },
-        docker
+        docker,
+        published
       )
     )
   }

@@ -95,9 +95,49 @@ describe('parseConfig', () => {
     })
     expect(config.rollout).toEqual({
       plan: { kind: 'linear', percent: 10, holdSeconds: 60 },
-      alarms: ['errors', 'throttles', 'p99-latency']
+      alarms: ['errors', 'throttles', 'p99-latency'],
+      insufficientData: 'fail'
     })
     expect(parse(good).rollout).toBeUndefined()
+  })
+
+  const rollout = { ...good, publish: 'true', alias: 'live', rollout: 'canary 10% 5m' }
+
+  it('refuses a rollout that nothing watches, naming the opt-in', () => {
+    let error: unknown
+    try {
+      parse(rollout)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).id).toBe('rollout-unwatched')
+    expect((error as ActionError).reason).toContain(
+      'neither rollout-alarms nor verify-event is set'
+    )
+    expect((error as ActionError).fix).toContain('rollout-unwatched: true')
+  })
+
+  it.each([
+    ['alarms', { 'rollout-alarms': 'errors' }],
+    ['a verify invoke', { 'verify-event': '{}' }],
+    ['nothing, by explicit opt-in', { 'rollout-unwatched': 'true' }]
+  ])('takes a rollout watched by %s', (_, inputs) => {
+    expect(parse({ ...rollout, ...inputs }).rollout?.plan.kind).toBe('canary')
+  })
+
+  it('takes the defaults of the rollout options without a rollout, as the runner passes them', () => {
+    expect(
+      parse({ ...good, 'rollout-unwatched': 'false', 'rollout-insufficient-data': 'fail' }).rollout
+    ).toBeUndefined()
+  })
+
+  it('reads rollout-insufficient-data: fail by default, or warn', () => {
+    const watched = { ...rollout, 'rollout-alarms': 'errors' }
+    expect(parse(watched).rollout?.insufficientData).toBe('fail')
+    expect(
+      parse({ ...watched, 'rollout-insufficient-data': 'WARN' }).rollout?.insufficientData
+    ).toBe('warn')
   })
 
   it('takes the region from a function ARN', () => {
@@ -257,6 +297,51 @@ describe('parseConfig', () => {
       'rollout-alarms-without-rollout'
     ],
     [
+      'rollout-unwatched without a rollout',
+      { ...good, publish: 'true', alias: 'live', 'rollout-unwatched': 'true' },
+      'rollout-option-without-rollout'
+    ],
+    [
+      'rollout-insufficient-data without a rollout',
+      { ...good, publish: 'true', alias: 'live', 'rollout-insufficient-data': 'warn' },
+      'rollout-option-without-rollout'
+    ],
+    [
+      'rollout-insufficient-data without alarms',
+      {
+        ...good,
+        publish: 'true',
+        alias: 'live',
+        rollout: 'canary 10% 5m',
+        'verify-event': '{}',
+        'rollout-insufficient-data': 'warn'
+      },
+      'rollout-insufficient-data-without-alarms'
+    ],
+    [
+      'rollout-insufficient-data that is not fail or warn',
+      {
+        ...good,
+        publish: 'true',
+        alias: 'live',
+        rollout: 'canary 10% 5m',
+        'rollout-alarms': 'errors',
+        'rollout-insufficient-data': 'ignore'
+      },
+      'invalid-rollout-insufficient-data'
+    ],
+    [
+      'rollout-unwatched that is not a boolean',
+      {
+        ...good,
+        publish: 'true',
+        alias: 'live',
+        rollout: 'canary 10% 5m',
+        'rollout-unwatched': 'yes'
+      },
+      'invalid-rollout-unwatched'
+    ],
+    [
       'more than 100 rollout alarms',
       {
         ...good,
@@ -303,5 +388,32 @@ describe('parseConfig', () => {
     )
   )('refuses %s', (_name, inputs, id, env) => {
     expect(errorId(inputs, env)).toBe(id)
+  })
+})
+
+describe('registry-cache', () => {
+  it.each([
+    ['', 'min'],
+    ['true', 'min'],
+    ['True', 'min'],
+    ['min', 'min'],
+    ['max', 'max'],
+    ['false', 'off']
+  ])('reads "%s" as %s', (value, mode) => {
+    expect(parse({ ...good, 'registry-cache': value }).build?.registryCache).toBe(mode)
+  })
+
+  it('refuses anything else, naming the accepted values', () => {
+    const error = (() => {
+      try {
+        parse({ ...good, 'registry-cache': 'mode=max' })
+      } catch (caught) {
+        return caught
+      }
+      return undefined
+    })()
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).id).toBe('invalid-registry-cache')
+    expect((error as ActionError).message).toContain('true, min, max or false')
   })
 })

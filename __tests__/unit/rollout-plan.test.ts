@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
 import { ActionError } from '../../src/domain/errors.js'
 import {
+  alarmsStillWithoutData,
   describeRolloutPlan,
   missingAlarms,
+  noDataCause,
   parseRolloutPlan,
   rollbackDecision,
   rolloutSeconds,
@@ -140,5 +142,39 @@ describe('rollbackDecision', () => {
 
   it('finds the alarm names CloudWatch does not know', () => {
     expect(missingAlarms(['a', 'b'], [ok, { ...ok, name: 'a' }])).toEqual(['b'])
+  })
+})
+
+describe('alarms without data for the whole rollout', () => {
+  const state = (name: string, value: string) => ({ name, state: value, reason: '' })
+
+  it('keeps only the alarms that were INSUFFICIENT_DATA at this read too', () => {
+    expect(
+      alarmsStillWithoutData(
+        ['errors', 'latency', 'throttles'],
+        [state('errors', 'OK'), state('latency', 'INSUFFICIENT_DATA'), state('throttles', 'ALARM')]
+      )
+    ).toEqual(['latency'])
+  })
+
+  it('keeps an alarm the read no longer returns (deleted meanwhile): it judged nothing', () => {
+    expect(alarmsStillWithoutData(['errors'], [])).toEqual(['errors'])
+  })
+
+  it('never brings back an alarm that had data once', () => {
+    const afterFirst = alarmsStillWithoutData(['errors'], [state('errors', 'OK')])
+    expect(alarmsStillWithoutData(afterFirst, [state('errors', 'INSUFFICIENT_DATA')])).toEqual([])
+  })
+
+  it('is a cause naming each alarm and the number of reads, or nothing', () => {
+    expect(noDataCause([], 4)).toBeUndefined()
+    expect(noDataCause(['errors'], 1)).toEqual({
+      kind: 'no-data',
+      description:
+        'alarm errors stayed INSUFFICIENT_DATA at all 1 read of the rollout, so it watched nothing (a metric name or dimension that matches no data looks like this)'
+    })
+    expect(noDataCause(['a', 'b'], 6)?.description).toMatch(
+      /^alarms a, b stayed INSUFFICIENT_DATA at all 6 reads of the rollout, so they watched nothing/
+    )
   })
 })

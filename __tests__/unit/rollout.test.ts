@@ -7,6 +7,7 @@ import type { AlarmState } from '../../src/domain/rollout-plan.js'
 import type { RolloutSettings } from '../../src/inputs.js'
 import {
   ALARM_POLL_SECONDS,
+  checkAliasCanShift,
   checkRolloutAlarms,
   rolloutAlias,
   type HealthCheck
@@ -62,7 +63,8 @@ function scriptedAlarms(script: (read: number) => AlarmState[]): AlarmReader & {
 const okAlarm = { name: 'errors', state: 'OK', reason: '' }
 const canary: RolloutSettings = {
   plan: { kind: 'canary', percent: 10, holdSeconds: 25 },
-  alarms: ['errors']
+  alarms: ['errors'],
+  insufficientData: 'fail'
 }
 const onTwo: CurrentAlias = { functionVersion: '2', weights: {}, revisionId: 'r0' }
 
@@ -117,7 +119,11 @@ describe('rolloutAlias', () => {
   it('linear: every step names the revision the previous one returned', async () => {
     const fake = fakeReleases(onTwo)
     await run(
-      { plan: { kind: 'linear', percent: 40, holdSeconds: 1 }, alarms: [] },
+      {
+        plan: { kind: 'linear', percent: 40, holdSeconds: 1 },
+        alarms: [],
+        insufficientData: 'fail'
+      },
       fake.releases,
       scriptedAlarms(() => [])
     )
@@ -165,7 +171,11 @@ describe('rolloutAlias', () => {
     const fake = fakeReleases(onTwo)
     const healthCheck = jest.fn<HealthCheck>(() => Promise.resolve({ ok: true, reason: '' }))
     await run(
-      { plan: { kind: 'linear', percent: 50, holdSeconds: 1 }, alarms: [] },
+      {
+        plan: { kind: 'linear', percent: 50, holdSeconds: 1 },
+        alarms: [],
+        insufficientData: 'fail'
+      },
       fake.releases,
       scriptedAlarms(() => []),
       { healthCheck }
@@ -217,6 +227,67 @@ describe('rolloutAlias', () => {
     expect(outcome.alias).toContain('first deploy, no rollout')
   })
 
+  const noData = { name: 'errors', state: 'INSUFFICIENT_DATA', reason: 'Insufficient Data' }
+
+  it('rolls back before the last shift when an alarm had no data at any read', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(() => [noData])
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-alarm-no-data')
+    expect(error.reason).toContain(
+      'alarm errors stayed INSUFFICIENT_DATA at all 3 reads of the rollout, so it watched nothing'
+    )
+    expect(error.reason).toContain('rolled back at 10% to 3')
+    expect(error.fix).toContain('rollout-insufficient-data: warn')
+    // 10% was made, 100% never: the alias went back from the canary step.
+    expect(fake.writes).toEqual([
+      ['2', { '3': 0.1 }, 'r0'],
+      ['2', {}, undefined]
+    ])
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it('completes with a warning when rollout-insufficient-data is warn', async () => {
+    const fake = fakeReleases(onTwo)
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    const outcome = await run(
+      { ...canary, insufficientData: 'warn' },
+      fake.releases,
+      scriptedAlarms(() => [noData])
+    )
+    const warnings = stdout.mock.calls
+      .map(([chunk]) => String(chunk))
+      .filter(line => line.startsWith('::warning::'))
+    stdout.mockRestore()
+    expect(fake.current()).toMatchObject({ functionVersion: '3', weights: {} })
+    expect(outcome.alias).toBe(
+      'live moved from 2 to 3 by rollout (10% to 3, 100% to 3); errors had no data throughout'
+    )
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('alarm errors stayed INSUFFICIENT_DATA')
+  })
+
+  it('accepts an alarm that had no data at first and data later', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(read => [read < 3 ? noData : okAlarm])
+    const outcome = await run(canary, fake.releases, alarms)
+    expect(outcome.steps).toEqual(['10% to 3', '100% to 3'])
+  })
+
+  it('names only the alarms that never had data, among several', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(() => [
+      okAlarm,
+      { ...noData, name: 'latency' },
+      { ...noData, name: 'throttles' }
+    ])
+    const error = await failureOf(
+      run({ ...canary, alarms: ['errors', 'latency', 'throttles'] }, fake.releases, alarms)
+    )
+    expect(error.reason).toContain('alarms latency, throttles stayed INSUFFICIENT_DATA')
+    expect(error.reason).not.toContain('errors,')
+  })
+
   it('leaves an alias already on the new version as it is', async () => {
     const fake = fakeReleases({ ...onTwo, functionVersion: '3' })
     const outcome = await run(
@@ -226,6 +297,26 @@ describe('rolloutAlias', () => {
     )
     expect(fake.writes).toEqual([])
     expect(outcome.alias).toBe('live already points at 3')
+  })
+})
+
+describe('checkAliasCanShift', () => {
+  it('refuses an alias on $LATEST, which cannot carry routing weights', async () => {
+    const fake = fakeReleases({ ...onTwo, functionVersion: '$LATEST' })
+    const error = await failureOf(checkAliasCanShift('app', ARN, 'live', fake.releases))
+    expect(error.id).toBe('alias-on-latest')
+    expect(error.reason).toContain('Alias live of app points at $LATEST')
+    expect(error.reason).toContain('app was not changed')
+    expect(error.fix).toContain('--function-version N')
+    expect(fake.writes).toEqual([])
+  })
+
+  it.each([
+    ['on a published version', onTwo],
+    ['missing (it is created on the new version)', undefined]
+  ])('passes an alias %s', async (_, alias) => {
+    const fake = fakeReleases(alias)
+    await expect(checkAliasCanShift('app', ARN, 'live', fake.releases)).resolves.toBeUndefined()
   })
 })
 

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals'
+import { beforeEach, describe, expect, it, jest } from '@jest/globals'
 import {
   InvokeCommand,
   LambdaClient,
@@ -53,7 +53,7 @@ describe('verifyInvoke', () => {
       LogResult: tail('START RequestId: 1 Version: 7\nhandled\n'),
       ExecutedVersion: '7'
     })
-    const result = await verifyInvoke(target, '7', settings, invoker())
+    const result = await verifyInvoke(target, '7', settings, invoker(), [])
     expect(result).toMatchObject({
       function: 'orders',
       qualifier: '7',
@@ -75,7 +75,7 @@ describe('verifyInvoke', () => {
 
   it('invokes $LATEST when no version was published', async () => {
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes('{"ok":true}') })
-    const result = await verifyInvoke(target, undefined, settings, invoker())
+    const result = await verifyInvoke(target, undefined, settings, invoker(), [])
     expect(result.qualifier).toBe('$LATEST')
     expect(lambdaMock.commandCalls(InvokeCommand)[0]!.args[0].input.Qualifier).toBeUndefined()
   })
@@ -87,7 +87,7 @@ describe('verifyInvoke', () => {
       Payload: bytes('{"errorType":"OrderNotFound","errorMessage":"order 42 does not exist"}'),
       LogResult: tail('ERROR Invoke Error OrderNotFound\n')
     })
-    const result = await verifyInvoke(target, undefined, settings, invoker())
+    const result = await verifyInvoke(target, undefined, settings, invoker(), [])
     expect(result).toMatchObject({ outcome: 'function-error', passed: false })
     expect(result.reason).toContain('the function failed (Unhandled)')
     expect(result.reason).toContain('order 42 does not exist')
@@ -96,7 +96,7 @@ describe('verifyInvoke', () => {
 
   it('fails when the response does not match, naming where', async () => {
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: bytes('{"ok":false}') })
-    const result = await verifyInvoke(target, undefined, settings, invoker())
+    const result = await verifyInvoke(target, undefined, settings, invoker(), [])
     expect(result.outcome).toBe('unexpected-response')
     expect(result.reason).toBe(
       'the response is not what verify-expect says: $.ok: expected true, got false'
@@ -111,7 +111,7 @@ describe('verifyInvoke', () => {
         $metadata: {}
       })
     )
-    const result = await verifyInvoke(target, undefined, settings, invoker())
+    const result = await verifyInvoke(target, undefined, settings, invoker(), [])
     expect(result).toMatchObject({ outcome: 'call-failed', passed: false, logTail: '' })
     expect(result.reason).toContain('[verify-function-not-ready]')
     expect(result.reason).toContain('currently in the following state: Pending')
@@ -121,7 +121,7 @@ describe('verifyInvoke', () => {
     lambdaMock
       .on(InvokeCommand)
       .rejects(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }))
-    const result = await verifyInvoke(target, undefined, settings, invoker())
+    const result = await verifyInvoke(target, undefined, settings, invoker(), [])
     expect(result.outcome).toBe('call-failed')
     expect(result.reason).toContain('[verify-invoke-timeout]')
     expect(result.reason).toContain('within 63 seconds')
@@ -134,9 +134,43 @@ describe('verifyInvoke', () => {
       Payload: bytes('{"errorMessage":"bad token secret-token-value"}'),
       LogResult: tail('token=secret-token-value\n')
     })
-    const result = await verifyInvoke(target, undefined, settings, invoker())
+    const result = await verifyInvoke(target, undefined, settings, invoker(), [])
     expect(JSON.stringify(result)).not.toContain('secret-token-value')
     expect(result.logTail).toBe('token=***\n')
+  })
+
+  it('registers no variable that the run publishes, so the outputs that hold it are kept', async () => {
+    const withIdentity = {
+      ...target,
+      function: {
+        ...fn,
+        environment: {
+          API_TOKEN: 'secret-token-value',
+          ACCOUNT_ID: '111111111111',
+          DEPLOY_REGION: 'us-east-1',
+          QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111111111111/orders-queue'
+        }
+      }
+    } as unknown as DeployTarget
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: bytes('{"ok":true,"account":"111111111111","token":"secret-token-value"}'),
+      LogResult: tail('in us-east-1 with secret-token-value\n')
+    })
+    // core.setSecret tells the runner with an ::add-mask:: line on stdout.
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    const result = await verifyInvoke(withIdentity, '7', settings, invoker(), [fn.arn, 'us-east-1'])
+    const registered = stdout.mock.calls
+      .map(([chunk]) => String(chunk))
+      .filter(line => line.startsWith('::add-mask::'))
+      .map(line => line.slice('::add-mask::'.length).trim())
+    stdout.mockRestore()
+    expect(registered.sort()).toEqual([
+      'https://sqs.us-east-1.amazonaws.com/111111111111/orders-queue',
+      'secret-token-value'
+    ])
+    expect(result.response).toBe('{"ok":true,"account":"111111111111","token":"***"}')
+    expect(result.logTail).toBe('in us-east-1 with ***\n')
   })
 })
 
@@ -157,7 +191,7 @@ describe('verifyDeployed', () => {
       { target: other, status: 'unchanged' },
       { target: broken, status: 'failed', error: new Error('update failed') }
     ]
-    const verified = await verifyDeployed(results, settings, () => invoker())
+    const verified = await verifyDeployed(results, settings, () => invoker(), [])
     expect(verified.map(result => [result.function, result.qualifier, result.passed])).toEqual([
       ['orders', '4', true],
       ['billing', '$LATEST', true]
@@ -216,7 +250,7 @@ describe('verifyAsHealthCheck', () => {
       ExecutedVersion: '4'
     })
     const recorded: VerifyResult[] = []
-    const check = verifyAsHealthCheck(target, settings, invoker(), r => recorded.push(r))
+    const check = verifyAsHealthCheck(target, settings, invoker(), [], r => recorded.push(r))
     expect(await check({ version: '4', weight: 0.1, signal })).toEqual({ ok: true, reason: '' })
     expect(await check({ version: '4', weight: 0.2, signal })).toEqual({ ok: true, reason: '' })
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1)
@@ -231,7 +265,7 @@ describe('verifyAsHealthCheck', () => {
       Payload: bytes('{"errorType":"Boom","errorMessage":"no"}')
     })
     const recorded: VerifyResult[] = []
-    const check = verifyAsHealthCheck(target, settings, invoker(), r => recorded.push(r))
+    const check = verifyAsHealthCheck(target, settings, invoker(), [], r => recorded.push(r))
     const verdict = await check({ version: '4', weight: 0.1, signal })
     expect(verdict.ok).toBe(false)
     expect(verdict.reason).toMatch(/^the verify invoke of version 4 failed: /)
@@ -242,7 +276,7 @@ describe('verifyAsHealthCheck', () => {
 describe('verifyDeployed after a rollout', () => {
   it('does not invoke a function the rollout verified already', async () => {
     const results = [{ target, status: 'updated' }] as unknown as FunctionResult[]
-    const verified = await verifyDeployed(results, settings, invoker, new Set([fn.arn]))
+    const verified = await verifyDeployed(results, settings, invoker, [], new Set([fn.arn]))
     expect(verified).toEqual([])
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0)
   })

@@ -131,7 +131,7 @@ export interface HealthVerdict {
 
 /** Why the rollout must go back, or undefined to go on. */
 export interface RollbackCause {
-  readonly kind: 'alarm' | 'health-check' | 'cancelled'
+  readonly kind: 'alarm' | 'health-check' | 'cancelled' | 'no-data'
   readonly description: string
 }
 
@@ -169,4 +169,41 @@ export function missingAlarms(
 ): readonly string[] {
   const known = new Set(found.map(alarm => alarm.name))
   return names.filter(name => !known.has(name))
+}
+
+/** CloudWatch's state for an alarm that cannot tell OK from ALARM (MetricAlarm.StateValue). */
+export const INSUFFICIENT_DATA = 'INSUFFICIENT_DATA'
+
+/**
+ * Of the alarms without data at every read so far, those still without data after this read.
+ * An alarm missing from the read (deleted meanwhile) judged nothing either, and stays.
+ */
+export function alarmsStillWithoutData(
+  withoutData: readonly string[],
+  read: readonly AlarmState[]
+): string[] {
+  const judged = new Set(
+    read.filter(alarm => alarm.state !== INSUFFICIENT_DATA).map(alarm => alarm.name)
+  )
+  return withoutData.filter(name => !judged.has(name))
+}
+
+/**
+ * The policy for an alarm that stayed INSUFFICIENT_DATA at every read of the whole rollout.
+ * One INSUFFICIENT_DATA read is normal (a new alarm, a metric the canary's few requests have not
+ * produced yet) and never rolls back on its own (see rollbackDecision). But an alarm that never
+ * left it judged nothing the rollout did, which is what a mistyped metric name or dimension
+ * looks like, and the rollout's safety rested on it. Undefined when every alarm had data.
+ */
+export function noDataCause(
+  withoutData: readonly string[],
+  reads: number
+): RollbackCause | undefined {
+  if (withoutData.length === 0) return undefined
+  const names = withoutData.join(', ')
+  const one = withoutData.length === 1
+  return {
+    kind: 'no-data',
+    description: `alarm${one ? '' : 's'} ${names} stayed ${INSUFFICIENT_DATA} at all ${reads} read${reads === 1 ? '' : 's'} of the rollout, so ${one ? 'it' : 'they'} watched nothing (a metric name or dimension that matches no data looks like this)`
+  }
 }

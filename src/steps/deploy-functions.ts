@@ -8,7 +8,7 @@ import { deployFunction, type DeployOutcome } from './deploy-function.js'
 import type { PushedImage } from './push-image.js'
 import { releaseFunction, type ReleaseOutcome } from './release-function.js'
 import type { DeployTarget } from './resolve-target.js'
-import { checkRolloutAlarms, type HealthCheck } from './rollout.js'
+import { checkAliasCanShift, checkRolloutAlarms, type HealthCheck } from './rollout.js'
 
 /** created: the function did not exist and create-function-role had it created. */
 export type FunctionStatus = 'created' | 'updated' | 'unchanged' | 'failed'
@@ -43,6 +43,16 @@ export async function deployFunctions(
       // Before the code update: a rollout that cannot watch its alarms changes nothing.
       if (config.rollout && alarms) {
         await checkRolloutAlarms(target.function.name, config.rollout.alarms, alarms)
+      }
+      // Nor does one whose alias cannot carry weights; a function still to create has no alias.
+      const shifts = config.rollout !== undefined || config.alias?.routingWeight !== undefined
+      if (config.publish && config.alias && shifts && !target.creation) {
+        await checkAliasCanShift(
+          target.function.name,
+          target.function.arn,
+          config.alias.name,
+          aws.releases(target.region, target.roleArn)
+        )
       }
       const image = imageFor(target)
       const lambda = aws.functions(target.region, target.roleArn)

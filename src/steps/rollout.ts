@@ -4,10 +4,13 @@ import type { AlarmReader } from '../adapters/cloudwatch.js'
 import type { ReleaseService } from '../adapters/lambda-releases.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
 import {
+  alarmsStillWithoutData,
   describeRolloutPlan,
   missingAlarms,
+  noDataCause,
   rollbackDecision,
   rolloutSteps,
+  type AlarmState,
   type HealthVerdict,
   type RollbackCause
 } from '../domain/rollout-plan.js'
@@ -73,6 +76,33 @@ export async function checkRolloutAlarms(
 }
 
 /**
+ * The unpublished version. Lambda refuses routing weights on an alias that points at it
+ * (UpdateAlias, CreateAlias: "$LATEST is not supported for an alias pointing to more than 1
+ * version"): weights need a published version on both sides.
+ */
+export const LATEST = '$LATEST'
+
+/**
+ * Before the code update: an alias that points at $LATEST cannot carry routing weights, so a
+ * rollout (or alias-routing-weight) from it would be refused at its first shift, after the code
+ * update and a new version. A missing alias is fine: it is created on the new version.
+ */
+export async function checkAliasCanShift(
+  functionName: string,
+  functionArn: string,
+  aliasName: string,
+  releases: Pick<ReleaseService, 'alias'>
+): Promise<void> {
+  const current = await releases.alias(functionArn, aliasName)
+  if (current?.functionVersion !== LATEST) return
+  throw new ActionError(
+    'alias-on-latest',
+    `Alias ${aliasName} of ${functionName} points at ${LATEST}, which cannot carry routing weights (Lambda takes weights only between published versions), so traffic cannot shift from it step by step; ${functionName} was not changed.`,
+    `Point the alias at a published version first (aws lambda publish-version --function-name ${functionName}, then aws lambda update-alias --function-name ${functionName} --name ${aliasName} --function-version N), or leave rollout and alias-routing-weight empty to move the alias outright.`
+  )
+}
+
+/**
  * Moves the alias to newVersion step by step (RoutingConfig weights on the version it serves
  * now, then FunctionVersion on the last step), reading the alarms and the health check between
  * steps. When one fails, or the job is cancelled, the alias goes back to the previous version
@@ -106,10 +136,34 @@ export async function rolloutAlias(
   const previous = current.functionVersion
   const steps: string[] = []
   let revisionId: string | undefined = current.revisionId
+  if (settings.alarms.length === 0 && !deps.healthCheck) {
+    core.info(
+      `Alias ${aliasName}: rollout-unwatched: no alarm or verify invoke watches the steps; nothing can roll them back.`
+    )
+  }
+  // Alarms that were INSUFFICIENT_DATA at every read so far; see noDataCause.
+  const alarmReads = { withoutData: [...settings.alarms], count: 0 }
+  const observe = (read: readonly AlarmState[]) => {
+    alarmReads.withoutData = alarmsStillWithoutData(alarmReads.withoutData, read)
+    alarmReads.count += 1
+  }
+  let noData: RollbackCause | undefined
+  let shifted = '0%'
   try {
     for (const step of rolloutSteps(settings.plan)) {
       const percent = `${Math.round(step.weight * 10_000) / 100}%`
       if (step.weight === 1) {
+        // Before the last shift, while the previous version still has most of the traffic.
+        noData = noDataCause(alarmReads.withoutData, alarmReads.count)
+        if (noData && settings.insufficientData === 'fail') {
+          await rollBack(functionArn, aliasName, previous, releases)
+          throw rolledBack(aliasName, previous, newVersion, shifted, noData)
+        }
+        if (noData) {
+          core.warning(
+            `Alias ${aliasName}: ${noData.description}. rollout-insufficient-data is warn: the rollout goes on to 100%.`
+          )
+        }
         revisionId = await releases.updateAlias(functionArn, aliasName, newVersion, {}, revisionId)
         steps.push(`100% to ${newVersion}`)
         core.info(`Alias ${aliasName}: version ${newVersion} gets all traffic.`)
@@ -123,10 +177,11 @@ export async function rolloutAlias(
         revisionId
       )
       steps.push(`${percent} to ${newVersion}`)
+      shifted = percent
       core.info(
         `Alias ${aliasName}: ${percent} to ${newVersion}, the rest on ${previous}; watching for ${step.holdSeconds} s.`
       )
-      const cause = await watch(step.holdSeconds, newVersion, step.weight, settings, deps)
+      const cause = await watch(step.holdSeconds, newVersion, step.weight, settings, deps, observe)
       if (cause) {
         await rollBack(functionArn, aliasName, previous, releases)
         throw rolledBack(aliasName, previous, newVersion, percent, cause)
@@ -148,8 +203,9 @@ export async function rolloutAlias(
       'Fix the cause above and run again.'
     )
   }
+  const unjudged = noData ? `; ${alarmReads.withoutData.join(', ')} had no data throughout` : ''
   return {
-    alias: `${aliasName} moved from ${previous} to ${newVersion} by rollout (${steps.join(', ')})`,
+    alias: `${aliasName} moved from ${previous} to ${newVersion} by rollout (${steps.join(', ')})${unjudged}`,
     steps
   }
 }
@@ -160,7 +216,9 @@ async function watch(
   version: string,
   weight: number,
   settings: RolloutSettings,
-  deps: RolloutDependencies
+  deps: RolloutDependencies,
+  /** Sees every read of the alarms. */
+  observe: (read: readonly AlarmState[]) => void
 ): Promise<RollbackCause | undefined> {
   const sleep = deps.sleep ?? interruptibleSleep
   let remaining = holdSeconds
@@ -169,7 +227,9 @@ async function watch(
     await sleep(wait * 1000, deps.cancelled)
     if (deps.cancelled.aborted) return cancelledCause(deps.cancelled)
     remaining -= wait
-    const cause = rollbackDecision(await deps.alarms.states(settings.alarms))
+    const read = await deps.alarms.states(settings.alarms)
+    observe(read)
+    const cause = rollbackDecision(read)
     if (cause) return cause
   }
   if (!deps.healthCheck) return undefined
@@ -216,13 +276,19 @@ function rolledBack(
   percent: string,
   cause: RollbackCause
 ): ActionError {
-  const id = cause.kind === 'cancelled' ? 'rollout-cancelled' : 'rollout-rolled-back'
-  const fix =
-    cause.kind === 'alarm'
-      ? `Look at what the alarm measured for version ${newVersion}, fix it and deploy again.`
-      : cause.kind === 'health-check'
-        ? `Look at why version ${newVersion} failed its check, fix it and deploy again.`
-        : 'Run the job again to roll out once more.'
+  const id =
+    cause.kind === 'cancelled'
+      ? 'rollout-cancelled'
+      : cause.kind === 'no-data'
+        ? 'rollout-alarm-no-data'
+        : 'rollout-rolled-back'
+  const fixes: Record<RollbackCause['kind'], string> = {
+    alarm: `Look at what the alarm measured for version ${newVersion}, fix it and deploy again.`,
+    'health-check': `Look at why version ${newVersion} failed its check, fix it and deploy again.`,
+    cancelled: 'Run the job again to roll out once more.',
+    'no-data': `Check the alarm's metric and dimensions against what the function emits (e.g. FunctionName, and Resource FUNCTION:${aliasName} for the alias); give a metric that is absent when all is well TreatMissingData notBreaching; or set rollout-insufficient-data: warn to let an alarm without data pass with a warning.`
+  }
+  const fix = fixes[cause.kind]
   return new ActionError(
     id,
     `The rollout of alias ${aliasName} was rolled back at ${percent} to ${newVersion}: ${cause.description}. The alias is back on ${previous} with no traffic to ${newVersion}.`,

@@ -44,12 +44,14 @@ export async function verifyInvoke(
   target: DeployTarget,
   qualifier: string | undefined,
   settings: VerifySettings,
-  invoker: FunctionInvoker
+  invoker: FunctionInvoker,
+  /** What the run shows anyway (publishedValues): never registered as a secret. */
+  published: readonly string[]
 ): Promise<VerifyResult> {
   const fn = target.function
   // The function's variables may be secret and its log may print them; the summary is not
   // masked by the runner.
-  const secrets = secretValues({ ...fn.environment, ...target.overrides?.environment })
+  const secrets = secretValues({ ...fn.environment, ...target.overrides?.environment }, published)
   for (const secret of secrets) core.setSecret(secret)
   const mask = (text: string) => maskSecrets(text, secrets)
   const base = { function: fn.name, arn: fn.arn, qualifier: qualifier ?? '$LATEST' }
@@ -107,6 +109,8 @@ export async function verifyDeployed(
   results: readonly FunctionResult[],
   settings: VerifySettings,
   invokerFor: (target: DeployTarget) => FunctionInvoker,
+  /** What the run shows anyway (publishedValues): never registered as a secret. */
+  published: readonly string[],
   /** Functions (by ARN) a rollout has verified already: each is invoked once per deploy. */
   alreadyVerified: ReadonlySet<string> = new Set()
 ): Promise<VerifyResult[]> {
@@ -122,7 +126,8 @@ export async function verifyDeployed(
       result.target,
       result.release?.version,
       settings,
-      invokerFor(result.target)
+      invokerFor(result.target),
+      published
     )
     logVerifyResult(outcome)
     verified.push(outcome)
@@ -139,6 +144,8 @@ export function verifyAsHealthCheck(
   target: DeployTarget,
   settings: VerifySettings,
   invoker: FunctionInvoker,
+  /** What the run shows anyway (publishedValues): never registered as a secret. */
+  published: readonly string[],
   record: (result: VerifyResult) => void
 ): HealthCheck {
   let verified = false
@@ -148,7 +155,7 @@ export function verifyAsHealthCheck(
     core.info(
       `Verify invoke of ${target.function.name} version ${version} with ${settings.label}, mid-rollout: runs the function for real.`
     )
-    const result = await verifyInvoke(target, version, settings, invoker)
+    const result = await verifyInvoke(target, version, settings, invoker, published)
     logVerifyResult(result)
     record(result)
     return {
