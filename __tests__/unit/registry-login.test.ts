@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {
   userDockerContext,
+  withLogins,
   withRegistryLogin,
   withRegistryLogins
 } from '../../src/adapters/registry-login.js'
@@ -74,14 +75,21 @@ describe('withRegistryLogin', () => {
     expect(existsSync(path.join(user, 'contexts', 'meta'))).toBe(true)
   })
 
-  it("keeps the user's buildx, and their logins to other registries, for builds", async () => {
+  it("keeps the user's buildx and their whole config for builds, with the ECR token put in", async () => {
     const user = userConfig(
       {
-        auths: { 'ghcr.io': { auth: 'dXNlcjpwYXQ=' }, [REGISTRY]: { auth: 'c3RhbGU=' } },
-        credHelpers: { 'gcr.io': 'gcloud' },
-        credsStore: 'desktop'
+        auths: {
+          'ghcr.io': { auth: 'dXNlcjpwYXQ=' },
+          'https://index.docker.io/v1/': {},
+          [REGISTRY]: { auth: 'c3RhbGU=' }
+        },
+        credHelpers: { 'gcr.io': 'gcloud', [REGISTRY]: 'ecr-login' },
+        credsStore: 'desktop',
+        proxies: { default: { httpProxy: 'http://proxy.internal:3128', noProxy: '*.internal' } },
+        currentContext: 'rootless',
+        psFormat: 'table {{.ID}}'
       },
-      false
+      true
     )
     mkdirSync(path.join(user, 'cli-plugins'))
     mkdirSync(path.join(user, 'buildx', 'instances'), { recursive: true })
@@ -93,17 +101,24 @@ describe('withRegistryLogin', () => {
         dir => {
           expect(readlinkSync(path.join(dir, 'cli-plugins'))).toBe(path.join(user, 'cli-plugins'))
           expect(readlinkSync(path.join(dir, 'buildx'))).toBe(path.join(user, 'buildx'))
-          expect(existsSync(path.join(dir, 'contexts'))).toBe(false)
-          const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
-            auths: Record<string, { auth: string }>
-          }
-          // The user's other logins stay; the ECR token replaces theirs; no credsStore.
+          expect(readlinkSync(path.join(dir, 'contexts'))).toBe(path.join(user, 'contexts'))
+          expect(lstatSync(path.join(dir, 'config.json')).mode & 0o777).toBe(0o600)
+          const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as unknown
+          // Everything of the user's stays but the ECR registry's entries: its token replaces
+          // theirs, and its helper is "" so that docker reads the token from this file.
           expect(config).toEqual({
             auths: {
               'ghcr.io': { auth: 'dXNlcjpwYXQ=' },
+              'https://index.docker.io/v1/': {},
               [REGISTRY]: { auth: Buffer.from(`AWS:${credentials.password}`).toString('base64') }
             },
-            credHelpers: { 'gcr.io': 'gcloud' }
+            credHelpers: { 'gcr.io': 'gcloud', [REGISTRY]: '' },
+            credsStore: 'desktop',
+            proxies: {
+              default: { httpProxy: 'http://proxy.internal:3128', noProxy: '*.internal' }
+            },
+            currentContext: 'rootless',
+            psFormat: 'table {{.ID}}'
           })
           return Promise.resolve()
         },
@@ -114,5 +129,46 @@ describe('withRegistryLogin', () => {
       else process.env.DOCKER_CONFIG = previous
     }
     expect(existsSync(path.join(user, 'buildx', 'instances'))).toBe(true)
+    // The user's own config is left as it was.
+    expect(JSON.parse(readFileSync(path.join(user, 'config.json'), 'utf8'))).toMatchObject({
+      auths: { [REGISTRY]: { auth: 'c3RhbGU=' } },
+      credHelpers: { [REGISTRY]: 'ecr-login' }
+    })
+  })
+})
+
+describe('withLogins', () => {
+  const token = { auth: 'QVdTOnRva2Vu' }
+  it.each([
+    ['no user config: the token alone', {}, { auths: { [REGISTRY]: token } }],
+    [
+      'no store and no helpers: no helper entry is added',
+      { auths: { 'ghcr.io': { auth: 'eA==' } }, proxies: { default: { noProxy: 'x' } } },
+      {
+        auths: { 'ghcr.io': { auth: 'eA==' }, [REGISTRY]: token },
+        proxies: { default: { noProxy: 'x' } }
+      }
+    ],
+    [
+      'a store: kept, and kept away from the ECR registry',
+      { credsStore: 'pass', auths: { 'ghcr.io': {} } },
+      {
+        credsStore: 'pass',
+        auths: { 'ghcr.io': {}, [REGISTRY]: token },
+        credHelpers: { [REGISTRY]: '' }
+      }
+    ],
+    [
+      "helpers only: the others kept, the ECR registry's replaced",
+      { credHelpers: { [REGISTRY]: 'ecr-login', 'gcr.io': 'gcloud' } },
+      { auths: { [REGISTRY]: token }, credHelpers: { 'gcr.io': 'gcloud', [REGISTRY]: '' } }
+    ],
+    [
+      'malformed auths and helpers: ignored, as docker would fail on them anyway',
+      { auths: ['x'], credHelpers: 'nope', credsStore: '' },
+      { auths: { [REGISTRY]: token }, credsStore: '' }
+    ]
+  ])('%s', (_case, user, expected) => {
+    expect(withLogins(user, { [REGISTRY]: token })).toEqual(expected)
   })
 })

@@ -27,11 +27,15 @@ export function withRegistryLogin<T>(
 }
 
 /**
- * The same for a build that reads or writes ECR (a private base image, the registry cache):
- * the config also keeps what a build needs of the user's own docker config: the buildx plugin
- * and builders, and the logins the user made for other registries (docker/login-action writes
- * them into `auths`, or names a helper in `credHelpers`), which the ECR tokens here override.
- * A `credsStore` is left out: docker would ask it for every registry, ECR's included.
+ * The same for a build that reads or writes ECR (a private base image, the registry cache): the
+ * config is the user's own docker config with the ECR logins put in, so the build reaches every
+ * other registry as the user's docker would. Kept: the buildx plugin and builders, `auths`
+ * entries for other registries (docker/login-action writes them there), `credHelpers`,
+ * `credsStore` (which answers for the `{}` entries it leaves in `auths`; without it those
+ * registries would be pulled from anonymously), `proxies` (the build's proxy variables) and
+ * every other setting. Replaced, for the registries given here only: their `auths` entry, and
+ * their `credHelpers` entry (see withLogins), so that the token is read from this file, handed
+ * to no program and written nowhere else.
  */
 export async function withRegistryLogins<T>(
   logins: readonly RegistryLogin[],
@@ -49,45 +53,70 @@ export async function withRegistryLogins<T>(
   try {
     const engine = userDockerContext()
     if (engine.contextsDir) symlinkSync(engine.contextsDir, path.join(dir, 'contexts'))
-    const user = options.keepUserLogins ? userLogins(Object.keys(auths)) : {}
     if (options.keepUserLogins) {
       for (const [name, shared] of userBuildxDirs()) symlinkSync(shared, path.join(dir, name))
     }
-    writeFileSync(
-      path.join(dir, 'config.json'),
-      JSON.stringify({
-        auths: { ...user.auths, ...auths },
-        ...(user.credHelpers ? { credHelpers: user.credHelpers } : {}),
-        ...(engine.currentContext ? { currentContext: engine.currentContext } : {})
-      }),
-      { mode: 0o600 }
-    )
+    const config = options.keepUserLogins
+      ? withLogins(readUserConfig(), auths)
+      : { auths, ...(engine.currentContext ? { currentContext: engine.currentContext } : {}) }
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config), { mode: 0o600 })
     return await work(dir)
   } finally {
     removeSecretDirectory(dir)
   }
 }
 
-/** The user's inline logins and per-registry helpers, except for the registries given here. */
-function userLogins(ours: readonly string[]): {
-  auths?: Record<string, unknown>
-  credHelpers?: Record<string, string>
-} {
+/** A docker config.json as read; only the keys the action replaces are named. */
+export interface DockerConfigFile {
+  readonly auths?: unknown
+  readonly credHelpers?: unknown
+  readonly credsStore?: unknown
+  readonly [setting: string]: unknown
+}
+
+/** The user's docker config.json; empty when there is none or docker could not read it either. */
+function readUserConfig(): DockerConfigFile {
   const configDir = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
-  let config: { auths?: unknown; credHelpers?: unknown }
   try {
-    config = JSON.parse(readFileSync(path.join(configDir, 'config.json'), 'utf8')) as typeof config
+    const parsed = JSON.parse(readFileSync(path.join(configDir, 'config.json'), 'utf8')) as unknown
+    return isObject(parsed) ? parsed : {}
   } catch {
     return {}
   }
-  const without = <V>(entries: unknown): Record<string, V> | undefined => {
-    if (typeof entries !== 'object' || entries === null) return undefined
-    const kept = Object.entries(entries as Record<string, V>).filter(
-      ([registry]) => !ours.includes(registry)
-    )
-    return kept.length > 0 ? Object.fromEntries(kept) : undefined
+}
+
+/**
+ * The user's config with these `auths` entries put in, everything else kept. docker looks a
+ * registry's credentials up in `credHelpers[registry]` first, then in `credsStore`, and in
+ * `auths` only when neither names a program; a helper named "" names none (docker/cli
+ * configfile GetCredentialsStore: `if helper := getConfiguredCredentialStore(...); helper != ""`).
+ * So where the user has a store or helpers, each of our registries gets the helper "": docker
+ * reads its token from `auths`, and never asks the user's store about it.
+ */
+export function withLogins(
+  user: DockerConfigFile,
+  auths: Readonly<Record<string, unknown>>
+): DockerConfigFile {
+  const ours = new Set(Object.keys(auths))
+  const userHelpers = isObject(user.credHelpers) ? user.credHelpers : {}
+  const credHelpers: Record<string, unknown> = Object.fromEntries(
+    Object.entries(userHelpers).filter(([registry]) => !ours.has(registry))
+  )
+  const programsInPlay =
+    (typeof user.credsStore === 'string' && user.credsStore !== '') ||
+    Object.keys(userHelpers).length > 0
+  if (programsInPlay) for (const registry of ours) credHelpers[registry] = ''
+  const rest: Record<string, unknown> = { ...user }
+  delete rest.credHelpers
+  return {
+    ...rest,
+    auths: { ...(isObject(user.auths) ? user.auths : {}), ...auths },
+    ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {})
   }
-  return { auths: without(config.auths), credHelpers: without<string>(config.credHelpers) }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /**
