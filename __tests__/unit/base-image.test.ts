@@ -7,9 +7,14 @@ import {
   baseLabels,
   builderCanPull,
   ecrRegistriesOf,
+  resolveBaseImage,
   verifyBaseLayers,
   type ResolvedBase
 } from '../../src/steps/base-image.js'
+import type { BuildSettings } from '../../src/inputs.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 const DIGEST = `sha256:${'1'.repeat(64)}`
 
@@ -49,12 +54,28 @@ describe('base image labels and pulling', () => {
     expect(baseLabels({ base: findDockerfileBase('FROM scratch\n'), requests: 0 })).toEqual([])
   })
 
-  it('lets the builder pull public bases, not private ECR ones (docker has no login for those)', () => {
-    expect(builderCanPull(resolved('public.ecr.aws/lambda/nodejs:22'))).toBe(true)
-    expect(builderCanPull(resolved('123456789012.dkr.ecr.eu-west-1.amazonaws.com/base:1'))).toBe(
+  it.each([
+    [
+      'a public base with a resolved digest is pulled afresh',
+      'public.ecr.aws/lambda/nodejs:22',
+      DIGEST,
+      true
+    ],
+    // The build logs in to its registry, so a stale local copy is never what it builds on.
+    [
+      'a private ECR base with a resolved digest is pulled afresh',
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/base:1',
+      DIGEST,
+      true
+    ],
+    [
+      'a base whose digest could not be resolved is not',
+      'public.ecr.aws/lambda/nodejs:22',
+      null,
       false
-    )
-    expect(builderCanPull(resolved('public.ecr.aws/lambda/nodejs:22', null))).toBe(false)
+    ]
+  ])('%s (--pull)', (_, from, digest, pull) => {
+    expect(builderCanPull(resolved(from, digest))).toBe(pull)
   })
 })
 
@@ -98,5 +119,48 @@ describe('ecrRegistriesOf', () => {
       '111111111111.dkr.ecr.us-east-1.amazonaws.com',
       other
     ])
+  })
+
+  it('names the registry of an image a RUN step mounts (from=IMAGE), which the build pulls too', () => {
+    const mounted = '333333333333.dkr.ecr.us-west-2.amazonaws.com'
+    const dockerfile = [
+      'FROM public.ecr.aws/lambda/provided:al2023',
+      `RUN --mount=type=bind,from=${mounted}/certs:1,target=/c cp /c/ca.pem /etc/ca.pem`
+    ].join('\n')
+    expect(ecrRegistriesOf({ base: findDockerfileBase(dockerfile), requests: 0 })).toEqual([
+      mounted
+    ])
+  })
+})
+
+describe('resolveBaseImage', () => {
+  it.each<[string, string, string | null]>([
+    ['for the function’s platform', 'FROM public.ecr.aws/lambda/provided:al2023', 'linux/arm64'],
+    [
+      'for a FROM’s literal --platform',
+      'FROM --platform=linux/amd64 public.ecr.aws/lambda/provided:al2023',
+      'linux/amd64'
+    ],
+    [
+      'not at all for FROM --platform=$BUILDPLATFORM (the builder’s platform is not known yet)',
+      'FROM --platform=$BUILDPLATFORM public.ecr.aws/lambda/provided:al2023',
+      null
+    ]
+  ])('resolves the base %s', async (_label, dockerfile, platform) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'resolve-base-'))
+    const file = path.join(dir, 'Dockerfile')
+    writeFileSync(file, `${dockerfile}\n`)
+    const asked: string[] = []
+    const registry = {
+      resolvePlatformDigest: (reference: string, wanted: string) => {
+        asked.push(wanted)
+        return Promise.resolve({ image: reference, platform: wanted, digest: DIGEST, requests: 1 })
+      }
+    } as unknown as RegistryHttp
+    const build = { file, buildArgs: [], labels: [] } as unknown as BuildSettings
+    const result = await resolveBaseImage(build, 'arm64', registry)
+    rmSync(dir, { recursive: true })
+    expect(asked).toEqual(platform === null ? [] : [platform])
+    expect(result.digest).toBe(platform === null ? undefined : DIGEST)
   })
 })

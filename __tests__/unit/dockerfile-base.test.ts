@@ -471,6 +471,135 @@ const cases: Case[] = [
       ],
       copiedFrom: [{ name: 'public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1', line: 16 }]
     }
+  },
+  // --- RUN --mount from= ---
+  {
+    name: 'an image mounted with RUN --mount=...,from=IMAGE is copied from, for the platform built for',
+    dockerfile: lines(
+      'FROM public.ecr.aws/lambda/provided:al2023',
+      'RUN --network=none --mount=type=bind,from=ghcr.io/tools/certs:1,source=/c,target=/c cp /c/x /x'
+    ),
+    expected: {
+      copiedFrom: [
+        {
+          name: 'ghcr.io/tools/certs:1',
+          instruction: 'RUN',
+          line: 2,
+          platform: null,
+          platformIsSymbolic: false
+        }
+      ],
+      unpinnedSources: []
+    }
+  },
+  {
+    name: 'a stage mounted with from= is needed, and its own images count',
+    dockerfile: lines(
+      'FROM golang:1.23 AS tools',
+      'FROM alpine:3 AS unused',
+      'FROM public.ecr.aws/lambda/provided:al2023',
+      'RUN --mount=from=tools,target=/t --mount=type=cache,target=/c true'
+    ),
+    expected: {
+      copiedFrom: [],
+      stageImages: [
+        { name: 'golang:1.23', instruction: 'FROM', line: 1 },
+        { name: 'public.ecr.aws/lambda/provided:al2023', instruction: 'FROM', line: 3 }
+      ]
+    }
+  },
+  {
+    name: 'a mount from= a variable is an unpinned source',
+    dockerfile: lines('FROM alpine:3', 'ARG TOOLS', 'RUN --mount=from=$TOOLS,target=/t true'),
+    expected: {
+      copiedFrom: [],
+      unpinnedSources: [{ instruction: 'RUN', line: 3, kind: 'variable', source: 'from=$TOOLS' }]
+    }
+  },
+  // --- FROM --platform ---
+  {
+    name: 'a FROM --platform=$BUILDPLATFORM stage image is pulled for the builder’s platform',
+    dockerfile: lines(
+      'FROM --platform=$BUILDPLATFORM golang:1.23 AS build',
+      'FROM --platform=linux/amd64 alpine:3 AS amd',
+      'FROM public.ecr.aws/lambda/provided:al2023',
+      'COPY --from=build /out /var/runtime/',
+      'COPY --from=amd /etc/os-release /x'
+    ),
+    options: { platform: 'linux/arm64' },
+    expected: {
+      stageImages: [
+        { name: 'golang:1.23', platform: '$BUILDPLATFORM', platformIsSymbolic: true },
+        { name: 'alpine:3', platform: 'linux/amd64', platformIsSymbolic: false },
+        { name: 'public.ecr.aws/lambda/provided:al2023', platform: null }
+      ]
+    }
+  },
+  // --- ADD of remote sources ---
+  {
+    name: 'ADD of a URL without --checksum, of a git repository or of a variable is unpinned',
+    dockerfile: lines(
+      'FROM alpine:3 AS build',
+      'ADD https://example.com/a.tgz /a.tgz',
+      'ADD --checksum=sha256:0123 https://example.com/b.tgz /b.tgz',
+      'ADD https://github.com/org/repo.git#v1 /src',
+      'ADD git@github.com:org/repo.git /src2',
+      'ARG URL',
+      'ADD $URL /c',
+      'ADD ["http://example.com/d d", "/d"]',
+      'ADD --chown=1 app.tgz ./$NOT_FIRST /app/',
+      'FROM public.ecr.aws/lambda/provided:al2023',
+      'COPY --from=build /a.tgz /'
+    ),
+    expected: {
+      unpinnedSources: [
+        { instruction: 'ADD', line: 2, kind: 'url', source: 'https://example.com/a.tgz' },
+        { line: 4, kind: 'git', source: 'https://github.com/org/repo.git#v1' },
+        { line: 5, kind: 'git', source: 'git@github.com:org/repo.git' },
+        { line: 7, kind: 'variable', source: '$URL' },
+        { line: 8, kind: 'url', source: 'http://example.com/d d' }
+      ]
+    }
+  },
+  {
+    name: 'ADD in a stage the target does not need is not fetched',
+    dockerfile: lines(
+      'FROM alpine:3 AS unused',
+      'ADD https://example.com/a.tgz /a.tgz',
+      'FROM public.ecr.aws/lambda/provided:al2023',
+      'ADD ./local.tgz /x'
+    ),
+    expected: { unpinnedSources: [] }
+  },
+  // --- the frontend ---
+  {
+    name: 'the # syntax directive names the frontend image',
+    dockerfile: lines('# syntax=docker/dockerfile:1.10', '# escape=\\', 'FROM alpine:3'),
+    expected: {
+      frontends: [
+        {
+          name: 'docker/dockerfile:1.10',
+          reference: { registry: 'docker.io', repository: 'docker/dockerfile' },
+          line: 1
+        }
+      ]
+    }
+  },
+  {
+    name: 'a BUILDKIT_SYNTAX build argument names a frontend image too',
+    dockerfile: lines('#syntax = docker/dockerfile:1', 'FROM alpine:3'),
+    options: { buildArgs: { BUILDKIT_SYNTAX: 'ghcr.io/me/frontend:2' } },
+    expected: {
+      frontends: [
+        { name: 'docker/dockerfile:1', line: 1 },
+        { name: 'ghcr.io/me/frontend:2', line: null }
+      ]
+    }
+  },
+  {
+    name: 'a syntax comment after the first instruction is a comment, not a directive',
+    dockerfile: lines('FROM alpine:3', '# syntax=docker/dockerfile:1'),
+    expected: { frontends: [] }
   }
 ]
 

@@ -48,17 +48,50 @@ export interface StageLink extends StageRef {
   readonly platform: string | null
 }
 
-/** An external image a stage starts FROM, or copies files from with `COPY --from=IMAGE`. */
+/**
+ * An external image a stage starts FROM, copies files from with `COPY --from=IMAGE`, or mounts
+ * with `RUN --mount=...,from=IMAGE`.
+ */
 export interface StageImage {
   readonly name: string
   readonly reference: ImageName
-  /** The stage holding the COPY. */
+  /** The stage holding the instruction. */
   readonly stage: StageRef
   readonly line: number
+  readonly instruction: 'FROM' | 'COPY' | 'RUN'
+  /**
+   * The platform BuildKit pulls the image for: a FROM's own --platform after substitution; null
+   * for the platform built for (COPY --from and RUN --mount images always take that one).
+   */
+  readonly platform: string | null
+  /** Whether `platform` still holds a variable only the builder knows (e.g. $BUILDPLATFORM). */
+  readonly platformIsSymbolic: boolean
 }
 
-/** An external image that files are copied from with `COPY --from=IMAGE`. */
+/** An external image that files are copied from (`COPY --from=IMAGE`, `RUN --mount=from=IMAGE`). */
 export type CopiedImage = StageImage
+
+/**
+ * A source the build fetches whose content the Dockerfile does not pin: `ADD <url>` without
+ * --checksum, `ADD <git repository>`, a `RUN --mount` whose from= holds a variable, an ADD source
+ * that starts with a variable (it may expand to a URL). Its content is known only by fetching it.
+ */
+export interface UnpinnedSource {
+  readonly instruction: 'ADD' | 'RUN'
+  readonly line: number
+  readonly stage: StageRef
+  readonly kind: 'url' | 'git' | 'variable'
+  /** As written. */
+  readonly source: string
+}
+
+/** The BuildKit frontend image that reads the Dockerfile, and where it is named. */
+export interface FrontendImage {
+  readonly name: string
+  readonly reference: ImageName
+  /** 1-based line of the `# syntax=` directive; null when named by the BUILDKIT_SYNTAX build arg. */
+  readonly line: number | null
+}
 
 export interface DockerfileBase {
   /** The stage that is built. */
@@ -87,6 +120,10 @@ export interface DockerfileBase {
    * image among them), by line: what the build pulls besides copiedFrom.
    */
   readonly stageImages: readonly StageImage[]
+  /** What the needed stages fetch without a pin in the Dockerfile, by line. */
+  readonly unpinnedSources: readonly UnpinnedSource[]
+  /** The frontend images the build runs (`# syntax=`, BUILDKIT_SYNTAX); empty for the built-in one. */
+  readonly frontends: readonly FrontendImage[]
 }
 
 // https://docs.docker.com/reference/dockerfile/#automatic-platform-args-in-the-global-scope
@@ -96,6 +133,8 @@ const PLATFORM = /^([a-z0-9_-]+)\/([a-z0-9_-]+)(?:\/([a-z0-9_-]+))?$/i
 // BuildKit's rule for names after AS.
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/
 const SCRATCH = 'scratch'
+// https://docs.docker.com/build/buildkit/frontend/#stable-channel: names the frontend image.
+const BUILDKIT_SYNTAX_ARG = 'BUILDKIT_SYNTAX'
 
 // AWS's base images for Lambda: https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
 // They are published on ECR Public (public.ecr.aws/lambda/*) and on Docker Hub
@@ -110,6 +149,14 @@ interface Stage extends StageRef {
   readonly platformWord: string | null
   /** `COPY --from` values, as written (BuildKit does not expand them). */
   readonly copies: { readonly from: string; readonly line: number }[]
+  /** `RUN --mount=...,from=VALUE` values, as written. */
+  readonly mounts: { readonly from: string; readonly line: number }[]
+  /** ADD sources as written (quotes removed), and whether the ADD has --checksum. */
+  readonly adds: {
+    readonly line: number
+    readonly sources: readonly string[]
+    readonly checksum: boolean
+  }[]
   /** Lines of the stage's RUN instructions. */
   readonly runs: number[]
 }
@@ -143,6 +190,7 @@ export function findDockerfileBase(
   }
   const root = resolved.link
   const needed = neededImages(target, resolver)
+  const reachable = reachableStages(target, resolver)
   const scratch = root.from === SCRATCH
   const reference = scratch ? null : imageNameAt(root.from, `FROM on line ${root.line}`)
   return {
@@ -156,8 +204,88 @@ export function findDockerfileBase(
     line: root.line,
     chain,
     copiedFrom: needed.copied,
-    stageImages: needed.fromImages
+    stageImages: needed.fromImages,
+    unpinnedSources: [
+      ...reachable.flatMap(unpinnedAdds),
+      ...reachable.flatMap(stage =>
+        stage.mounts
+          .filter(mount => mount.from.includes('$'))
+          .map(mount => ({
+            instruction: 'RUN' as const,
+            line: mount.line,
+            stage: { index: stage.index, name: stage.name },
+            kind: 'variable' as const,
+            source: `from=${mount.from}`
+          }))
+      )
+    ].sort((a, b) => a.line - b.line),
+    frontends: frontendImages(syntax.syntax, options.buildArgs ?? {})
   }
+}
+
+/**
+ * The frontend images: the `# syntax=` directive's, and the BUILDKIT_SYNTAX build arg's, which
+ * BuildKit uses instead when given (https://docs.docker.com/build/buildkit/frontend/). Both are
+ * listed when both are present, so whichever the builder takes is pinned.
+ */
+function frontendImages(
+  directive: { readonly image: string; readonly line: number } | null,
+  buildArgs: Readonly<Record<string, string>>
+): FrontendImage[] {
+  const named: { name: string; line: number | null; where: string }[] = []
+  if (directive !== null) {
+    named.push({
+      name: directive.image,
+      line: directive.line,
+      where: `# syntax on line ${directive.line}`
+    })
+  }
+  const argument = Object.hasOwn(buildArgs, BUILDKIT_SYNTAX_ARG)
+    ? buildArgs[BUILDKIT_SYNTAX_ARG]
+    : undefined
+  if (argument !== undefined && argument !== '') {
+    named.push({ name: argument, line: null, where: `The build argument ${BUILDKIT_SYNTAX_ARG}` })
+  }
+  return named.map(({ name, line, where }) => ({
+    name,
+    reference: imageNameAt(name, where),
+    line
+  }))
+}
+
+/** ADD sources fetched from outside the context that no --checksum pins. */
+function unpinnedAdds(stage: Stage): UnpinnedSource[] {
+  return stage.adds.flatMap(add =>
+    add.sources.flatMap(source => {
+      const kind = remoteSourceKind(source)
+      // --checksum makes BuildKit verify an http(s) file's sha256: its content is pinned.
+      if (kind === null || (kind === 'url' && add.checksum)) return []
+      return [
+        {
+          instruction: 'ADD' as const,
+          line: add.line,
+          stage: { index: stage.index, name: stage.name },
+          kind,
+          source
+        }
+      ]
+    })
+  )
+}
+
+/**
+ * What BuildKit fetches for an ADD source: a git repository (git@, git://, ssh://, or an http(s)
+ * URL of a .git repository), a file over http(s), or, for a source that starts with a variable,
+ * possibly either. Null for a path in the context (or a heredoc).
+ */
+export function remoteSourceKind(source: string): UnpinnedSource['kind'] | null {
+  if (/^(git@|git:\/\/|ssh:\/\/)/i.test(source)) return 'git'
+  if (/^https?:\/\//i.test(source)) {
+    const [address = ''] = source.split('#')
+    return /\.git\/?$/i.test(address) ? 'git' : 'url'
+  }
+  if (/^(github\.com|gitlab\.com|bitbucket\.org)\//i.test(source)) return 'git'
+  return source.startsWith('$') ? 'variable' : null
 }
 
 /** A RUN instruction the build executes, and the platform its programs are built for. */
@@ -260,6 +388,8 @@ function splitStages(
         baseWord: from.base,
         platformWord: from.platform,
         copies: [],
+        mounts: [],
+        adds: [],
         runs: []
       })
     } else if (instruction.keyword === 'ARG' && stage === undefined) {
@@ -288,6 +418,11 @@ function splitStages(
       if (from !== undefined) stage.copies.push({ from, line: instruction.line })
     } else if (instruction.keyword === 'RUN' && stage !== undefined) {
       stage.runs.push(instruction.line)
+      for (const from of mountFromValues(instruction, escape)) {
+        stage.mounts.push({ from, line: instruction.line })
+      }
+    } else if (instruction.keyword === 'ADD' && stage !== undefined) {
+      stage.adds.push({ line: instruction.line, ...addSources(instruction, escape) })
     }
   }
   if (stages.length === 0) {
@@ -370,6 +505,60 @@ function copyFromFlag(
 ): string | undefined {
   const words = splitWords(instruction.arguments, escape)
   return leadingFlags(words, `COPY on line ${instruction.line}`).values.get('from')
+}
+
+/** The from= of each `--mount=` flag of a RUN (CSV fields, as BuildKit reads them). */
+function mountFromValues(instruction: DockerfileInstruction, escape: EscapeCharacter): string[] {
+  const values: string[] = []
+  for (const word of splitWords(instruction.arguments, escape)) {
+    if (!word.startsWith('--')) break
+    const match = /^--mount=(.*)$/i.exec(word)
+    if (match === null) continue
+    for (const field of unquote(match[1] ?? '').split(',')) {
+      const equals = field.indexOf('=')
+      if (equals < 0) continue
+      const key = field.slice(0, equals).trim().toLowerCase()
+      const value = unquote(field.slice(equals + 1).trim())
+      if (key === 'from' && value !== '') values.push(value)
+    }
+  }
+  return values
+}
+
+/** An ADD's sources (every argument but the destination) and whether it has --checksum. */
+function addSources(
+  instruction: DockerfileInstruction,
+  escape: EscapeCharacter
+): { sources: string[]; checksum: boolean } {
+  const words = splitWords(instruction.arguments, escape)
+  let checksum = false
+  let count = 0
+  for (const word of words) {
+    if (!word.startsWith('--')) break
+    count += 1
+    if (/^--checksum=./i.test(word)) checksum = true
+  }
+  const rest = words.slice(count).join(' ').trim()
+  let argumentsList: string[]
+  if (rest.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(rest)
+      argumentsList = Array.isArray(parsed) ? parsed.map(String) : []
+    } catch {
+      argumentsList = words.slice(count).map(unquote)
+    }
+  } else {
+    argumentsList = words.slice(count).map(unquote)
+  }
+  return { sources: argumentsList.slice(0, -1), checksum }
+}
+
+function unquote(word: string): string {
+  const quote = word[0]
+  if ((quote === '"' || quote === "'") && word.length >= 2 && word.endsWith(quote)) {
+    return word.slice(1, -1)
+  }
+  return word
 }
 
 /** `--name=value` words before the first other word, as BuildKit reads instruction flags. */
@@ -470,9 +659,11 @@ class StageResolver {
   /** What `COPY --from=VALUE` names: a stage (by name or index) or an external image. */
   copySource(
     value: string,
-    line: number
+    line: number,
+    instruction: 'COPY' | 'RUN' = 'COPY'
   ): { stage: Stage; image?: undefined } | { stage?: undefined; image: ImageName } {
-    const where = `COPY --from on line ${line}`
+    const where =
+      instruction === 'COPY' ? `COPY --from on line ${line}` : `RUN --mount from= on line ${line}`
     // BuildKit does not expand variables in --from (moby/buildkit#2412).
     if (value.includes('$')) {
       throw new ActionError(
@@ -514,6 +705,11 @@ function reachableStages(target: Stage, resolver: StageResolver): Stage[] {
       const source = resolver.copySource(copy.from, copy.line)
       if (source.stage !== undefined) pending.push(source.stage)
     }
+    // A mount from a variable is an unpinned source: the build runs, whatever it names.
+    for (const mount of stage.mounts.filter(mount => !mount.from.includes('$'))) {
+      const source = resolver.copySource(mount.from, mount.line, 'RUN')
+      if (source.stage !== undefined) pending.push(source.stage)
+    }
   }
   return [...needed.values()].sort((a, b) => a.index - b.index)
 }
@@ -535,17 +731,29 @@ function neededImages(
         name: resolved.link.from,
         reference: imageNameAt(resolved.link.from, `FROM on line ${stage.line}`),
         stage: { index: stage.index, name: stage.name },
-        line: stage.line
+        line: stage.line,
+        instruction: 'FROM',
+        platform: resolved.link.platform,
+        platformIsSymbolic: resolved.platformIsSymbolic
       })
     }
-    for (const copy of stage.copies) {
-      const source = resolver.copySource(copy.from, copy.line)
+    const copies = [
+      ...stage.copies.map(copy => ({ ...copy, instruction: 'COPY' as const })),
+      ...stage.mounts
+        .filter(mount => !mount.from.includes('$'))
+        .map(mount => ({ ...mount, instruction: 'RUN' as const }))
+    ]
+    for (const copy of copies) {
+      const source = resolver.copySource(copy.from, copy.line, copy.instruction)
       if (source.stage === undefined) {
         found.push({
           name: copy.from,
           reference: source.image,
           stage: { index: stage.index, name: stage.name },
-          line: copy.line
+          line: copy.line,
+          instruction: copy.instruction,
+          platform: null,
+          platformIsSymbolic: false
         })
       }
     }

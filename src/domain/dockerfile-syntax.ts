@@ -20,6 +20,11 @@ export interface DockerfileInstruction {
 export interface DockerfileSyntax {
   readonly escape: EscapeCharacter
   readonly instructions: readonly DockerfileInstruction[]
+  /**
+   * The `# syntax=IMAGE` directive: the frontend image BuildKit pulls and runs to read the
+   * Dockerfile (https://docs.docker.com/build/buildkit/frontend/). Null when absent.
+   */
+  readonly syntax: { readonly image: string; readonly line: number } | null
 }
 
 // https://docs.docker.com/reference/dockerfile/#parser-directives
@@ -31,7 +36,7 @@ const HEREDOC_MARKER = /^\d*<<(-?)([^<]+)$/
 
 export function parseDockerfileSyntax(text: string): DockerfileSyntax {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
-  const escape = escapeDirective(lines)
+  const { escape, syntax } = readDirectives(lines)
   const continuation = new RegExp(`${escape === '\\' ? '\\\\' : '`'}[ \\t]*$`)
   const instructions: DockerfileInstruction[] = []
   let index = 0
@@ -63,7 +68,7 @@ export function parseDockerfileSyntax(text: string): DockerfileSyntax {
     instructions.push({ keyword, arguments: args, line })
     if (HEREDOC_INSTRUCTIONS.has(keyword)) index = skipHeredocBodies(lines, index, args, escape)
   }
-  return { escape, instructions }
+  return { escape, instructions, syntax }
 }
 
 function isBlankOrComment(trimmed: string): boolean {
@@ -71,12 +76,21 @@ function isBlankOrComment(trimmed: string): boolean {
 }
 
 /** Reads the directives at the top of the file; the first other line ends them. */
-function escapeDirective(lines: readonly string[]): EscapeCharacter {
+function readDirectives(lines: readonly string[]): {
+  escape: EscapeCharacter
+  syntax: DockerfileSyntax['syntax']
+} {
   let escape: EscapeCharacter = '\\'
-  for (const line of lines) {
+  let syntax: DockerfileSyntax['syntax'] = null
+  for (const [index, line] of lines.entries()) {
     const directive = DIRECTIVE.exec(line)
     const name = directive?.[1]?.toLowerCase()
     if (directive === null || name === undefined || !KNOWN_DIRECTIVES.has(name)) break
+    if (name === 'syntax') {
+      const image = directive[2] ?? ''
+      if (image !== '') syntax = { image, line: index + 1 }
+      continue
+    }
     if (name !== 'escape') continue
     const value = directive[2] ?? ''
     if (value !== '\\' && value !== '`') {
@@ -88,7 +102,7 @@ function escapeDirective(lines: readonly string[]): EscapeCharacter {
     }
     escape = value
   }
-  return escape
+  return { escape, syntax }
 }
 
 /**

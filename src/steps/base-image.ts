@@ -10,7 +10,11 @@ import {
   type DockerfileBase
 } from '../domain/dockerfile-base.js'
 import { ActionError, isActionError } from '../domain/errors.js'
-import { platformFor, type LambdaArchitecture } from '../domain/lambda-limits.js'
+import {
+  platformFor,
+  type LambdaArchitecture,
+  type LambdaPlatform
+} from '../domain/lambda-limits.js'
 import type { BuildSettings } from '../inputs.js'
 import { decideRefresh, type RefreshDecision } from '../domain/refresh-decision.js'
 import type { DeployTarget } from './resolve-target.js'
@@ -57,12 +61,20 @@ export async function resolveBaseImage(
     platform: platformFor(architecture)
   })
   if (base.reference === null) return { base, requests: 0 }
+  if (base.platformIsSymbolic) {
+    // FROM --platform=$BUILDPLATFORM: the base is pulled for the engine's platform, which is not
+    // known before the engine is asked; a digest resolved for the function's platform would be
+    // the wrong image's. The inputs digest pins the index instead (build-inputs.ts).
+    core.info(
+      `The base image ${base.reference.canonical} is pulled for the builder's platform (FROM --platform=${base.platform} on line ${base.line}); the image is labelled with its name only.`
+    )
+    return { base, requests: 0 }
+  }
+  // A FROM's own literal --platform is the platform its image is pulled for.
+  const platform = lambdaPlatformOf(base.platform) ?? platformFor(architecture)
   // A digest in the Dockerfile may name an index: resolve it to the platform's manifest too.
   try {
-    const resolved = await registry.resolvePlatformDigest(
-      base.reference.canonical,
-      platformFor(architecture)
-    )
+    const resolved = await registry.resolvePlatformDigest(base.reference.canonical, platform)
     core.info(
       `Base image ${base.reference.canonical} is ${resolved.digest} for ${resolved.platform}, resolved in ${resolved.requests} registry requests.`
     )
@@ -74,6 +86,11 @@ export async function resolveBaseImage(
     )
     return { base, requests: 0 }
   }
+}
+
+function lambdaPlatformOf(platform: string | null): LambdaPlatform | undefined {
+  const normalized = platform?.toLowerCase()
+  return normalized === 'linux/amd64' || normalized === 'linux/arm64' ? normalized : undefined
 }
 
 /**
@@ -129,10 +146,15 @@ export async function decideRebuild(
   return plan
 }
 
-/** Whether docker can fetch the base on its own: not a private ECR registry (that needs a login). */
+/**
+ * Whether the build fetches FROM images from their registries (`--pull`) rather than using
+ * local copies: whenever the base's digest was resolved, so that the build uses the very image
+ * the label will name, private ECR bases included (the build logs in to their registries, see
+ * ecrRegistriesOf): a local copy left from an earlier build, under a tag that has moved since,
+ * is not used.
+ */
 export function builderCanPull(resolved: ResolvedBase): boolean {
-  const registry = resolved.base.reference?.registry ?? ''
-  return resolved.digest !== undefined && !/\.dkr\.ecr(-fips)?\./.test(registry)
+  return resolved.digest !== undefined
 }
 
 /**
@@ -167,7 +189,7 @@ export async function verifyBaseLayers(
     throw new ActionError(
       'base-image-mismatch',
       `The image was not built on ${reference.canonical} at ${resolved.digest} (its first layers differ from that image's), so its base label would be wrong.`,
-      'The tag moved during the build, or the builder used an older local copy: run again (the action builds with --pull for public bases; for a private one, log docker in to its registry first).'
+      'The tag moved during the build, or the builder used an older copy of the base than the registry has: run again (the build pulls the base afresh whenever its digest was resolved).'
     )
   }
   return 'verified'
