@@ -5,7 +5,7 @@ import { parseRepositoryUri } from '../../src/domain/aws-names.js'
 import { DockerCommandError } from '../../src/adapters/docker-process.js'
 import { ActionError } from '../../src/domain/errors.js'
 import type { BuiltImage } from '../../src/steps/build-image.js'
-import { pushImage } from '../../src/steps/push-image.js'
+import { inputsTagFirst, isImmutableTagRefusal, pushImage } from '../../src/steps/push-image.js'
 import type { DeployTarget } from '../../src/steps/resolve-target.js'
 
 const DIGEST = `sha256:${'c'.repeat(64)}`
@@ -155,5 +155,56 @@ describe('pushImage with every tag in place already', () => {
     await expect(
       pushImage(nothingToWrite, target, other, flakyDocker([]).docker, fast, DIGEST)
     ).rejects.toMatchObject({ id: 'pushed-image-differs' })
+  })
+})
+
+describe('isImmutableTagRefusal', () => {
+  it.each([
+    [
+      'ECR’s refusal of an immutable tag, as docker prints it',
+      "tag invalid: The image tag 'inputs-abc' already exists in the 'app' repository and cannot be overwritten because the tag is immutable.",
+      true
+    ],
+    [
+      'the same behind the daemon’s prefix, on a later line',
+      "The push refers to repository [x/app]\nError response from daemon: tag invalid: The image tag 'v1' already exists in the 'app' repository and cannot be overwritten because the tag is immutable.",
+      true
+    ],
+    ['another invalid tag', 'tag invalid: the tag is malformed', false],
+    ['a denied push', 'denied: not authorized to perform ecr:PutImage', false],
+    [
+      'a repository named after the words',
+      'retrying x/immutable-tag-invalid: connection reset',
+      false
+    ]
+  ])('%s: %s', (_case, output, refused) => {
+    expect(isImmutableTagRefusal(pushFailure(output))).toBe(refused)
+  })
+
+  it('is false for errors that are not a docker push’s', () => {
+    expect(
+      isImmutableTagRefusal(
+        new ActionError(
+          'image-tag-immutable',
+          'tag invalid: cannot be overwritten because the tag is immutable',
+          'x'
+        )
+      )
+    ).toBe(false)
+  })
+})
+
+describe('inputsTagFirst', () => {
+  const inputs = `${repository.uri}:inputs-${'e'.repeat(64)}`
+  it('moves the inputs tag to the front, keeping the others in order', () => {
+    expect(
+      inputsTagFirst([`${repository.uri}:v1`, `${repository.uri}:latest`, inputs], inputs)
+    ).toEqual([inputs, `${repository.uri}:v1`, `${repository.uri}:latest`])
+  })
+  it.each([
+    ['is not written (kept, or no inputs digest)', [`${repository.uri}:v1`], inputs],
+    ['is not known', [`${repository.uri}:v1`, inputs], undefined]
+  ])('leaves the order alone when the inputs tag %s', (_case, references, reference) => {
+    expect(inputsTagFirst(references, reference)).toEqual(references)
   })
 })

@@ -41,6 +41,32 @@ const PERMANENT_PUSH_FAILURE =
   /^(?:error response from daemon: )?(?:denied|unauthorized|name unknown|name invalid|tag invalid|manifest invalid|no basic auth credentials|an image does not exist locally|no such image)\b/im
 
 /**
+ * docker push's line when the registry refused to write a tag that exists and is immutable, as
+ * ECR words it (`tag invalid: The image tag '...' already exists in the '...' repository and
+ * cannot be overwritten because the tag is immutable.`).
+ */
+const IMMUTABLE_TAG_REFUSAL = /^(?:error response from daemon: )?tag invalid\b.*\bimmutable\b/im
+
+/** True when a push failed because the registry refused to overwrite an immutable tag. */
+export function isImmutableTagRefusal(error: unknown): boolean {
+  return error instanceof DockerCommandError && IMMUTABLE_TAG_REFUSAL.test(error.dockerOutput)
+}
+
+/**
+ * The references in push order, the inputs tag (when written) first: the first reference of a
+ * push sends the manifest under its tag before any other tag, so when a job building the same
+ * inputs wrote an immutable inputs tag first, the registry refuses this run before any of its
+ * other tags name its image.
+ */
+export function inputsTagFirst(
+  references: readonly string[],
+  inputsReference: string | undefined
+): string[] {
+  if (inputsReference === undefined || !references.includes(inputsReference)) return [...references]
+  return [inputsReference, ...references.filter(reference => reference !== inputsReference)]
+}
+
+/**
  * Pushes the references of `built` (those of this repository that are to be written). `kept` is
  * the digest immutable tags of this image hold already (tag-mutability.ts): with nothing left to
  * write, nothing is pushed and that image is the one deployed.

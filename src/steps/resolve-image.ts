@@ -29,6 +29,8 @@ export interface ExistingImage {
    * tar; else a lower bound from the compressed sizes, marked as not measured.
    */
   readonly size: ImageSize
+  /** The image config's labels, as the registry holds them. */
+  readonly labels: Readonly<Record<string, string>>
 }
 
 /**
@@ -96,6 +98,7 @@ export async function resolveExistingImage(
     },
     findings,
     compressedBytes,
-    size
+    size,
+    labels: config.labels
   }
 }
