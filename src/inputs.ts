@@ -421,7 +421,7 @@ function parseRollout(
   read: InputReader,
   publish: boolean,
   alias: AliasSettings | undefined,
-  /** verify-event is set: the new version is invoked at the first step and can roll it back. */
+  /** verify-event is set: the new version is invoked before the first weight and can stop it. */
   verified: boolean
 ): RolloutSettings | undefined {
   const planText = read('rollout')
@@ -490,7 +490,7 @@ function parseRollout(
     throw new ActionError(
       'rollout-unwatched',
       `rollout "${planText}" has nothing to watch: neither rollout-alarms nor verify-event is set, so no step could roll the alias back.`,
-      'Name the CloudWatch alarms that should stop it in rollout-alarms, and/or set verify-event to invoke the new version at the first step. To shift traffic step by step with no check at all, set rollout-unwatched: true.'
+      'Name the CloudWatch alarms that should stop it in rollout-alarms, and/or set verify-event to invoke the new version before the first weight. To shift traffic step by step with no check at all, set rollout-unwatched: true.'
     )
   }
   if (acceptsNoData && alarms.length === 0) {

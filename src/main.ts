@@ -31,7 +31,7 @@ import { checkBuiltImage } from './steps/check-image.js'
 import { checkRetention } from './steps/check-retention.js'
 import { deployFunctions, failureOf } from './steps/deploy-functions.js'
 import {
-  verifyAsHealthCheck,
+  verifyBeforeTraffic,
   verifyDeployed,
   verifyFailure,
   type VerifyResult
@@ -46,17 +46,26 @@ import {
   type PlannedImage
 } from './steps/plan-deploy.js'
 import { ensureRepositories } from './steps/create-repository.js'
-import { PUSH_RETRY, pushImage, type PushedImage } from './steps/push-image.js'
+import {
+  PUSH_RETRY,
+  inputsTagFirst,
+  isImmutableTagRefusal,
+  pushImage,
+  type PushedImage
+} from './steps/push-image.js'
 import { resolveExistingImage } from './steps/resolve-image.js'
 import {
+  adoptImmutableInputsImage,
   findReusableImage,
   refreshFromInputs,
   fingerprintBuild,
   type BuildFingerprint,
+  type InputsImage,
   type ReusableImage
 } from './steps/reuse-image.js'
 import { resolveTargets, type DeployPlan, type DeployTarget } from './steps/resolve-target.js'
-import type { ImageReference } from './domain/aws-names.js'
+import type { ImageReference, RepositoryLocation } from './domain/aws-names.js'
+import type { StoredManifest } from './adapters/ecr.js'
 import { applyFindingPolicy, type Finding } from './domain/image-checks.js'
 import { smokeTestImage, type SmokeTestReport } from './steps/smoke-test.js'
 import { readTagMutabilities, planTagWrites, type TagMutabilities } from './steps/tag-mutability.js'
@@ -152,7 +161,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     reportPlan(facts.dryRunReport, facts.repositoryCreations)
     if (config.verify) {
       core.info(
-        `Dry run: would invoke ${plan.targets.map(t => t.function.name).join(', ')} once with ${config.verify.label} after the deploy${config.publish ? ' (the new version)' : ''}; nothing was invoked.`
+        `Dry run: would invoke ${plan.targets.map(t => t.function.name).join(', ')} once with ${config.verify.label} ${config.publish && config.alias ? 'on the new version, before the alias moves' : `after the update${config.publish ? ' (the new version)' : ''}`}; nothing was invoked.`
       )
     }
     return
@@ -169,26 +178,27 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
   facts.retention = await timed('retention', () =>
     checkRetention(plan, imageFor, aws, config.deployedTag)
   )
-  const verifiedInRollout: VerifyResult[] = []
+  // With an alias, each new version is invoked before the alias moves (see releaseFunction).
+  const verifiedBeforeTraffic: VerifyResult[] = []
   const verify = config.verify
   const published = publishedValues(plan, config, [
     facts.base?.base.reference?.canonical,
     facts.base?.digest,
     ...facts.pushed.flatMap(image => [image.imageUri, image.digest])
   ])
-  const healthCheckFor =
-    verify && config.rollout
+  const beforeTrafficFor =
+    verify && config.publish && config.alias
       ? (target: DeployTarget) =>
-          verifyAsHealthCheck(
+          verifyBeforeTraffic(
             target,
             verify,
             aws.invoker(target.region, target.roleArn),
             published,
-            result => verifiedInRollout.push(result)
+            result => verifiedBeforeTraffic.push(result)
           )
       : undefined
   facts.results = await timed('deploy', () =>
-    deployFunctions(plan.targets, imageFor, aws, config, healthCheckFor)
+    deployFunctions(plan.targets, imageFor, aws, config, beforeTrafficFor)
   )
   if (config.deployedTag) {
     const tag = config.deployedTag
@@ -197,7 +207,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
     )
   }
   if (verify) {
-    const already = new Set(verifiedInRollout.map(result => result.arn))
+    const already = new Set(verifiedBeforeTraffic.map(result => result.arn))
     const afterDeploy = await timed('verify', () =>
       verifyDeployed(
         facts.results!,
@@ -207,7 +217,7 @@ async function deploy({ aws, docker, env }: Dependencies, facts: RunFacts): Prom
         already
       )
     )
-    facts.verify = [...verifiedInRollout, ...afterDeploy]
+    facts.verify = [...verifiedBeforeTraffic, ...afterDeploy]
   }
   const failed = failureOf(facts.results)
   if (failed !== undefined) throw failed as Error
@@ -262,7 +272,8 @@ async function builtImage(
   if (config.rebuild === 'if-base-changed') {
     const target = plan.targets[0]!
     facts.refresh = await timed('refresh-check', async () => {
-      const byInputs = fingerprint && (await refreshFromInputs(fingerprint, target, base, aws))
+      const byInputs =
+        fingerprint && (await refreshFromInputs(fingerprint, target, base, aws, registry))
       return byInputs ?? decideRebuild(target, base, registry, config.revision)
     })
     if (!facts.refresh.rebuild) return undefined
@@ -321,16 +332,35 @@ async function builtImage(
     publish: async () => {
       // Every repository's immutable tags are checked before anything is written to any of them.
       const writes = new Map<string, TagDecision[]>()
+      // Per repository URI: the image of these inputs another run put under an immutable inputs tag.
+      const adopted = new Map<string, InputsImage>()
       for (const repository of plan.repositories) {
+        const mutability = mutabilities.get(repository.uri) ?? MUTABLE_TAGS
         const tags = built.references
           .filter(ref => ref.startsWith(`${repository.uri}:`))
           .map(ref => ref.slice(repository.uri.length + 1))
+        const other =
+          fingerprint &&
+          (await adoptImmutableInputsImage(
+            fingerprint,
+            repository,
+            mutability,
+            built.configDigest,
+            plan,
+            aws,
+            registry,
+            config.maxImageBytes
+          ))
+        if (other) {
+          failOnFindings(other.findings, config, 'nothing was pushed')
+          adopted.set(repository.uri, other)
+        }
         writes.set(
           repository.uri,
           await planTagWrites(
             repository,
-            mutabilities.get(repository.uri) ?? MUTABLE_TAGS,
-            { configDigest: built.configDigest },
+            mutability,
+            other ? { digest: other.pushed.digest } : { configDigest: built.configDigest },
             tags,
             aws.registry(repository.region)
           )
@@ -343,23 +373,58 @@ async function builtImage(
         const target = plan.targets.find(t => t.repository === repository)!
         const decisions = writes.get(repository.uri)!
         const kept = recordKeptTags(repository.uri, decisions, facts)
+        const other = adopted.get(repository.uri)
+        if (other) {
+          pushed.set(repository.uri, await tagStoredImage(repository, other, decisions, aws))
+          continue
+        }
         const own = {
           ...built,
-          references: decisions.flatMap(d =>
-            d.action === 'write' ? [`${repository.uri}:${d.tag}`] : []
+          references: inputsTagFirst(
+            decisions.flatMap(d => (d.action === 'write' ? [`${repository.uri}:${d.tag}`] : [])),
+            fingerprint && `${repository.uri}:${fingerprint.tag}`
           )
         }
-        pushed.set(
-          repository.uri,
-          await pushImage(
-            own,
-            target,
-            aws.registry(repository.region),
-            docker,
-            { ...PUSH_RETRY, timeoutMs: config.pushTimeoutSeconds * 1000 },
-            kept
+        try {
+          pushed.set(
+            repository.uri,
+            await pushImage(
+              own,
+              target,
+              aws.registry(repository.region),
+              docker,
+              { ...PUSH_RETRY, timeoutMs: config.pushTimeoutSeconds * 1000 },
+              kept
+            )
           )
-        )
+        } catch (error) {
+          // Another job of the same inputs wrote the immutable inputs tag since the check above:
+          // its image, once checked, is this run's image here, as if it had been there before.
+          const raced =
+            fingerprint && isImmutableTagRefusal(error)
+              ? await adoptImmutableInputsImage(
+                  fingerprint,
+                  repository,
+                  mutabilities.get(repository.uri) ?? MUTABLE_TAGS,
+                  built.configDigest,
+                  plan,
+                  aws,
+                  registry,
+                  config.maxImageBytes
+                )
+              : undefined
+          if (!raced) throw error
+          failOnFindings(raced.findings, config, 'nothing was deployed')
+          const retagged = await planTagWrites(
+            repository,
+            mutabilities.get(repository.uri) ?? MUTABLE_TAGS,
+            { digest: raced.pushed.digest },
+            decisions.map(decision => decision.tag),
+            aws.registry(repository.region)
+          )
+          recordKeptTags(repository.uri, retagged, facts)
+          pushed.set(repository.uri, await tagStoredImage(repository, raced, retagged, aws))
+        }
       }
       return pushed
     }
@@ -408,16 +473,26 @@ function reusedImage(
         const image = reusable.images.get(repository.uri)!
         const decisions = writes.get(repository.uri)!
         recordKeptTags(repository.uri, decisions, facts)
-        for (const decision of decisions) {
-          if (decision.action !== 'write') continue
-          await aws.registry(repository.region).tagImage(repository, image.manifest, decision.tag)
-          core.info(`Tagged ${repository.uri}:${decision.tag} (${image.pushed.digest})`)
-        }
-        pushed.set(repository.uri, image.pushed)
+        pushed.set(repository.uri, await tagStoredImage(repository, image, decisions, aws))
       }
       return pushed
     }
   }
+}
+
+/** Adds the tags to be written to an image the repository holds (PutImage: no layer moves). */
+async function tagStoredImage(
+  repository: RepositoryLocation,
+  image: { readonly pushed: PushedImage; readonly manifest: StoredManifest },
+  decisions: readonly TagDecision[],
+  aws: AwsServices
+): Promise<PushedImage> {
+  for (const decision of decisions) {
+    if (decision.action !== 'write') continue
+    await aws.registry(repository.region).tagImage(repository, image.manifest, decision.tag)
+    core.info(`Tagged ${repository.uri}:${decision.tag} (${image.pushed.digest})`)
+  }
+  return image.pushed
 }
 
 /** Notes the tags left as they are for the summary; the digest they hold, if any. */

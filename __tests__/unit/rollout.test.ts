@@ -15,11 +15,16 @@ import {
 
 const ARN = 'arn:aws:lambda:us-east-1:111111111111:function:app'
 
-/** An alias held in memory; every write is recorded as [version, weights, revisionId]. */
+/**
+ * An alias held in memory; every accepted write is recorded as [version, weights, revisionId].
+ * A write naming a RevisionId other than the alias's is refused as Lambda refuses it
+ * (PreconditionFailedException, which the release service turns into concurrent-change).
+ */
 function fakeReleases(initial: CurrentAlias | undefined) {
   let alias = initial
   let revision = 0
   const writes: [string, Record<string, number>, string | undefined][] = []
+  const refused: [string, Record<string, number>, string | undefined][] = []
   const releases = {
     alias: jest.fn(() => Promise.resolve(alias)),
     createAlias: jest.fn((_fn: string, _name: string, version: string) => {
@@ -34,6 +39,12 @@ function fakeReleases(initial: CurrentAlias | undefined) {
         weights: Readonly<Record<string, number>>,
         revisionId: string | undefined
       ) => {
+        if (revisionId !== undefined && revisionId !== alias?.revisionId) {
+          refused.push([version, { ...weights }, revisionId])
+          return Promise.reject(
+            new ActionError('concurrent-change', 'app changed while this step was working', '')
+          )
+        }
         writes.push([version, { ...weights }, revisionId])
         revision += 1
         alias = { functionVersion: version, weights, revisionId: `r${revision}` }
@@ -44,7 +55,12 @@ function fakeReleases(initial: CurrentAlias | undefined) {
   return {
     releases: releases as unknown as ReleaseService,
     writes,
-    current: () => alias
+    refused,
+    current: () => alias,
+    /** Another run (or person) writes the alias: a new RevisionId. */
+    moveByOther: (next: Omit<CurrentAlias, 'revisionId'>) => {
+      alias = { ...next, revisionId: `other-${(revision += 1)}` }
+    }
   }
 }
 
@@ -145,7 +161,8 @@ describe('rolloutAlias', () => {
     expect(error.reason).toContain('back on 2 with no traffic to 3')
     // The step stopped at the firing read: no third poll, and no move to 100%.
     expect(alarms.reads).toBe(2)
-    expect(fake.writes.at(-1)).toEqual(['2', {}, undefined])
+    // Conditional on what this run wrote: only its own change is undone.
+    expect(fake.writes.at(-1)).toEqual(['2', {}, 'r1'])
     expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
   })
 
@@ -242,7 +259,7 @@ describe('rolloutAlias', () => {
     // 10% was made, 100% never: the alias went back from the canary step.
     expect(fake.writes).toEqual([
       ['2', { '3': 0.1 }, 'r0'],
-      ['2', {}, undefined]
+      ['2', {}, 'r1']
     ])
     expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
   })
@@ -300,7 +317,101 @@ describe('rolloutAlias', () => {
   })
 })
 
+describe('rolloutAlias and changes made by others', () => {
+  it('refuses a rollback when another run moved the alias meanwhile, and leaves its change', async () => {
+    const fake = fakeReleases(onTwo)
+    // Read 1: another run has finished version 4 at 100%; read 2: the alarm fires.
+    const alarms = scriptedAlarms(read => {
+      if (read === 1) fake.moveByOther({ functionVersion: '4', weights: {} })
+      return read < 2 ? [okAlarm] : [{ ...okAlarm, state: 'ALARM', reason: 'Threshold Crossed' }]
+    })
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-alias-moved')
+    expect(error.reason).toContain('it is now on version 4')
+    expect(error.reason).toContain('does not undo another run')
+    expect(fake.refused).toEqual([['2', {}, 'r1']])
+    expect(fake.writes).toEqual([['2', { '3': 0.1 }, 'r0']])
+    expect(fake.current()).toMatchObject({ functionVersion: '4', weights: {} })
+  })
+
+  it('stops without rolling back when a step is refused because another run moved the alias', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(read => {
+      if (read === 1) fake.moveByOther({ functionVersion: '4', weights: {} })
+      return [okAlarm]
+    })
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-alias-moved')
+    expect(error.reason).toContain('from 2 to 3 stopped')
+    // The 100% shift was refused, and nothing else was written after it.
+    expect(fake.refused).toEqual([['3', {}, 'r1']])
+    expect(fake.writes).toEqual([['2', { '3': 0.1 }, 'r0']])
+    expect(fake.current()).toMatchObject({ functionVersion: '4', weights: {} })
+  })
+
+  it('writes the rollback again when only the RevisionId moved (the alias is as this run left it)', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(read => {
+      // A new description, say: same version and weights, another RevisionId.
+      if (read === 1) fake.moveByOther({ functionVersion: '2', weights: { '3': 0.1 } })
+      return read < 2 ? [okAlarm] : [{ ...okAlarm, state: 'ALARM', reason: 'Threshold Crossed' }]
+    })
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-rolled-back')
+    expect(fake.refused).toHaveLength(1)
+    expect(fake.writes.at(-1)).toEqual(['2', {}, 'other-2'])
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it('writes nothing more when someone else already put the alias back', async () => {
+    const fake = fakeReleases(onTwo)
+    const alarms = scriptedAlarms(read => {
+      if (read === 1) fake.moveByOther({ functionVersion: '2', weights: {} })
+      return read < 2 ? [okAlarm] : [{ ...okAlarm, state: 'ALARM', reason: 'Threshold Crossed' }]
+    })
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-rolled-back')
+    expect(fake.writes).toEqual([['2', { '3': 0.1 }, 'r0']])
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
+  it("refuses to start on an alias split to another version (another run's canary)", async () => {
+    const fake = fakeReleases({ ...onTwo, weights: { '4': 0.1 } })
+    const error = await failureOf(
+      run(
+        canary,
+        fake.releases,
+        scriptedAlarms(() => [okAlarm])
+      )
+    )
+    expect(error.id).toBe('alias-split-in-progress')
+    expect(error.reason).toContain('routes 10% to 4 and the rest to 2')
+    expect(error.fix).toContain('concurrency')
+    expect(fake.writes).toEqual([])
+    expect(fake.refused).toEqual([])
+  })
+
+  it('goes on from a weight on the version being rolled out (the same rollout again)', async () => {
+    const fake = fakeReleases({ ...onTwo, weights: { '3': 0.1 } })
+    await run(
+      canary,
+      fake.releases,
+      scriptedAlarms(() => [okAlarm])
+    )
+    expect(fake.current()).toMatchObject({ functionVersion: '3', weights: {} })
+  })
+})
+
 describe('checkAliasCanShift', () => {
+  it('refuses, for a rollout, an alias that routes to two versions already, before any change', async () => {
+    const fake = fakeReleases({ ...onTwo, weights: { '4': 0.25 } })
+    const error = await failureOf(checkAliasCanShift('app', ARN, 'live', fake.releases, true))
+    expect(error.id).toBe('alias-split-in-progress')
+    expect(error.reason).toContain('app was not changed')
+    // alias-routing-weight alone replaces a split: that is what it is for.
+    await expect(checkAliasCanShift('app', ARN, 'live', fake.releases)).resolves.toBeUndefined()
+  })
+
   it('refuses an alias on $LATEST, which cannot carry routing weights', async () => {
     const fake = fakeReleases({ ...onTwo, functionVersion: '$LATEST' })
     const error = await failureOf(checkAliasCanShift('app', ARN, 'live', fake.releases))

@@ -492,7 +492,10 @@ describe('configuration, versions and aliases', () => {
         })
       )
     )
+    // Lambda API reference, UpdateAlias, Errors: PreconditionFailedException, HTTP 412, when
+    // the RevisionId does not match the alias's latest.
     expect(stale.name).toBe('PreconditionFailedException')
+    expect(stale.$metadata?.httpStatusCode).toBe(412)
     const read = await lambda.send(new GetAliasCommand({ FunctionName: fn.name, Name: 'live' }))
     expect(read.FunctionVersion).toBe('1')
 

@@ -12,7 +12,7 @@ import type { VerifySettings } from '../../src/domain/verify-settings.js'
 import type { DeployTarget } from '../../src/steps/resolve-target.js'
 import type { FunctionResult } from '../../src/steps/deploy-functions.js'
 import {
-  verifyAsHealthCheck,
+  verifyBeforeTraffic,
   verifyDeployed,
   verifyFailure,
   verifyInvoke,
@@ -240,41 +240,38 @@ describe('verifyFailure', () => {
   })
 })
 
-describe('verifyAsHealthCheck', () => {
-  const signal = new AbortController().signal
-
-  it('invokes the new version once, at the first step, and records the result', async () => {
+describe('verifyBeforeTraffic', () => {
+  it('invokes the version just published, by its number, and records the result', async () => {
     lambdaMock.on(InvokeCommand).resolves({
       StatusCode: 200,
       Payload: bytes('{"ok":true}'),
       ExecutedVersion: '4'
     })
     const recorded: VerifyResult[] = []
-    const check = verifyAsHealthCheck(target, settings, invoker(), [], r => recorded.push(r))
-    expect(await check({ version: '4', weight: 0.1, signal })).toEqual({ ok: true, reason: '' })
-    expect(await check({ version: '4', weight: 0.2, signal })).toEqual({ ok: true, reason: '' })
+    const check = verifyBeforeTraffic(target, settings, invoker(), [], r => recorded.push(r))
+    expect(await check({ version: '4' })).toEqual({ ok: true, reason: '' })
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1)
     expect(lambdaMock.commandCalls(InvokeCommand)[0]!.args[0].input.Qualifier).toBe('4')
     expect(recorded.map(r => r.outcome)).toEqual(['passed'])
   })
 
-  it('fails the step with the reason of a failed invoke', async () => {
+  it('answers the reason of a failed invoke', async () => {
     lambdaMock.on(InvokeCommand).resolves({
       StatusCode: 200,
       FunctionError: 'Unhandled',
       Payload: bytes('{"errorType":"Boom","errorMessage":"no"}')
     })
     const recorded: VerifyResult[] = []
-    const check = verifyAsHealthCheck(target, settings, invoker(), [], r => recorded.push(r))
-    const verdict = await check({ version: '4', weight: 0.1, signal })
+    const check = verifyBeforeTraffic(target, settings, invoker(), [], r => recorded.push(r))
+    const verdict = await check({ version: '4' })
     expect(verdict.ok).toBe(false)
     expect(verdict.reason).toMatch(/^the verify invoke of version 4 failed: /)
     expect(recorded[0]?.passed).toBe(false)
   })
 })
 
-describe('verifyDeployed after a rollout', () => {
-  it('does not invoke a function the rollout verified already', async () => {
+describe('verifyDeployed after the alias moved', () => {
+  it('does not invoke a function verified before its alias moved', async () => {
     const results = [{ target, status: 'updated' }] as unknown as FunctionResult[]
     const verified = await verifyDeployed(results, settings, invoker, [], new Set([fn.arn]))
     expect(verified).toEqual([])

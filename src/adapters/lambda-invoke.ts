@@ -11,6 +11,8 @@ export interface InvokeRequest {
   readonly payload: string
   /** How long to wait for the answer before giving up on the call. */
   readonly timeoutMs: number
+  /** Aborts the call (the job was cancelled): the wait for the answer ends at once. */
+  readonly signal?: AbortSignal
 }
 
 export interface InvokeAnswer {
@@ -44,7 +46,11 @@ export function createFunctionInvoker(client: LambdaClient): FunctionInvoker {
             LogType: 'Tail',
             Payload: Buffer.from(request.payload, 'utf8')
           }),
-          { abortSignal: AbortSignal.timeout(request.timeoutMs) }
+          {
+            abortSignal: request.signal
+              ? AbortSignal.any([AbortSignal.timeout(request.timeoutMs), request.signal])
+              : AbortSignal.timeout(request.timeoutMs)
+          }
         )
         return {
           statusCode: answer.StatusCode ?? 0,
@@ -55,6 +61,13 @@ export function createFunctionInvoker(client: LambdaClient): FunctionInvoker {
         }
       } catch (error) {
         const name = errorName(error)
+        if (request.signal?.aborted) {
+          throw new ActionError(
+            'verify-invoke-cancelled',
+            `The invocation of ${subject} was abandoned: the job was cancelled.`,
+            'Run the job again; the invocation may still be running in Lambda.'
+          )
+        }
         if (name === 'ResourceConflictException' || name === 'ResourceNotReadyException') {
           throw new ActionError(
             'verify-function-not-ready',

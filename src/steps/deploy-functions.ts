@@ -6,9 +6,9 @@ import { settleConcurrently } from './concurrency.js'
 import { createFunction } from './create-function.js'
 import { deployFunction, type DeployOutcome } from './deploy-function.js'
 import type { PushedImage } from './push-image.js'
-import { releaseFunction, type ReleaseOutcome } from './release-function.js'
+import { releaseFunction, type ReleaseOutcome, type TrafficCheck } from './release-function.js'
 import type { DeployTarget } from './resolve-target.js'
-import { checkAliasCanShift, checkRolloutAlarms, type HealthCheck } from './rollout.js'
+import { checkAliasCanShift, checkRolloutAlarms } from './rollout.js'
 
 /** created: the function did not exist and create-function-role had it created. */
 export type FunctionStatus = 'created' | 'updated' | 'unchanged' | 'failed'
@@ -31,14 +31,16 @@ export async function deployFunctions(
   imageFor: (target: DeployTarget) => PushedImage,
   aws: AwsServices,
   config: ActionConfig,
-  /** Run at each rollout step besides the alarms (e.g. an invoke of the new version). */
-  healthCheckFor?: (target: DeployTarget) => HealthCheck | undefined
+  /** Made on each new version before its alias moves (e.g. a verify invoke of it). */
+  beforeTrafficFor?: (target: DeployTarget) => TrafficCheck | undefined
 ): Promise<FunctionResult[]> {
   // While a rollout may hold weight on a new version, a cancelled job rolls it back first.
   const cancellation = config.rollout ? watchJobCancellation() : undefined
   const settled = await settleConcurrently(targets, config.maxConcurrency, async target => {
     let deploy: DeployOutcome | undefined
     try {
+      // After a cancel no new update starts: functions not begun yet are left as they are.
+      if (cancellation?.signal.aborted) throw notStarted(target, cancellation.signal)
       const alarms = config.rollout ? aws.alarms(target.region, target.roleArn) : undefined
       // Before the code update: a rollout that cannot watch its alarms changes nothing.
       if (config.rollout && alarms) {
@@ -51,9 +53,12 @@ export async function deployFunctions(
           target.function.name,
           target.function.arn,
           config.alias.name,
-          aws.releases(target.region, target.roleArn)
+          aws.releases(target.region, target.roleArn),
+          config.rollout !== undefined
         )
       }
+      // The checks above take time; a cancel meanwhile still stops before the code update.
+      if (cancellation?.signal.aborted) throw notStarted(target, cancellation.signal)
       const image = imageFor(target)
       const lambda = aws.functions(target.region, target.roleArn)
       // Settings and versions need the code update to have finished, even with wait: false.
@@ -74,9 +79,8 @@ export async function deployFunctions(
           image,
           aws.releases(target.region, target.roleArn),
           config,
-          alarms && cancellation
-            ? { alarms, cancelled: cancellation.signal, healthCheck: healthCheckFor?.(target) }
-            : undefined
+          alarms && cancellation ? { alarms, cancelled: cancellation.signal } : undefined,
+          beforeTrafficFor?.(target)
         )
       } finally {
         letGo?.()
@@ -89,6 +93,14 @@ export async function deployFunctions(
     }
   })
   return settled.map(result => (result as PromiseFulfilledResult<FunctionResult>).value)
+}
+
+function notStarted(target: DeployTarget, signal: AbortSignal): ActionError {
+  return new ActionError(
+    'cancelled-before-update',
+    `${target.function.name} was not updated: ${describeFailure(signal.reason)} before its turn, and no new update starts after a cancel.`,
+    'Run the job again to deploy it.'
+  )
 }
 
 /** The step's error when any function failed: the only one's own error, or all of them. */

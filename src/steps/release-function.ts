@@ -1,6 +1,8 @@
 import * as core from '@actions/core'
 import type { ReleaseService } from '../adapters/lambda-releases.js'
+import { ActionError, describeFailure } from '../domain/errors.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
+import type { HealthVerdict } from '../domain/rollout-plan.js'
 import type { ActionConfig } from '../inputs.js'
 import type { PushedImage } from './push-image.js'
 import { rolloutAlias, type RolloutDependencies } from './rollout.js'
@@ -15,8 +17,18 @@ export interface ReleaseOutcome {
 }
 
 /**
+ * A check of the version just published, made before any traffic reaches it (a verify invoke).
+ * The signal is the job's cancellation (with a rollout): the check ends at once when it aborts.
+ */
+export type TrafficCheck = (check: {
+  readonly version: string
+  readonly signal?: AbortSignal
+}) => Promise<HealthVerdict>
+
+/**
  * After the code update: runtime settings (only when they differ), then a version, then the
- * alias. Each write names the RevisionId it read, so a concurrent change fails loudly.
+ * check before traffic (when given, and only with an alias), then the alias. Each write names the
+ * RevisionId it read, so a concurrent change fails loudly.
  */
 export async function releaseFunction(
   target: DeployTarget,
@@ -27,7 +39,9 @@ export async function releaseFunction(
     'overrides' | 'publish' | 'alias' | 'rollout' | 'waitTimeoutSeconds' | 'revision'
   >,
   /** What a rollout needs besides the releases; required when config.rollout is set. */
-  rollout?: Omit<RolloutDependencies, 'releases'>
+  rollout?: Omit<RolloutDependencies, 'releases'>,
+  /** Made on the new version before the alias moves; a failed check leaves the alias alone. */
+  beforeTraffic?: TrafficCheck
 ): Promise<ReleaseOutcome> {
   const arn = target.function.arn
   // The code update has finished here: deployFunctions waits for it whenever a release follows.
@@ -59,6 +73,9 @@ export async function releaseFunction(
   )
   core.info(`${target.function.name}: published version ${version}`)
   if (!config.alias) return { settingsChanges, version }
+  if (beforeTraffic) {
+    await checkBeforeTraffic(target, config.alias.name, version, beforeTraffic, rollout?.cancelled)
+  }
   if (config.rollout) {
     // Never a silent fallback to moving the alias outright.
     if (!rollout) throw new Error('releaseFunction: a rollout needs its alarms and cancellation')
@@ -86,4 +103,32 @@ export async function releaseFunction(
   const alias = `${config.alias.name} ${change.action === 'none' ? 'already points at ' + version : change.description}`
   core.info(`${target.function.name}: alias ${alias}`)
   return { settingsChanges, version, alias }
+}
+
+/**
+ * The new version is checked while the alias still serves what it served before: a failed
+ * check, or a cancel during it, fails the function with the alias unchanged.
+ */
+async function checkBeforeTraffic(
+  target: DeployTarget,
+  aliasName: string,
+  version: string,
+  check: TrafficCheck,
+  cancelled: AbortSignal | undefined
+): Promise<void> {
+  const name = target.function.name
+  const verdict = await check({ version, signal: cancelled })
+  if (cancelled?.aborted) {
+    throw new ActionError(
+      'rollout-cancelled',
+      `The rollout of alias ${aliasName} did not start: ${describeFailure(cancelled.reason)} during the verify invoke of version ${version}. The alias is unchanged; version ${version} got no traffic.`,
+      'Run the job again to roll out.'
+    )
+  }
+  if (verdict.ok) return
+  throw new ActionError(
+    'verify-invoke-failed',
+    `${name}: ${verdict.reason}. The alias ${aliasName} was not moved: version ${version} got no traffic.`,
+    'Fix the function (see its log tail above and in CloudWatch Logs), or correct verify-event / verify-expect, and run again.'
+  )
 }

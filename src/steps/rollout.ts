@@ -14,6 +14,7 @@ import {
   type HealthVerdict,
   type RollbackCause
 } from '../domain/rollout-plan.js'
+import type { CurrentAlias } from '../domain/function-changes.js'
 import type { RolloutSettings } from '../inputs.js'
 
 /**
@@ -91,15 +92,45 @@ export async function checkAliasCanShift(
   functionName: string,
   functionArn: string,
   aliasName: string,
-  releases: Pick<ReleaseService, 'alias'>
+  releases: Pick<ReleaseService, 'alias'>,
+  /** A rollout is to start: an alias that routes to two versions already is refused too. */
+  rollout = false
 ): Promise<void> {
   const current = await releases.alias(functionArn, aliasName)
+  if (rollout && current) refuseSplitAlias(functionName, aliasName, current, undefined)
   if (current?.functionVersion !== LATEST) return
   throw new ActionError(
     'alias-on-latest',
     `Alias ${aliasName} of ${functionName} points at ${LATEST}, which cannot carry routing weights (Lambda takes weights only between published versions), so traffic cannot shift from it step by step; ${functionName} was not changed.`,
     `Point the alias at a published version first (aws lambda publish-version --function-name ${functionName}, then aws lambda update-alias --function-name ${functionName} --name ${aliasName} --function-version N), or leave rollout and alias-routing-weight empty to move the alias outright.`
   )
+}
+
+/**
+ * Another rollout (of another run) is under way on the alias, or one was cut off, or a split of
+ * alias-routing-weight is in place: a rollout from it would replace that traffic split with its
+ * own, so it is refused before any change. Concurrent runs on one alias are refused this way;
+ * the runs are serialized by the workflow (a concurrency group). A weight on the version being
+ * rolled out (the same run again) is not a split of someone else's.
+ */
+function refuseSplitAlias(
+  functionName: string,
+  aliasName: string,
+  current: CurrentAlias,
+  newVersion: string | undefined
+): void {
+  const others = Object.entries(current.weights).filter(([version]) => version !== newVersion)
+  if (others.length === 0) return
+  const split = others.map(([version, weight]) => `${weightPercent(weight)} to ${version}`)
+  throw new ActionError(
+    'alias-split-in-progress',
+    `Alias ${aliasName} of ${functionName} routes ${split.join(', ')} and the rest to ${current.functionVersion}: another rollout is under way (or was cut off, or alias-routing-weight set a split). A rollout would replace that split with its own, so ${newVersion === undefined ? `${functionName} was not changed` : `alias ${aliasName} was not changed`}.`,
+    `Let the other run finish; to run deploys of one alias one at a time, give the workflow job a concurrency group (concurrency: deploy-${functionName}-${aliasName}). If no run is under way, settle the alias by hand first: aws lambda update-alias --function-name ${functionName} --name ${aliasName} --function-version N --routing-config AdditionalVersionWeights={}`
+  )
+}
+
+function weightPercent(weight: number): string {
+  return `${Math.round(weight * 10_000) / 100}%`
 }
 
 /**
@@ -132,13 +163,31 @@ export async function rolloutAlias(
     }
     return { alias: `${aliasName} already points at ${newVersion}`, steps: [] }
   }
+  refuseSplitAlias(functionArn.split(':')[6] ?? functionArn, aliasName, current, newVersion)
 
   const previous = current.functionVersion
   const steps: string[] = []
-  let revisionId: string | undefined = current.revisionId
+  // What this run last wrote (at first: what it found). Every write, the rollback included, is
+  // conditional on its RevisionId: a change made by anyone else meanwhile is never overwritten.
+  let written: WrittenAlias = {
+    version: previous,
+    weights: current.weights,
+    revisionId: current.revisionId
+  }
+  const shift = async (version: string, weights: Readonly<Record<string, number>>) => {
+    const revisionId = await releases.updateAlias(
+      functionArn,
+      aliasName,
+      version,
+      weights,
+      written.revisionId
+    )
+    written = { version, weights, revisionId }
+  }
+  const back = () => rollBack(functionArn, aliasName, previous, newVersion, written, releases)
   if (settings.alarms.length === 0 && !deps.healthCheck) {
     core.info(
-      `Alias ${aliasName}: rollout-unwatched: no alarm or verify invoke watches the steps; nothing can roll them back.`
+      `Alias ${aliasName}: rollout-unwatched: no alarm watches the steps (a verify invoke, if any, ran before the first shift); nothing can roll them back.`
     )
   }
   // Alarms that were INSUFFICIENT_DATA at every read so far; see noDataCause.
@@ -151,12 +200,12 @@ export async function rolloutAlias(
   let shifted = '0%'
   try {
     for (const step of rolloutSteps(settings.plan)) {
-      const percent = `${Math.round(step.weight * 10_000) / 100}%`
+      const percent = weightPercent(step.weight)
       if (step.weight === 1) {
         // Before the last shift, while the previous version still has most of the traffic.
         noData = noDataCause(alarmReads.withoutData, alarmReads.count)
         if (noData && settings.insufficientData === 'fail') {
-          await rollBack(functionArn, aliasName, previous, releases)
+          await back()
           throw rolledBack(aliasName, previous, newVersion, shifted, noData)
         }
         if (noData) {
@@ -164,18 +213,12 @@ export async function rolloutAlias(
             `Alias ${aliasName}: ${noData.description}. rollout-insufficient-data is warn: the rollout goes on to 100%.`
           )
         }
-        revisionId = await releases.updateAlias(functionArn, aliasName, newVersion, {}, revisionId)
+        await shift(newVersion, {})
         steps.push(`100% to ${newVersion}`)
         core.info(`Alias ${aliasName}: version ${newVersion} gets all traffic.`)
         break
       }
-      revisionId = await releases.updateAlias(
-        functionArn,
-        aliasName,
-        previous,
-        { [newVersion]: step.weight },
-        revisionId
-      )
+      await shift(previous, { [newVersion]: step.weight })
       steps.push(`${percent} to ${newVersion}`)
       shifted = percent
       core.info(
@@ -183,20 +226,24 @@ export async function rolloutAlias(
       )
       const cause = await watch(step.holdSeconds, newVersion, step.weight, settings, deps, observe)
       if (cause) {
-        await rollBack(functionArn, aliasName, previous, releases)
+        await back()
         throw rolledBack(aliasName, previous, newVersion, percent, cause)
       }
     }
     if (deps.cancelled.aborted) {
       // Cancelled while the last shift was under way: the cancelled job leaves the old version.
-      await rollBack(functionArn, aliasName, previous, releases)
+      await back()
       throw rolledBack(aliasName, previous, newVersion, '100%', cancelledCause(deps.cancelled))
     }
   } catch (error) {
     if (error instanceof ActionError && error.id.startsWith('rollout-')) throw error
+    if (error instanceof ActionError && error.id === 'concurrent-change') {
+      // Someone else wrote the alias since this run's last write: theirs stands.
+      throw await movedByOther(functionArn, aliasName, previous, newVersion, releases)
+    }
     // Anything else mid-rollout (a refused call, an alarm that cannot be read) leaves the new
     // version unwatched: it goes back too.
-    await rollBack(functionArn, aliasName, previous, releases)
+    await back()
     throw new ActionError(
       'rollout-failed',
       `The rollout of alias ${aliasName} stopped (${describeFailure(error)}); the alias is back on ${previous} with no traffic to ${newVersion}.`,
@@ -250,23 +297,113 @@ function cancelledCause(signal: AbortSignal): RollbackCause {
   return { kind: 'cancelled', description: describeFailure(signal.reason) }
 }
 
-/** Unconditional (no RevisionId): going back must not lose to a change made meanwhile. */
+/** The alias as this run last wrote it (or found it, before its first write). */
+interface WrittenAlias {
+  readonly version: string
+  readonly weights: Readonly<Record<string, number>>
+  readonly revisionId: string
+}
+
+/**
+ * Puts the alias back on the previous version, conditional on the RevisionId this run last
+ * wrote: only this run's own change is undone. On a conflict the alias is read again: already
+ * back (someone else rolled it back) is fine; still as this run left it (only the RevisionId
+ * moved, e.g. a new description) is written once more with the new RevisionId; anything else is
+ * another run's change, left alone (rollout-alias-moved).
+ */
 async function rollBack(
   functionArn: string,
   aliasName: string,
   previous: string,
+  newVersion: string,
+  written: WrittenAlias,
   releases: ReleaseService
 ): Promise<void> {
-  try {
-    await releases.updateAlias(functionArn, aliasName, previous, {}, undefined)
-  } catch (error) {
-    throw new ActionError(
-      'rollout-rollback-failed',
-      `The rollout of alias ${aliasName} had to go back to ${previous}, but UpdateAlias failed: ${describeFailure(error)}.`,
-      `Point the alias back by hand now: aws lambda update-alias --function-name ${functionArn} --name ${aliasName} --function-version ${previous} --routing-config AdditionalVersionWeights={}`
-    )
+  let revisionId = written.revisionId
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await releases.updateAlias(functionArn, aliasName, previous, {}, revisionId)
+      break
+    } catch (error) {
+      if (!(error instanceof ActionError && error.id === 'concurrent-change') || attempt > 1) {
+        throw rollbackFailed(functionArn, aliasName, previous, error)
+      }
+    }
+    let now: CurrentAlias | undefined
+    try {
+      now = await releases.alias(functionArn, aliasName)
+    } catch (error) {
+      throw rollbackFailed(functionArn, aliasName, previous, error)
+    }
+    if (now && now.functionVersion === previous && Object.keys(now.weights).length === 0) {
+      core.warning(`Alias ${aliasName} was put back on ${previous} meanwhile, by another change.`)
+      return
+    }
+    if (!now || !sameAlias(now, written)) {
+      throw aliasMoved(aliasName, previous, newVersion, now)
+    }
+    revisionId = now.revisionId
   }
   core.warning(`Alias ${aliasName} is back on ${previous} with no traffic to the new version.`)
+}
+
+function sameAlias(now: CurrentAlias, written: WrittenAlias): boolean {
+  const weights = (w: Readonly<Record<string, number>>) =>
+    JSON.stringify(Object.entries(w).sort(([a], [b]) => a.localeCompare(b)))
+  return (
+    now.functionVersion === written.version && weights(now.weights) === weights(written.weights)
+  )
+}
+
+/** A write of this run was refused (PreconditionFailed): the alias is read to say what it is. */
+async function movedByOther(
+  functionArn: string,
+  aliasName: string,
+  previous: string,
+  newVersion: string,
+  releases: ReleaseService
+): Promise<ActionError> {
+  let now: CurrentAlias | undefined
+  try {
+    now = await releases.alias(functionArn, aliasName)
+  } catch {
+    now = undefined
+  }
+  return aliasMoved(aliasName, previous, newVersion, now)
+}
+
+function describeAlias(alias: CurrentAlias | undefined): string {
+  if (!alias) return 'deleted'
+  const weights = Object.entries(alias.weights)
+  return weights.length === 0
+    ? `on version ${alias.functionVersion}`
+    : `on version ${alias.functionVersion} with ${weights.map(([v, w]) => `${weightPercent(w)} to ${v}`).join(', ')}`
+}
+
+function aliasMoved(
+  aliasName: string,
+  previous: string,
+  newVersion: string,
+  now: CurrentAlias | undefined
+): ActionError {
+  return new ActionError(
+    'rollout-alias-moved',
+    `The rollout of alias ${aliasName} from ${previous} to ${newVersion} stopped: someone else changed the alias meanwhile (UpdateAlias refused this run's RevisionId), and it is now ${describeAlias(now)}. This run left it as it is: it does not undo another run's change.`,
+    `Find out which run or person moved alias ${aliasName}; run deploys of one alias one at a time (a concurrency group on the workflow job). Deploy again if version ${newVersion} should still go out.`
+  )
+}
+
+function rollbackFailed(
+  functionArn: string,
+  aliasName: string,
+  previous: string,
+  error: unknown
+): ActionError {
+  return new ActionError(
+    'rollout-rollback-failed',
+    `The rollout of alias ${aliasName} had to go back to ${previous}, but UpdateAlias failed: ${describeFailure(error)}.`,
+    `Point the alias back by hand now: aws lambda update-alias --function-name ${functionArn} --name ${aliasName} --function-version ${previous} --routing-config AdditionalVersionWeights={}`
+  )
 }
 
 function rolledBack(

@@ -6,7 +6,7 @@ import { findMismatch } from '../domain/smoke-test-outcome.js'
 import type { VerifySettings } from '../domain/verify-settings.js'
 import type { FunctionResult } from './deploy-functions.js'
 import type { DeployTarget } from './resolve-target.js'
-import type { HealthCheck } from './rollout.js'
+import type { TrafficCheck } from './release-function.js'
 
 /** How one verify invocation ended. */
 export type VerifyOutcome = 'passed' | 'function-error' | 'unexpected-response' | 'call-failed'
@@ -46,7 +46,9 @@ export async function verifyInvoke(
   settings: VerifySettings,
   invoker: FunctionInvoker,
   /** What the run shows anyway (publishedValues): never registered as a secret. */
-  published: readonly string[]
+  published: readonly string[],
+  /** The job's cancellation: the call is abandoned at once (no wait for the answer). */
+  signal?: AbortSignal
 ): Promise<VerifyResult> {
   const fn = target.function
   // The function's variables may be secret and its log may print them; the summary is not
@@ -61,7 +63,8 @@ export async function verifyInvoke(
       functionName: fn.arn,
       qualifier,
       payload: settings.payload,
-      timeoutMs: (fn.timeout + CALL_MARGIN_SECONDS) * 1000
+      timeoutMs: (fn.timeout + CALL_MARGIN_SECONDS) * 1000,
+      signal
     })
     const seconds = secondsSince(started)
     const common = {
@@ -102,8 +105,10 @@ export async function verifyInvoke(
 }
 
 /**
- * One real invocation of each function the deploy left in place: the version it published, if
- * any, else $LATEST. One at a time, so the production load it adds stays at one call.
+ * One real invocation of each function the deploy left in place, after its update: the version
+ * it published, if any, else $LATEST. One at a time, so the production load it adds stays at one
+ * call. Functions with an alias were verified before it moved (verifyBeforeTraffic) and are
+ * skipped here.
  */
 export async function verifyDeployed(
   results: readonly FunctionResult[],
@@ -119,7 +124,9 @@ export async function verifyDeployed(
   )
   if (pending.length === 0) return []
   // Not a group: each function's log tail is one (the runner does not nest groups).
-  core.info(`Verify invoke with ${settings.label}: runs the deployed functions for real.`)
+  core.info(
+    `Verify invoke with ${settings.label}, after the update: runs the deployed functions for real. Without an alias nothing holds the new code back, so it serves callers already; a failure fails the step and leaves it in place.`
+  )
   const verified: VerifyResult[] = []
   for (const result of pending) {
     const outcome = await verifyInvoke(
@@ -136,26 +143,23 @@ export async function verifyDeployed(
 }
 
 /**
- * With a rollout, the verify invoke is its health check: the new version is invoked once, at
- * the end of the first step (while most traffic is still on the previous version), and a failed
- * invoke rolls the alias back as a firing alarm does. Later steps pass without a second call.
+ * With an alias, the verify invoke runs before any traffic reaches the new version: the version
+ * just published is invoked by its number before the alias moves (with a rollout, before the
+ * first weight). A failed invoke leaves the alias as it was; releaseFunction fails the function.
  */
-export function verifyAsHealthCheck(
+export function verifyBeforeTraffic(
   target: DeployTarget,
   settings: VerifySettings,
   invoker: FunctionInvoker,
   /** What the run shows anyway (publishedValues): never registered as a secret. */
   published: readonly string[],
   record: (result: VerifyResult) => void
-): HealthCheck {
-  let verified = false
-  return async ({ version }) => {
-    if (verified) return { ok: true, reason: '' }
-    verified = true
+): TrafficCheck {
+  return async ({ version, signal }) => {
     core.info(
-      `Verify invoke of ${target.function.name} version ${version} with ${settings.label}, mid-rollout: runs the function for real.`
+      `Verify invoke of ${target.function.name} version ${version} with ${settings.label}, before the alias moves: runs the function for real.`
     )
-    const result = await verifyInvoke(target, version, settings, invoker, published)
+    const result = await verifyInvoke(target, version, settings, invoker, published, signal)
     logVerifyResult(result)
     record(result)
     return {

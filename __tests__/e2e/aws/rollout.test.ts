@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CreateAliasCommand,
   GetAliasCommand,
@@ -6,7 +6,13 @@ import {
   type GetAliasCommandOutput
 } from '@aws-sdk/client-lambda'
 import type { RunOptions } from '../../../stack/run-action.js'
-import { DEFAULT_REGION, TOOLING_ACCOUNT, fixtureImage, useSandbox } from '../harness.js'
+import {
+  DEFAULT_REGION,
+  TOOLING_ACCOUNT,
+  fixtureImage,
+  useSandbox,
+  useSeededImage
+} from '../harness.js'
 import { expectNoCredentialLeft } from '../support.js'
 
 /**
@@ -23,15 +29,7 @@ const sandbox = useSandbox()
 type ActionProcess = Parameters<NonNullable<RunOptions['onStart']>>[0]
 
 /** The image every test deploys to a fresh function: its bootstrap prints a line and exits. */
-let image = ''
-
-beforeAll(async () => {
-  const source = await sandbox.seed({
-    label: 'rollout-source',
-    image: await fixtureImage({ fixture: 'provided-multistage', target: 'runtime' })
-  })
-  image = source.image!
-})
+const source = useSeededImage(sandbox, 'rollout-source')
 
 const lambda = () => sandbox.clients().lambda
 
@@ -81,7 +79,7 @@ async function operationsCalled(): Promise<string[]> {
 function rolloutInputs(name: string, rollout: string, alarms?: string): Record<string, string> {
   return {
     'function-name': name,
-    image,
+    image: source.image,
     publish: 'true',
     alias: 'live',
     rollout,
@@ -252,7 +250,7 @@ describe('checks before anything changes', () => {
     await sandbox.control.clearCalls()
     const run = await sandbox.run({
       'function-name': name,
-      image,
+      image: source.image,
       publish: 'true',
       rollout: 'canary 10% 5s'
     })
@@ -264,7 +262,7 @@ describe('checks before anything changes', () => {
   it('refuses a plan it cannot read, naming the accepted syntax', async () => {
     const run = await sandbox.run({
       'function-name': sandbox.uniqueName('rollout-bad-plan'),
-      image,
+      image: source.image,
       publish: 'true',
       alias: 'live',
       rollout: 'canary 10% for 5 minutes'
@@ -280,7 +278,7 @@ describe('checks before anything changes', () => {
 
 describe('a rollout checked by verify-event', () => {
   /** The fixture's bootstrap prints and exits: an invoke of it is a function error. */
-  it('rolls back when the verify invoke of the new version fails mid-rollout, invoking once', async () => {
+  it('stops before the first weight when the verify invoke of the new version fails, invoking once', async () => {
     const name = await functionOnVersionOne('verify-bad')
     await sandbox.control.clearCalls()
     const run = await sandbox.run({
@@ -288,13 +286,15 @@ describe('a rollout checked by verify-event', () => {
       'verify-event': '{}'
     })
     expect(run.exitCode).toBe(1)
-    expect(run.stdout).toContain('[rollout-rolled-back]')
+    // Before traffic (release-order.test.ts): the alias is never written.
+    expect(run.stdout).toContain('[verify-invoke-failed]')
     expect(run.stdout).toContain('the verify invoke of version 2 failed')
     expect(run.outputs.verified).toBe('false')
     const live = await alias(name)
     expect(live.FunctionVersion).toBe('1')
     expect(live.RoutingConfig?.AdditionalVersionWeights?.['2']).toBeUndefined()
     expect(await sandbox.callsTo('Invoke')).toBe(1)
+    expect(await sandbox.callsTo('UpdateAlias')).toBe(0)
   })
 
   it('completes when the verify invoke passes, and invokes the new version only once', async () => {
@@ -318,7 +318,7 @@ describe('a rollout checked by verify-event', () => {
     if (run.exitCode !== 0) console.log(run.stdout)
     expect(run.exitCode).toBe(0)
     expect(run.outputs.verified).toBe('true')
-    expect(run.stdout).toContain('mid-rollout: runs the function for real.')
+    expect(run.stdout).toContain('before the alias moves: runs the function for real.')
     const live = await alias(name)
     expect(live.FunctionVersion).toBe('2')
     expect(live.RoutingConfig).toBeUndefined()
