@@ -1,10 +1,15 @@
-import { expect } from '@jest/globals'
+import { afterAll, beforeEach, expect } from '@jest/globals'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import * as prettier from 'prettier'
-import { repoRoot, type ActionRun } from '../../stack/run-action.js'
-import type { ArmedFault, StandInControl } from '../../stack/stand-in/control-client.js'
+import { repoRoot, type ActionRun, type RunOptions } from '../../stack/run-action.js'
+import type {
+  ArmedFault,
+  FaultRequest,
+  StandInControl
+} from '../../stack/stand-in/control-client.js'
+import type { Sandbox, Seeded } from './harness.js'
 import { expectNoCredentialLeft, filesUnder, holdsRegistryCredential } from './support.js'
 
 /**
@@ -215,6 +220,163 @@ export async function recordRun(run: ActionRun, recorded: RecordedRun): Promise<
     expect(run.outputs.deployed).toBe('false')
   }
   return rows
+}
+
+// ---------------------------------------------------------------------------------------------
+// What both suites do around their runs.
+
+/** The function a run deploys to, and its repository's policy before the run. */
+export interface FaultTarget {
+  readonly fn: Seeded
+  readonly policy: string
+}
+
+export interface FaultSuite {
+  readonly log: FaultLog
+  /** Records and checks a run (see recordRun); `extraPolicies` were written during it. */
+  readonly record: (
+    run: ActionRun,
+    to: FaultTarget,
+    armed: readonly ArmedRow[],
+    expected: string,
+    extraPolicies?: readonly string[]
+  ) => Promise<FaultRow[]>
+}
+
+/**
+ * A fault suite's log and its recording of runs: every test starts with no fault armed and no
+ * update delay, and the suite's section of docs/FAULTS.md (by its key, which is also its folder,
+ * __tests__/e2e/KEY/faults.test.ts, and project, e2e-KEY) is written after a full run.
+ */
+export function useFaultSuite(
+  sandbox: Sandbox,
+  about: Pick<ReportSection, 'key' | 'title' | 'about'>
+): FaultSuite {
+  const section: ReportSection = {
+    ...about,
+    suite: `__tests__/e2e/${about.key}/faults.test.ts`,
+    project: `e2e-${about.key}`
+  }
+  const log = new FaultLog()
+  beforeEach(async () => {
+    await sandbox.control.clearFaults()
+    await sandbox.control.setUpdateDelay(0)
+  })
+  afterAll(async () => {
+    await writeFaultSection(section, log)
+  })
+  return {
+    log,
+    record: (run, to, armed, expected, extraPolicies = []) =>
+      recordRun(run, {
+        log,
+        control: sandbox.control,
+        repositoryName: to.fn.name,
+        policiesBefore: [to.policy, ...extraPolicies],
+        armed,
+        expected
+      })
+  }
+}
+
+/** The AWS operations (SERVICE:OPERATION) a run that must succeed makes, from a clear call log. */
+export async function operationsOfRun(
+  control: StandInControl,
+  start: () => Promise<ActionRun>
+): Promise<string[]> {
+  await control.clearCalls()
+  const run = await start()
+  expect(run.stdout).not.toContain('::error::')
+  expect(run.exitCode).toBe(0)
+  return (await control.calls()).map(call => `${call.service}:${call.operation}`)
+}
+
+/** The AWS faults within the retry bounds, each armed on every operation of a deploy at once. */
+export const WITHIN_BOUNDS: readonly {
+  readonly kind: 'throttle' | 'server-error' | 'slow'
+  readonly times: number
+}[] = [
+  { kind: 'throttle', times: 2 },
+  { kind: 'server-error', times: 2 },
+  { kind: 'slow', times: 1 }
+]
+
+/** One fault of a kind on each operation. */
+export function faultsOn(
+  operations: readonly { readonly service: FaultRequest['service']; readonly operation: string }[],
+  { kind, times }: (typeof WITHIN_BOUNDS)[number]
+): FaultRequest[] {
+  return operations.map(op => ({
+    service: op.service,
+    operation: op.operation,
+    kind,
+    times,
+    // Far below the SDK's 30 s per attempt: a slow answer is waited for, not retried.
+    delayMs: kind === 'slow' ? 1000 : undefined
+  }))
+}
+
+/** When a run gets SIGTERM, and where it was when it did. */
+export interface Sigterm {
+  readonly onStart: NonNullable<RunOptions['onStart']>
+  /** What the signal was sent on ('' when it was not sent). */
+  readonly killedAt: string
+}
+
+/**
+ * SIGTERM for the action once `marker` is in its log (after `after`, when given), or once a
+ * stand-in fault has fired (`fired`: the fault's operation names the moment).
+ */
+export function sigtermWhen(when: {
+  readonly marker?: string
+  readonly after?: string
+  readonly fired?: { readonly control: StandInControl; readonly operation: string }
+}): Sigterm {
+  let killedAt = ''
+  const onStart: Sigterm['onStart'] = child => {
+    let out = ''
+    const kill = (why: string) => {
+      if (killedAt) return
+      killedAt = why
+      child.kill('SIGTERM')
+    }
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (!when.marker) return
+      const from = when.after ? out.indexOf(when.after) : 0
+      if (from >= 0 && out.indexOf(when.marker, from) >= 0) kill(when.marker)
+    })
+    const fired = when.fired
+    if (fired) {
+      const poll = setInterval(() => {
+        void fired.control.faults().then(faults => {
+          if (faults.some(f => f.fired > 0) && child.exitCode === null) {
+            clearInterval(poll)
+            kill(`${fired.operation} in flight`)
+          }
+        })
+      }, 50)
+      child.on('exit', () => clearInterval(poll))
+    }
+  }
+  return {
+    onStart,
+    get killedAt() {
+      return killedAt
+    }
+  }
+}
+
+/** The row of a SIGTERM run: armed once, fired when it was sent. */
+export function sigtermRows(phase: string, sigterm: Sigterm): ArmedRow[] {
+  return [
+    {
+      fault: `SIGTERM in ${phase}`,
+      operation: sigterm.killedAt || '(not sent)',
+      injected: sigterm.killedAt ? 1 : 0,
+      times: 1
+    }
+  ]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -399,3 +399,52 @@ function parseRepository(repository: string) {
 export function lambdaClientFor(sandbox: Sandbox, account = TOOLING_ACCOUNT): LambdaClient {
   return sandbox.clients(account).lambda
 }
+
+/** A scratch directory for the suite (made in beforeAll, removed in afterAll): `work.dir`. */
+export function useWorkDir(prefix: string): { readonly dir: string } {
+  let dir: string | undefined
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), prefix))
+  })
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    get dir() {
+      if (!dir) throw new Error('The work directory is used outside a test or hook')
+      return dir
+    }
+  }
+}
+
+/** The architecture in the config of an image in a sandbox's registry (ACCOUNT/REGION/NAME@DIGEST). */
+export async function registryImageArchitecture(
+  sandbox: Sandbox,
+  name: string,
+  digest: string,
+  account = TOOLING_ACCOUNT,
+  region = DEFAULT_REGION
+): Promise<string | undefined> {
+  return (await sandbox.control.registryManifest(account, region, name, digest)).config.architecture
+}
+
+/**
+ * An image seeded once for the suite (in beforeAll): a repository of its own holding the fixture
+ * image, and a function running it; `.image` is REPOSITORY@DIGEST.
+ */
+export function useSeededImage(
+  sandbox: Sandbox,
+  label: string,
+  spec: FixtureSpec = { fixture: 'provided-multistage', target: 'runtime' }
+): { readonly image: string } {
+  let image: string | undefined
+  beforeAll(async () => {
+    image = (await sandbox.seed({ label, image: await fixtureImage(spec) })).image
+  })
+  return {
+    get image() {
+      if (!image) throw new Error('The seeded image is used outside a test or hook')
+      return image
+    }
+  }
+}

@@ -1,8 +1,18 @@
+import { expect } from '@jest/globals'
+import { CreateAliasCommand, PublishVersionCommand } from '@aws-sdk/client-lambda'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { repoRoot } from '../../stack/run-action.js'
+import { repoRoot, type ActionRun } from '../../stack/run-action.js'
 import type { StandInControl } from '../../stack/stand-in/control-client.js'
-import { DEFAULT_REGION, TOOLING_ACCOUNT, WORKLOAD_ACCOUNT } from './harness.js'
+import { GATE_HEADER } from '../../stack/registry-gate.js'
+import topology from '../../stack/topology.json' with { type: 'json' }
+import {
+  DEFAULT_REGION,
+  TOOLING_ACCOUNT,
+  WORKLOAD_ACCOUNT,
+  registryHost,
+  type Sandbox
+} from './harness.js'
 
 /**
  * The README's IAM policy as the two readme-policy suites test it: the JSON policies of the
@@ -102,45 +112,31 @@ export interface Feature {
   readonly proves?: readonly string[]
 }
 
+/** What every deploy of an image by URI needs: the login, the image read, Lambda's grant and
+ * the update. */
+const DEPLOY_IMAGE = ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction'] as const
+
 /** In the order that decides which feature shows an action's removal: the first that needs it. */
 export const FEATURES = [
   {
     name: 'deploy-only image',
     suite: 'aws',
-    deployer: ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction']
+    deployer: [...DEPLOY_IMAGE]
   },
   {
     name: 'the checks of the images in ECR (deleted and expiring images)',
     suite: 'aws',
-    deployer: [
-      'RegistryLogin',
-      'ReadImage',
-      'GrantLambdaPull',
-      'UpdateFunction',
-      'CheckImagesInEcr'
-    ]
+    deployer: [...DEPLOY_IMAGE, 'CheckImagesInEcr']
   },
   {
     name: 'function-config, publish and alias',
     suite: 'aws',
-    deployer: [
-      'RegistryLogin',
-      'ReadImage',
-      'GrantLambdaPull',
-      'UpdateFunction',
-      'SettingsVersionsAliases'
-    ]
+    deployer: [...DEPLOY_IMAGE, 'SettingsVersionsAliases']
   },
   {
     name: 'publish and a new alias',
     suite: 'aws',
-    deployer: [
-      'RegistryLogin',
-      'ReadImage',
-      'GrantLambdaPull',
-      'UpdateFunction',
-      'SettingsVersionsAliases'
-    ],
+    deployer: [...DEPLOY_IMAGE, 'SettingsVersionsAliases'],
     proves: ['lambda:CreateAlias']
   },
   {
@@ -163,7 +159,7 @@ export const FEATURES = [
   {
     name: 'verify-event (a real invocation after the deploy)',
     suite: 'aws',
-    deployer: ['RegistryLogin', 'ReadImage', 'GrantLambdaPull', 'UpdateFunction', 'VerifyInvoke']
+    deployer: [...DEPLOY_IMAGE, 'VerifyInvoke']
   },
   {
     name: 'rebuild: if-base-changed',
@@ -183,14 +179,7 @@ export const FEATURES = [
   {
     name: 'rollout with alarms',
     suite: 'aws',
-    deployer: [
-      'RegistryLogin',
-      'ReadImage',
-      'GrantLambdaPull',
-      'UpdateFunction',
-      'SettingsVersionsAliases',
-      'WatchRolloutAlarms'
-    ]
+    deployer: [...DEPLOY_IMAGE, 'SettingsVersionsAliases', 'WatchRolloutAlarms']
   }
 ] as const satisfies readonly Feature[]
 
@@ -321,3 +310,77 @@ export const SHARED_IMAGE_POLICY = JSON.stringify({
     lambdaPull(WORKLOAD_ACCOUNT)
   ]
 })
+
+// ---------------------------------------------------------------------------------------------
+// How both suites run their features: one scenario per feature, run on fresh resources.
+
+export interface Scenario {
+  /** Creates the scenario's resources; the names its policy is filled in for, and the inputs. */
+  readonly prepare: () => Promise<{ names: Names; inputs: Record<string, string> }>
+  /** What success looks like beyond exit code 0. */
+  readonly succeeded?: (run: ActionRun) => void
+}
+
+/** Runs a feature once on fresh resources, with its README statements (minus one) attached. */
+export async function runFeature(
+  sandbox: Sandbox,
+  scenarios: Readonly<Record<string, Scenario>>,
+  name: string,
+  without?: Removal
+): Promise<ActionRun> {
+  const feature = FEATURES.find(candidate => candidate.name === name)!
+  const { names, inputs } = await scenarios[name]!.prepare()
+  await attach(sandbox.control, feature, names, without)
+  return sandbox.run(inputs)
+}
+
+/** The feature deployed with its README statements: exit code 0 and the scenario's success. */
+export function expectFeatureSucceeded(run: ActionRun, scenario: Scenario): void {
+  if (run.exitCode !== 0) console.log(run.stdout)
+  expect(run.exitCode).toBe(0)
+  scenario.succeeded?.(run)
+}
+
+/** The feature, run without one documented action, did not succeed (exit code or its check). */
+export function expectFeatureFailed(run: ActionRun, scenario: Scenario, removal: Removal): void {
+  let succeeded = run.exitCode === 0
+  if (succeeded && scenario.succeeded) {
+    try {
+      scenario.succeeded(run)
+    } catch {
+      succeeded = false
+    }
+  }
+  if (succeeded) {
+    const name = featureFor(removal)?.name
+    console.log(
+      `${removal.action} removed (${removal.role}), "${name}" still succeeded:\n${run.stdout}`
+    )
+  }
+  expect(succeeded).toBe(false)
+}
+
+/** The registry gate's header on an account's registry ('1' where stack/setup.sh put the gate). */
+export async function registryGateHeader(account = TOOLING_ACCOUNT): Promise<string | null> {
+  const answer = await fetch(`https://${registryHost(account)}/v2/`)
+  return answer.headers.get(GATE_HEADER)
+}
+
+/** An Image function with no image yet, in an account of the sandbox. */
+export async function seedImageFunction(
+  sandbox: Sandbox,
+  account: string,
+  name: string
+): Promise<void> {
+  await sandbox.control.createFunction({ account, region: REGION, name, packageType: 'Image' })
+}
+
+/** Version 1 published and the alias live on it (with the default, administrator, policy). */
+export async function withLiveAliasOnVersion1(sandbox: Sandbox, fn: string): Promise<void> {
+  await sandbox.control.setIdentityPolicies(DEPLOYER, topology.iam.defaultPolicies)
+  const lambda = sandbox.clients(TOOLING_ACCOUNT).lambda
+  await lambda.send(new PublishVersionCommand({ FunctionName: fn }))
+  await lambda.send(
+    new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' })
+  )
+}

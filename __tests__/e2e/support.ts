@@ -10,6 +10,7 @@ import {
   statSync,
   writeFileSync
 } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { ActionRun } from '../../stack/run-action.js'
@@ -79,6 +80,41 @@ export function expectNoCredentialLeft(run: ActionRun): void {
   const userConfig = path.join(os.homedir(), '.docker', 'config.json')
   if (existsSync(userConfig))
     expect(holdsRegistryCredential(readFileSync(userConfig, 'utf8'))).toBe(false)
+}
+
+/** The run succeeded (its log is the error when not) and left no registry credential behind. */
+export function expectSucceeded(run: ActionRun): void {
+  if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
+  expectNoCredentialLeft(run)
+}
+
+/** One function's entry in the action's `functions` output. */
+export interface FunctionResult {
+  readonly function: string
+  readonly arn: string
+  readonly region: string
+  readonly account: string
+  readonly status: string
+  readonly deployed: boolean
+  readonly codeSha256?: string
+  readonly version?: string
+  readonly alias?: string
+  readonly settingsChanges?: string[]
+  readonly plan?: string[]
+  readonly error?: string
+  readonly verify?: unknown
+}
+
+/** The action's `functions` output, one entry per function ([] when the run set none). */
+export function functionsOf<Entry = FunctionResult>(run: ActionRun): Entry[] {
+  return JSON.parse(run.outputs.functions ?? '[]') as Entry[]
+}
+
+/** The run failed with the error `id` (`::error::[ID]`), reporting deployed=false. */
+export function expectFailure(run: ActionRun, id: string): void {
+  expect(run.exitCode).toBe(1)
+  expect(run.stdout).toContain(`::error::[${id}]`)
+  expect(run.outputs.deployed).toBe('false')
 }
 
 /**
@@ -205,4 +241,71 @@ export async function publicManifest(
     mediaType: response.headers.get('content-type') ?? '',
     size: body.length
   }
+}
+
+/** A proxy in front of the engine's socket (/var/run/docker.sock), for a test to reach the engine
+ * another way: by a unix socket a docker context names, or over TCP. */
+export interface EngineProxy {
+  /** Connections accepted so far. */
+  readonly connections: number
+  /** The TCP port it listens on (0 on a unix socket). */
+  readonly port: number
+  /** Closes it, and every connection still open: one left open by a failed run must not hold it. */
+  readonly close: () => Promise<void>
+}
+
+export async function startEngineProxy(
+  listen: { readonly path: string } | { readonly host: string; readonly port: number }
+): Promise<EngineProxy> {
+  let connections = 0
+  const open = new Set<net.Socket>()
+  // Half-open like the engine's own socket: docker closes its writing side of a hijacked
+  // stream (build sessions, attach) and still reads the engine's answer.
+  const server = net.createServer({ allowHalfOpen: true }, client => {
+    connections += 1
+    const engine = net.connect({ path: '/var/run/docker.sock', allowHalfOpen: true })
+    open.add(client).add(engine)
+    client.pipe(engine).pipe(client)
+    const close = () => {
+      client.destroy()
+      engine.destroy()
+    }
+    client.on('error', close)
+    engine.on('error', close)
+    client.on('close', () => open.delete(client))
+    engine.on('close', () => open.delete(engine))
+  })
+  await new Promise<void>(resolve =>
+    'path' in listen
+      ? server.listen(listen.path, resolve)
+      : server.listen(listen.port, listen.host, resolve)
+  )
+  const address = server.address()
+  return {
+    get connections() {
+      return connections
+    },
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: async () => {
+      for (const socket of open) socket.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}
+
+/** A repository policy of reader statements (roles of `account`) whose compact JSON is just under
+ * `size` characters. */
+export function policyOfAbout(account: string, size: number): string {
+  const statements: object[] = []
+  const text = () => JSON.stringify({ Version: '2012-10-17', Statement: statements })
+  for (let index = 0; text().length < size; index += 1) {
+    statements.push({
+      Sid: `Reader${index}`,
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${account}:role/reader-${index}` },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
+    })
+  }
+  statements.pop()
+  return text()
 }

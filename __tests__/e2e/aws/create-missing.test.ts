@@ -1,17 +1,20 @@
-import { beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { GetFunctionCommand } from '@aws-sdk/client-lambda'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
-import { repoRoot, type ActionRun } from '../../../stack/run-action.js'
+import {
+  EXECUTION_ROLE as ROLE,
+  EXECUTION_ROLE_ARN as ROLE_ARN,
+  allowDeployer,
+  buildInputs,
+  useDeployerThatMayPassRole
+} from '../create-missing-support.js'
 import {
   DEFAULT_REGION as REGION,
   TOOLING_ACCOUNT as ACCOUNT,
   fixtureImage,
-  fixturesDir,
   registryHost,
   useSandbox
 } from '../harness.js'
-import { expectNoCredentialLeft } from '../support.js'
+import { expectFailure, expectNoCredentialLeft, functionsOf } from '../support.js'
 
 /**
  * The opt-ins that create what is missing, on what AWS does: create-function-role creates a
@@ -23,46 +26,10 @@ import { expectNoCredentialLeft } from '../support.js'
  * deploy-only image cannot be in before it exists) are in engine/create-missing.test.ts.
  */
 
-const DEPLOYER = `arn:aws:iam::${ACCOUNT}:user/stand-in`
-const ROLE = 'lambda-exec'
-const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`
 const HOST = registryHost(ACCOUNT, REGION)
-const fixture = path.join(fixturesDir, 'provided-multistage')
 
 const sandbox = useSandbox()
-
-beforeEach(async () => {
-  await sandbox.control.setUpdateDelay(0)
-  await allowDeployer({ passRole: true })
-})
-
-/** The README's policy for this feature, placeholders filled in for the execution role. */
-function readmePassRole(): unknown {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  const start = readme.indexOf('### Creating a missing function or repository')
-  const block = /```json\n([\s\S]*?)```/.exec(readme.slice(start))?.[1] ?? ''
-  const policy = JSON.parse(
-    block
-      .replace(/\bEXECUTION_ROLE\b/g, ROLE)
-      .replace(/\bACCOUNT\b/g, ACCOUNT)
-      .replace(/\bREGION\b/g, REGION)
-  ) as { Statement: { Sid: string }[] }
-  const statement = policy.Statement.find(candidate => candidate.Sid === 'PassExecutionRole')
-  if (start < 0 || !statement) throw new Error('README: no PassExecutionRole statement')
-  return statement
-}
-
-/** The stand-in's default administrator policy has no iam:*; creating a function needs PassRole,
- * as the README's statement grants it. */
-async function allowDeployer({ passRole }: { passRole: boolean }): Promise<void> {
-  const statements: unknown[] = [
-    { Effect: 'Allow', Action: ['ecr:*', 'lambda:*', 'sts:*'], Resource: '*' }
-  ]
-  if (passRole) statements.push(readmePassRole())
-  await sandbox.control.setIdentityPolicies(DEPLOYER, {
-    Deployer: { Version: '2012-10-17', Statement: statements }
-  })
-}
+useDeployerThatMayPassRole(sandbox)
 
 /** A repository that holds the fixture image, and no function of that name: REPOSITORY@DIGEST. */
 async function repositoryWithImage(name: string): Promise<string> {
@@ -71,29 +38,6 @@ async function repositoryWithImage(name: string): Promise<string> {
     await fixtureImage({ fixture: 'provided-multistage', target: 'runtime' }),
     `${HOST}/${name}`
   )
-}
-
-/** The build inputs of a run that must stop before it builds. */
-function buildInputs(name: string): Record<string, string> {
-  return { context: fixture, target: 'runtime', 'build-args': `VERSION=${name}` }
-}
-
-interface FunctionEntry {
-  readonly function: string
-  readonly status: string
-  readonly codeSha256: string
-  readonly plan?: string[]
-  readonly error?: string
-}
-
-function functionsOf(run: ActionRun): FunctionEntry[] {
-  return JSON.parse(run.outputs.functions ?? '[]') as FunctionEntry[]
-}
-
-function expectFailure(run: ActionRun, id: string): void {
-  expect(run.exitCode).toBe(1)
-  expect(run.stdout).toContain(`::error::[${id}]`)
-  expect(run.outputs.deployed).toBe('false')
 }
 
 describe('create-function-role', () => {
@@ -163,7 +107,7 @@ describe('create-function-role', () => {
   it('fails naming iam:PassRole when the deploying role may not pass the execution role, creating nothing', async () => {
     const name = sandbox.uniqueName('create-passrole')
     const image = await repositoryWithImage(name)
-    await allowDeployer({ passRole: false })
+    await allowDeployer(sandbox, { passRole: false })
     const run = await sandbox.run({ 'function-name': name, image, 'create-function-role': ROLE })
     expectFailure(run, 'access-denied')
     expect(run.stdout).toContain('iam:PassRole')

@@ -10,6 +10,7 @@ import {
   registryHost,
   useSandbox
 } from '../harness.js'
+import { expectFailure } from '../support.js'
 
 /**
  * The deploy's AWS side, which no image store changes: inputs and functions refused before
@@ -38,12 +39,6 @@ function build(inputs: Record<string, string>): Promise<ActionRun> {
     target: 'runtime',
     ...inputs
   })
-}
-
-function expectFailure(run: ActionRun, id: string): void {
-  expect(run.exitCode).toBe(1)
-  expect(run.stdout).toContain(`::error::[${id}]`)
-  expect(run.outputs.deployed).toBe('false')
 }
 
 describe('refusing before anything is built', () => {

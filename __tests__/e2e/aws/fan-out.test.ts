@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { GetAliasCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda'
 import { createHash } from 'node:crypto'
-import type { ActionRun } from '../../../stack/run-action.js'
 import {
   DEFAULT_REGION as US,
   TOOLING_ACCOUNT as TOOLING,
@@ -9,7 +8,7 @@ import {
   registryHost,
   useSandbox
 } from '../harness.js'
-import { expectNoCredentialLeft, registryPassword } from '../support.js'
+import { expectNoCredentialLeft, functionsOf, registryPassword } from '../support.js'
 
 /**
  * One image, many functions (issue 6), on what AWS does with an image already in ECR: a partial
@@ -47,18 +46,6 @@ function fixture(version?: string) {
     target: 'runtime',
     ...(version ? { buildArgs: { VERSION: version } } : {})
   })
-}
-
-interface FunctionOutput {
-  function: string
-  arn: string
-  status: string
-  deployed: boolean
-  error?: string
-}
-
-function functionsOf(run: ActionRun): FunctionOutput[] {
-  return JSON.parse(run.outputs.functions ?? '[]') as FunctionOutput[]
 }
 
 describe('one image, several functions', () => {

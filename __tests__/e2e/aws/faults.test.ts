@@ -1,19 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { beforeAll, describe, expect, it } from '@jest/globals'
 import type { ActionRun, RunOptions } from '../../../stack/run-action.js'
 import type { FaultRequest } from '../../../stack/stand-in/control-client.js'
 import {
   CONCURRENT,
   CONFLICT_ATTEMPTS,
-  FaultLog,
   KEEP_ME,
   POLICY_WRITES,
   SDK_ATTEMPTS,
+  WITHIN_BOUNDS,
+  faultsOn,
+  operationsOfRun,
   policyText,
-  recordRun,
+  sigtermRows,
+  sigtermWhen,
   standInRows,
   statementsOf,
-  writeFaultSection,
-  type ArmedRow
+  useFaultSuite
 } from '../faults-support.js'
 import { fixtureImage, useSandbox, type FixtureImage, type Seeded } from '../harness.js'
 
@@ -29,7 +31,14 @@ import { fixtureImage, useSandbox, type FixtureImage, type Seeded } from '../har
  */
 
 const sandbox = useSandbox()
-const log = new FaultLog()
+const { log, record } = useFaultSuite(sandbox, {
+  key: 'aws',
+  title: 'AWS side: deploying an image already in the registry',
+  about: [
+    'The action deploys with `image:` and has no Docker engine; this section does not depend',
+    'on the image store.'
+  ]
+})
 let image: FixtureImage
 
 /** With a release: function-config, publish and an alias, so their operations are made too. */
@@ -62,27 +71,6 @@ beforeAll(async () => {
   image = await fixtureImage({ fixture: 'provided-multistage', target: 'runtime' })
 })
 
-afterAll(async () => {
-  await writeFaultSection(
-    {
-      key: 'aws',
-      title: 'AWS side: deploying an image already in the registry',
-      suite: '__tests__/e2e/aws/faults.test.ts',
-      project: 'e2e-aws',
-      about: [
-        'The action deploys with `image:` and has no Docker engine; this section does not depend',
-        'on the image store.'
-      ]
-    },
-    log
-  )
-})
-
-beforeEach(async () => {
-  await sandbox.control.clearFaults()
-  await sandbox.control.setUpdateDelay(0)
-})
-
 interface Target {
   readonly fn: Seeded
   /** REPOSITORY@sha256:…, copied into the function's own repository. */
@@ -107,35 +95,13 @@ function deploy(
   )
 }
 
-/** Records and checks the run (see faults-support.ts recordRun). */
-function record(
-  run: ActionRun,
-  to: Target,
-  armed: readonly ArmedRow[],
-  expected: string,
-  extraPolicies: readonly string[] = []
-) {
-  return recordRun(run, {
-    log,
-    control: sandbox.control,
-    repositoryName: to.fn.name,
-    policiesBefore: [to.policy, ...extraPolicies],
-    armed,
-    expected
-  })
-}
-
 describe('the operations the faults are injected into', () => {
   it('are exactly the AWS operations a deploy of an image in the registry makes (with and without a release)', async () => {
     const seen = new Set<string>()
     for (const inputs of [{}, RELEASE]) {
       const to = await target('inventory')
-      await sandbox.control.clearCalls()
-      const run = await deploy(to, inputs)
-      expect(run.stdout).not.toContain('::error::')
-      expect(run.exitCode).toBe(0)
-      for (const call of await sandbox.control.calls())
-        seen.add(`${call.service}:${call.operation}`)
+      for (const operation of await operationsOfRun(sandbox.control, () => deploy(to, inputs)))
+        seen.add(operation)
     }
     expect([...seen].sort()).toEqual(
       AWS_OPERATIONS.map(op => `${op.service}:${op.operation}`).sort()
@@ -144,26 +110,12 @@ describe('the operations the faults are injected into', () => {
 })
 
 describe('AWS faults within the retry bounds, on every operation at once', () => {
-  const kinds: { kind: 'throttle' | 'server-error' | 'slow'; times: number }[] = [
-    { kind: 'throttle', times: 2 },
-    { kind: 'server-error', times: 2 },
-    { kind: 'slow', times: 1 }
-  ]
-  log.plan(kinds.length * AWS_OPERATIONS.length)
-  it.each(kinds)(
+  log.plan(WITHIN_BOUNDS.length * AWS_OPERATIONS.length)
+  it.each(WITHIN_BOUNDS)(
     '$kind ×$times on each of the deploy’s operations: the deploy succeeds',
-    async ({ kind, times }) => {
-      const to = await target(kind)
-      await sandbox.control.injectFaults(
-        AWS_OPERATIONS.map(op => ({
-          service: op.service,
-          operation: op.operation,
-          kind,
-          times,
-          // Far below the SDK's 30 s per attempt: a slow answer is waited for, not retried.
-          delayMs: kind === 'slow' ? 1000 : undefined
-        }))
-      )
+    async c => {
+      const to = await target(c.kind)
+      await sandbox.control.injectFaults(faultsOn(AWS_OPERATIONS, c))
       const run = await deploy(to, RELEASE)
       await record(run, to, standInRows(await sandbox.control.faults()), 'succeeded')
       expect(run.outputs.deployed).toBe('true')
@@ -334,46 +286,14 @@ describe('SIGTERM in each phase that makes no image', () => {
     const to = await target(`sigterm-${c.phase}`)
     if (c.hold) await sandbox.control.injectFaults([c.hold])
     if (c.updateDelayMs) await sandbox.control.setUpdateDelay(c.updateDelayMs)
-    let killedAt = ''
-    const onStart: NonNullable<RunOptions['onStart']> = child => {
-      let out = ''
-      const kill = (why: string) => {
-        if (killedAt) return
-        killedAt = why
-        child.kill('SIGTERM')
-      }
-      child.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        if (c.marker && out.includes(c.marker)) kill(c.marker)
-      })
-      if (!c.marker && c.hold) {
-        const operation = c.hold.operation
-        const poll = setInterval(() => {
-          void sandbox.control.faults().then(faults => {
-            if (faults.some(f => f.fired > 0) && child.exitCode === null) {
-              clearInterval(poll)
-              kill(`${operation} in flight`)
-            }
-          })
-        }, 50)
-        child.on('exit', () => clearInterval(poll))
-      }
-    }
-    const run = await deploy(to, {}, { onStart })
+    const sigterm = sigtermWhen({
+      marker: c.marker,
+      fired:
+        !c.marker && c.hold ? { control: sandbox.control, operation: c.hold.operation } : undefined
+    })
+    const run = await deploy(to, {}, { onStart: sigterm.onStart })
     if (c.settleMs) await new Promise(resolve => setTimeout(resolve, c.settleMs))
-    await record(
-      run,
-      to,
-      [
-        {
-          fault: `SIGTERM in ${c.phase}`,
-          operation: killedAt || '(not sent)',
-          injected: killedAt ? 1 : 0,
-          times: 1
-        }
-      ],
-      'failed [cancelled]'
-    )
+    await record(run, to, sigtermRows(c.phase, sigterm), 'failed [cancelled]')
     expect(run.exitCode).toBe(143)
     // The signal came in the phase it was meant for.
     if (c.next) expect(run.stdout).not.toContain(c.next)

@@ -13,7 +13,12 @@ import {
   registryHost,
   useSandbox
 } from '../harness.js'
-import { expectNoCredentialLeft, registryPassword } from '../support.js'
+import {
+  expectNoCredentialLeft,
+  functionsOf,
+  policyOfAbout as policyOfAboutFor,
+  registryPassword
+} from '../support.js'
 
 /**
  * Issue 13, on what AWS does with an image already in ECR: function states (Pending, a failed
@@ -65,14 +70,22 @@ async function calls(operation: string, status?: number): Promise<number> {
   ).length
 }
 
-function functionOutput(run: ActionRun): { status: string; deployed: boolean; plan?: string[] } {
-  const [fn] = JSON.parse(run.outputs.functions ?? '[]') as {
-    status: string
-    deployed: boolean
-    plan?: string[]
-  }[]
-  return fn!
+/** Holds the function in a state, as AWS would (see the stand-in's setFunctionState). */
+async function setState(
+  fn: StatesFunction,
+  state: 'Pending' | 'Inactive' | 'Failed',
+  more: { pendingMs?: number; reasonCode?: string } = {}
+): Promise<void> {
+  await sandbox.control.setFunctionState({
+    account: ACCOUNT,
+    region: REGION,
+    name: fn.name,
+    state,
+    ...more
+  })
 }
+
+const functionOutput = (run: ActionRun) => functionsOf(run)[0]!
 
 async function liveState(name: string) {
   const answer = await sandbox.clients().lambda.send(new GetFunctionCommand({ FunctionName: name }))
@@ -117,13 +130,7 @@ describe('a rerun after a failed update', () => {
 describe('a Pending function', () => {
   it('is waited for until Active, then updated, with no update refused on the way', async () => {
     const fn = await seed('pending')
-    await sandbox.control.setFunctionState({
-      account: ACCOUNT,
-      region: REGION,
-      name: fn.name,
-      state: 'Pending',
-      pendingMs: 6000
-    })
+    await setState(fn, 'Pending', { pendingMs: 6000 })
     const run = await deploy(fn)
     expect(run.stdout).not.toContain('::error::')
     expect(run.exitCode).toBe(0)
@@ -136,13 +143,7 @@ describe('a Pending function', () => {
 
   it('makes dry-run say that the deploy would wait for it', async () => {
     const fn = await seed('pending-plan')
-    await sandbox.control.setFunctionState({
-      account: ACCOUNT,
-      region: REGION,
-      name: fn.name,
-      state: 'Pending',
-      pendingMs: 60_000
-    })
+    await setState(fn, 'Pending', { pendingMs: 60_000 })
     const before = await sandbox.control.stateText()
     const run = await deploy(fn, { 'dry-run': 'true' })
     expect(run.stdout).not.toContain('::error::')
@@ -155,13 +156,7 @@ describe('a Pending function', () => {
 
   it('is refused by Lambda’s own words when asked directly (the stand-in models the 409)', async () => {
     const fn = await seed('pending-direct')
-    await sandbox.control.setFunctionState({
-      account: ACCOUNT,
-      region: REGION,
-      name: fn.name,
-      state: 'Pending',
-      pendingMs: 60_000
-    })
+    await setState(fn, 'Pending', { pendingMs: 60_000 })
     const error = await sandbox
       .clients()
       .lambda.send(
@@ -184,12 +179,7 @@ describe('a Pending function', () => {
 describe('an Inactive or Failed function', () => {
   it('is updated without waiting for it, and Active again once the update is done', async () => {
     const fn = await seed('inactive')
-    await sandbox.control.setFunctionState({
-      account: ACCOUNT,
-      region: REGION,
-      name: fn.name,
-      state: 'Inactive'
-    })
+    await setState(fn, 'Inactive')
     await sandbox.control.setUpdateDelay(2000)
     const run = await deploy(fn, { publish: 'true' })
     expect(run.stdout).not.toContain('::error::')
@@ -204,13 +194,7 @@ describe('an Inactive or Failed function', () => {
     const fn = await seed('failed-state')
     const first = await deploy(fn)
     expect(first.exitCode).toBe(0)
-    await sandbox.control.setFunctionState({
-      account: ACCOUNT,
-      region: REGION,
-      name: fn.name,
-      state: 'Failed',
-      reasonCode: 'ImageDeleted'
-    })
+    await setState(fn, 'Failed', { reasonCode: 'ImageDeleted' })
     await sandbox.control.clearCalls()
     const run = await deploy(fn)
     expect(run.stdout).not.toContain('::error::')
@@ -222,20 +206,7 @@ describe('an Inactive or Failed function', () => {
 })
 
 /** A policy of reader statements whose compact JSON is just under `size` characters. */
-function policyOfAbout(size: number): string {
-  const statements: object[] = []
-  const text = () => JSON.stringify({ Version: '2012-10-17', Statement: statements })
-  for (let index = 0; text().length < size; index += 1) {
-    statements.push({
-      Sid: `Reader${index}`,
-      Effect: 'Allow',
-      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/reader-${index}` },
-      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
-    })
-  }
-  statements.pop()
-  return text()
-}
+const policyOfAbout = (size: number) => policyOfAboutFor(ACCOUNT, size)
 
 describe('a repository policy that would outgrow ECR’s 10,240 characters', () => {
   const policy = policyOfAbout(10_150)

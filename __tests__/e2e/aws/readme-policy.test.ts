@@ -1,35 +1,34 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { PutLifecyclePolicyCommand } from '@aws-sdk/client-ecr'
-import { CreateAliasCommand, PublishVersionCommand } from '@aws-sdk/client-lambda'
-import type { ActionRun } from '../../../stack/run-action.js'
-import { GATE_HEADER } from '../../../stack/registry-gate.js'
 import topology from '../../../stack/topology.json' with { type: 'json' }
 import {
   DEFAULT_REGION as REGION,
   TOOLING_ACCOUNT as TOOLING,
   WORKLOAD_ACCOUNT as WORKLOAD,
   fixtureImage,
-  registryHost,
   useSandbox
 } from '../harness.js'
 import {
   DEPLOYER,
-  FEATURES,
   ROLE,
   SHARED_IMAGE_POLICY,
   UNPROVABLE,
   WORKLOAD_ROLE,
-  attach,
   attachable,
+  expectFeatureFailed,
+  expectFeatureSucceeded,
   featureFor,
   featuresOf,
   fill,
   readmePolicies,
+  registryGateHeader,
   removalsOf,
+  runFeature,
+  seedImageFunction,
   uniqueRemovals,
+  withLiveAliasOnVersion1,
   type FeatureName,
-  type Names,
-  type Removal
+  type Scenario
 } from '../readme-policy.js'
 
 /**
@@ -70,16 +69,7 @@ async function withoutRepositoryPolicy(): Promise<void> {
   })
 }
 
-async function seedFunction(account: string, name: string): Promise<void> {
-  await sandbox.control.createFunction({ account, region: REGION, name, packageType: 'Image' })
-}
-
-interface Scenario {
-  /** Creates the scenario's resources; the names its policy is filled in for, and the inputs. */
-  readonly prepare: () => Promise<{ names: Names; inputs: Record<string, string> }>
-  /** What success looks like beyond exit code 0. */
-  readonly succeeded?: (run: ActionRun) => void
-}
+const seedFunction = (account: string, name: string) => seedImageFunction(sandbox, account, name)
 
 const scenarios: Record<FeatureName<'aws'>, Scenario> = {
   'deploy-only image': {
@@ -145,12 +135,7 @@ const scenarios: Record<FeatureName<'aws'>, Scenario> = {
       const fn = sandbox.uniqueName('readme-release')
       await seedFunction(TOOLING, fn)
       // The alias exists already (on version 1), so the deploy moves it: lambda:UpdateAlias.
-      await sandbox.control.setIdentityPolicies(DEPLOYER, topology.iam.defaultPolicies)
-      const lambda = sandbox.clients(TOOLING).lambda
-      await lambda.send(new PublishVersionCommand({ FunctionName: fn }))
-      await lambda.send(
-        new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' })
-      )
+      await withLiveAliasOnVersion1(sandbox, fn)
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
         inputs: {
@@ -222,12 +207,7 @@ const scenarios: Record<FeatureName<'aws'>, Scenario> = {
       const fn = sandbox.uniqueName('readme-rollout')
       await seedFunction(TOOLING, fn)
       // The alias exists on version 1, so there is traffic to shift.
-      await sandbox.control.setIdentityPolicies(DEPLOYER, topology.iam.defaultPolicies)
-      const lambda = sandbox.clients(TOOLING).lambda
-      await lambda.send(new PublishVersionCommand({ FunctionName: fn }))
-      await lambda.send(
-        new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' })
-      )
+      await withLiveAliasOnVersion1(sandbox, fn)
       // OK: an alarm without data for the whole rollout would stop it.
       await sandbox.control.createAlarm({
         account: TOOLING,
@@ -251,18 +231,9 @@ const scenarios: Record<FeatureName<'aws'>, Scenario> = {
   }
 }
 
-/** Runs a feature once on fresh resources, with its README statements (minus one) attached. */
-async function runFeature(name: FeatureName<'aws'>, without?: Removal): Promise<ActionRun> {
-  const feature = FEATURES.find(candidate => candidate.name === name)!
-  const { names, inputs } = await scenarios[name].prepare()
-  await attach(sandbox.control, feature, names, without)
-  return sandbox.run(inputs)
-}
-
 describe('the stack', () => {
   it('authorizes registry requests as the principal whose token they carry (registry gate)', async () => {
-    const answer = await fetch(`https://${registryHost(TOOLING)}/v2/`)
-    expect(answer.headers.get(GATE_HEADER)).toBe('1')
+    expect(await registryGateHeader(TOOLING)).toBe('1')
   })
 })
 
@@ -270,10 +241,8 @@ describe('the README policy, per feature', () => {
   it.each(featuresOf('aws').map(feature => [feature.name] as const))(
     'is enough for %s',
     async name => {
-      const run = await runFeature(name as FeatureName<'aws'>)
-      if (run.exitCode !== 0) console.log(run.stdout)
-      expect(run.exitCode).toBe(0)
-      scenarios[name as FeatureName<'aws'>].succeeded?.(run)
+      const run = await runFeature(sandbox, scenarios, name)
+      expectFeatureSucceeded(run, scenarios[name as FeatureName<'aws'>])
     }
   )
 })
@@ -292,20 +261,8 @@ describe('every documented permission', () => {
     'is needed: without %s in the %s policy a deploy fails',
     async (action, role) => {
       const name = featureFor({ action, role })!.name as FeatureName<'aws'>
-      const run = await runFeature(name, { action, role })
-      let succeeded = run.exitCode === 0
-      const check = scenarios[name].succeeded
-      if (succeeded && check) {
-        try {
-          check(run)
-        } catch {
-          succeeded = false
-        }
-      }
-      if (succeeded) {
-        console.log(`${action} removed (${role}), "${name}" still succeeded:\n${run.stdout}`)
-      }
-      expect(succeeded).toBe(false)
+      const run = await runFeature(sandbox, scenarios, name, { action, role })
+      expectFeatureFailed(run, scenarios[name], { action, role })
     }
   )
 })

@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import net from 'node:net'
 import { startRegistryGate, type RegistryGate } from '../../../stack/registry-gate.js'
-import topology from '../../../stack/topology.json' with { type: 'json' }
 import { fixtureImage, useSandbox } from '../harness.js'
+import {
+  ACCOUNT,
+  LAYER_CHECK,
+  PUSH,
+  REGION,
+  REGISTRY,
+  USER,
+  allowOn,
+  repositoryArn,
+  userToken
+} from '../registry-gate-support.js'
 
 /**
  * The registry gate (stack/registry-gate.ts) as an HTTP client meets it: requests carry the
@@ -17,11 +26,6 @@ import { fixtureImage, useSandbox } from '../harness.js'
  * neither on how the shared stack was set up nor on names or ports another suite uses.
  */
 
-const ACCOUNT = '222222222222'
-const REGION = 'eu-west-1'
-const REGISTRY = topology.ecrRegistries.find(r => r.account === ACCOUNT && r.region === REGION)!
-const USER = `arn:aws:iam::${ACCOUNT}:user/stand-in`
-const repositoryArn = (name: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${name}`
 const MANIFEST_TYPES =
   'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'
 
@@ -58,23 +62,7 @@ async function configDigest(): Promise<string> {
   return ((await manifest.json()) as { config: { digest: string } }).config.digest
 }
 
-const allow = (...actions: string[]) => ({
-  Gate: {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-      { Effect: 'Allow', Action: actions, Resource: repositoryArn(name) }
-    ]
-  }
-})
-const LAYER_CHECK = 'ecr:BatchCheckLayerAvailability'
-const PUSH = [
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:InitiateLayerUpload',
-  'ecr:UploadLayerPart',
-  'ecr:CompleteLayerUpload',
-  'ecr:PutImage'
-]
+const allow = (...actions: string[]) => allowOn(repositoryArn(name), ...actions)
 
 beforeAll(async () => {
   const port = await freePort(REGISTRY.ip)
@@ -92,12 +80,7 @@ beforeAll(async () => {
     'v1'
   )
   await sandbox.control.setIdentityPolicies(USER, allow(...PUSH, 'ecr:BatchGetImage'))
-  const answer = await sandbox
-    .clients(ACCOUNT, REGION)
-    .ecr.send(new GetAuthorizationTokenCommand({}))
-  token = Buffer.from(answer.authorizationData![0]!.authorizationToken!, 'base64')
-    .toString()
-    .slice('AWS:'.length)
+  token = await userToken(sandbox)
 })
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CreateAliasCommand,
   GetAliasCommand,
@@ -7,7 +7,13 @@ import {
   type GetAliasCommandOutput
 } from '@aws-sdk/client-lambda'
 import type { ActionRun } from '../../../stack/run-action.js'
-import { DEFAULT_REGION, TOOLING_ACCOUNT, fixtureImage, useSandbox } from '../harness.js'
+import {
+  DEFAULT_REGION,
+  TOOLING_ACCOUNT,
+  fixtureImage,
+  useSandbox,
+  useSeededImage
+} from '../harness.js'
 
 /**
  * Trust only what was checked (issue 24, items 6 and 7), end to end on images already in the
@@ -112,15 +118,7 @@ describe('masking with verify-event', () => {
 })
 
 /** The image the rollout tests deploy to a fresh function: its bootstrap prints and exits. */
-let image = ''
-
-beforeAll(async () => {
-  const source = await sandbox.seed({
-    label: 'safety-source',
-    image: await fixtureImage({ fixture: 'provided-multistage', target: 'runtime' })
-  })
-  image = source.image!
-})
+const source = useSeededImage(sandbox, 'safety-source')
 
 /** A function whose alias live serves `version` ('1' after a PublishVersion, or $LATEST). */
 async function functionWithAlias(label: string, version: '1' | '$LATEST'): Promise<string> {
@@ -146,7 +144,7 @@ async function createAlarm(name: string, state?: 'OK'): Promise<void> {
 }
 
 function rolloutInputs(name: string, rollout: string): Record<string, string> {
-  return { 'function-name': name, image, publish: 'true', alias: 'live', rollout }
+  return { 'function-name': name, image: source.image, publish: 'true', alias: 'live', rollout }
 }
 
 async function operationsCalled(): Promise<string[]> {
@@ -254,7 +252,7 @@ describe('an alias on $LATEST', () => {
     await sandbox.control.clearCalls()
     const run = await sandbox.run({
       'function-name': name,
-      image,
+      image: source.image,
       publish: 'true',
       alias: 'live',
       ...shift,

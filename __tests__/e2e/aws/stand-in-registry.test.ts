@@ -60,6 +60,15 @@ beforeAll(async () => {
   otherRegionDigest = copied.slice(copied.indexOf('@') + 1)
 })
 
+/** Lambda refuses to point the function at `uri`, with InvalidParameterValueException. */
+async function expectUpdateRefused(uri: string, message: string): Promise<void> {
+  await expect(
+    sandbox
+      .clients()
+      .lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: uri }))
+  ).rejects.toMatchObject({ name: 'InvalidParameterValueException', message })
+}
+
 describe('what ECR and Lambda refuse', () => {
   it('refuses an image index, in BatchGetImage and in UpdateFunctionCode', async () => {
     const manifest = await sandbox.control.registryManifest(TOOLING, REGION, name, 'v1')
@@ -87,14 +96,10 @@ describe('what ECR and Lambda refuse', () => {
     )
     expect(answer.failures?.[0]?.failureCode).toBe('UnsupportedImageType')
     const uri = `${host(REGION)}/${name}:multi`
-    await expect(
-      sandbox
-        .clients()
-        .lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: uri }))
-    ).rejects.toMatchObject({
-      name: 'InvalidParameterValueException',
-      message: `The image manifest, config or layer media type for the source image ${uri} is not supported.`
-    })
+    await expectUpdateRefused(
+      uri,
+      `The image manifest, config or layer media type for the source image ${uri} is not supported.`
+    )
   })
 
   it('reports a tag nobody pushed as missing', async () => {
@@ -113,14 +118,10 @@ describe('what ECR and Lambda refuse', () => {
       )
     ).rejects.toMatchObject({ name: 'ImageNotFoundException' })
     const uri = `${host(REGION)}/${name}:never-pushed`
-    await expect(
-      sandbox
-        .clients()
-        .lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: uri }))
-    ).rejects.toMatchObject({
-      name: 'InvalidParameterValueException',
-      message: `Source image ${uri} does not exist. Provide a valid source image.`
-    })
+    await expectUpdateRefused(
+      uri,
+      `Source image ${uri} does not exist. Provide a valid source image.`
+    )
   })
 
   it('refuses an image that exists, but in another region than the function', async () => {
@@ -132,13 +133,9 @@ describe('what ECR and Lambda refuse', () => {
       })
     )
     expect(inOtherRegion.images).toHaveLength(1)
-    await expect(
-      sandbox
-        .clients()
-        .lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ImageUri: uri }))
-    ).rejects.toMatchObject({
-      name: 'InvalidParameterValueException',
-      message: `Source image ${uri} is not valid. Provide a valid source image.`
-    })
+    await expectUpdateRefused(
+      uri,
+      `Source image ${uri} is not valid. Provide a valid source image.`
+    )
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { ActionRun } from '../../../stack/run-action.js'
 import { fixtureImage, useSandbox } from '../harness.js'
-import { expectNoCredentialLeft } from '../support.js'
+import { expectNoCredentialLeft, functionsOf } from '../support.js'
 
 /**
  * verify-event end to end: the action deploys a fixture image already in the registry, then
@@ -38,8 +38,7 @@ interface VerifyEntry {
 }
 
 function verifyOf(run: ActionRun): VerifyEntry | undefined {
-  const functions = JSON.parse(run.outputs.functions ?? '[]') as { verify?: VerifyEntry }[]
-  return functions[0]?.verify
+  return functionsOf<{ verify?: VerifyEntry }>(run)[0]?.verify
 }
 
 describe('verify-event: one real invocation after the deploy', () => {

@@ -1,14 +1,16 @@
-import { beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { GetFunctionCommand } from '@aws-sdk/client-lambda'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
-import { repoRoot } from '../../../stack/run-action.js'
+import {
+  EXECUTION_ROLE as ROLE,
+  buildInputs as build,
+  useDeployerThatMayPassRole
+} from '../create-missing-support.js'
 import {
   DEFAULT_REGION as REGION,
   TOOLING_ACCOUNT as ACCOUNT,
-  fixturesDir,
   registryHost,
+  registryImageArchitecture,
   useSandbox
 } from '../harness.js'
 
@@ -21,51 +23,10 @@ import {
  * aws/create-missing.test.ts.
  */
 
-const DEPLOYER = `arn:aws:iam::${ACCOUNT}:user/stand-in`
-const ROLE = 'lambda-exec'
 const HOST = registryHost(ACCOUNT, REGION)
-const fixture = path.join(fixturesDir, 'provided-multistage')
 
 const sandbox = useSandbox()
-
-beforeEach(async () => {
-  await sandbox.control.setUpdateDelay(0)
-  await allowDeployerToPassRole()
-})
-
-/** The README's policy for this feature, placeholders filled in for the execution role. */
-function readmePassRole(): unknown {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  const start = readme.indexOf('### Creating a missing function or repository')
-  const block = /```json\n([\s\S]*?)```/.exec(readme.slice(start))?.[1] ?? ''
-  const policy = JSON.parse(
-    block
-      .replace(/\bEXECUTION_ROLE\b/g, ROLE)
-      .replace(/\bACCOUNT\b/g, ACCOUNT)
-      .replace(/\bREGION\b/g, REGION)
-  ) as { Statement: { Sid: string }[] }
-  const statement = policy.Statement.find(candidate => candidate.Sid === 'PassExecutionRole')
-  if (start < 0 || !statement) throw new Error('README: no PassExecutionRole statement')
-  return statement
-}
-
-/** The stand-in's default administrator policy has no iam:*; creating a function needs PassRole,
- * as the README's statement grants it. */
-async function allowDeployerToPassRole(): Promise<void> {
-  await sandbox.control.setIdentityPolicies(DEPLOYER, {
-    Deployer: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: ['ecr:*', 'lambda:*', 'sts:*'], Resource: '*' },
-        readmePassRole()
-      ]
-    }
-  })
-}
-
-function build(name: string): Record<string, string> {
-  return { context: fixture, target: 'runtime', 'build-args': `VERSION=${name}` }
-}
+useDeployerThatMayPassRole(sandbox)
 
 describe('create-function-role', () => {
   it('creates an arm64 function from an arm64 image when architecture asks for arm64', async () => {
@@ -80,8 +41,7 @@ describe('create-function-role', () => {
     })
     expect(run.exitCode).toBe(0)
     const digest = run.outputs['image-digest']!
-    const manifest = await sandbox.control.registryManifest(ACCOUNT, REGION, name, digest)
-    expect(manifest.config.architecture).toBe('arm64')
+    expect(await registryImageArchitecture(sandbox, name, digest)).toBe('arm64')
     const live = await sandbox.clients().lambda.send(new GetFunctionCommand({ FunctionName: name }))
     expect(live.Configuration?.Architectures).toEqual(['arm64'])
     expect(live.Configuration?.CodeSha256).toBe(digest.slice(7))

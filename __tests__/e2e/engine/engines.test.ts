@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
-import os from 'node:os'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { ActionRun, RunOptions } from '../../../stack/run-action.js'
-import { fixturesDir, useSandbox } from '../harness.js'
+import { fixturesDir, useSandbox, useWorkDir } from '../harness.js'
 import {
   MANIFEST_TYPES,
   expectNoCredentialLeft,
   servedManifest,
+  startEngineProxy,
+  type EngineProxy,
   type ServedManifest
 } from '../support.js'
 
@@ -24,15 +24,7 @@ const STORE = process.env.LAMBDA_STACK_IMAGE_STORE ?? 'classic'
 const fixture = path.join(fixturesDir, 'provided-multistage')
 
 const sandbox = useSandbox()
-let work: string
-
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'engines-e2e-'))
-})
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true })
-})
+const work = useWorkDir('engines-e2e-')
 
 function seed(label: string): Promise<{ name: string; repository: string }> {
   return sandbox.seed({ label: `engines-${label}` })
@@ -95,34 +87,16 @@ describe(`the ${STORE} image store`, () => {
 })
 
 describe('docker contexts', () => {
-  let proxy: net.Server
-  let connections = 0
-  const open = new Set<net.Socket>()
+  let proxy: EngineProxy | undefined
   let dockerConfig: string
 
   beforeAll(async () => {
     // An engine reachable only through a socket that a context names: the proxy forwards it to
     // the real engine, and the action runs where /var/run/docker.sock leads nowhere.
-    const socket = path.join(work, 'context-engine.sock')
-    // Half-open like the engine's own socket: docker closes its writing side of a hijacked
-    // stream (build sessions, attach) and still reads the engine's answer.
-    proxy = net.createServer({ allowHalfOpen: true }, client => {
-      connections += 1
-      const engine = net.connect({ path: '/var/run/docker.sock', allowHalfOpen: true })
-      open.add(client).add(engine)
-      client.pipe(engine).pipe(client)
-      const close = () => {
-        client.destroy()
-        engine.destroy()
-      }
-      client.on('error', close)
-      engine.on('error', close)
-      client.on('close', () => open.delete(client))
-      engine.on('close', () => open.delete(engine))
-    })
-    await new Promise<void>(resolve => proxy.listen(socket, resolve))
+    const socket = path.join(work.dir, 'context-engine.sock')
+    proxy = await startEngineProxy({ path: socket })
     chmodSync(socket, 0o600)
-    dockerConfig = path.join(work, 'docker-config')
+    dockerConfig = path.join(work.dir, 'docker-config')
     execFileSync(
       'docker',
       [
@@ -142,9 +116,7 @@ describe('docker contexts', () => {
   })
 
   afterAll(async () => {
-    // Closing waits for every connection; one left open by a failed run must not hold it.
-    for (const socket of open) socket.destroy()
-    await new Promise<void>(resolve => proxy.close(() => resolve()))
+    await proxy?.close()
   })
 
   it('builds and pushes through the current context when the default socket does not answer', async () => {
@@ -169,9 +141,9 @@ describe('docker contexts', () => {
     )
     if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
     expect(run.outputs.deployed).toBe('true')
-    expect(run.stdout).toContain(`context elsewhere (unix://${work}`)
+    expect(run.stdout).toContain(`context elsewhere (unix://${work.dir}`)
     expect(run.stdout).toContain('builder elsewhere (docker driver)')
-    expect(connections).toBeGreaterThan(0)
+    expect(proxy!.connections).toBeGreaterThan(0)
     const pushed = await registryManifest(fn.repository, run.outputs['image-digest']!)
     expect(MANIFEST_TYPES).toContain(pushed.mediaType)
     expectNoCredentialLeft(run)
@@ -207,7 +179,7 @@ describe('refused before anything is built', () => {
     const fn = await seed('old-engine')
     // A docker in front of the real one that reports an old server version and passes
     // everything else through.
-    const bin = path.join(work, 'old-engine-bin')
+    const bin = path.join(work.dir, 'old-engine-bin')
     mkdirSync(bin, { recursive: true })
     const realDocker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
     writeFileSync(

@@ -10,7 +10,7 @@ import {
   registryHost,
   useSandbox
 } from '../harness.js'
-import { expectNoCredentialLeft } from '../support.js'
+import { expectNoCredentialLeft, functionsOf } from '../support.js'
 
 /**
  * One image, many functions (issue 6), where the action builds: the real engine builds once, the
@@ -43,24 +43,6 @@ function deploy(inputs: Record<string, string>): Promise<ActionRun> {
     target: 'runtime',
     ...inputs
   })
-}
-
-interface FunctionOutput {
-  function: string
-  arn: string
-  region: string
-  account: string
-  status: string
-  deployed: boolean
-  version?: string
-  alias?: string
-  settingsChanges?: string[]
-  plan?: string[]
-  error?: string
-}
-
-function functionsOf(run: ActionRun): FunctionOutput[] {
-  return JSON.parse(run.outputs.functions ?? '[]') as FunctionOutput[]
 }
 
 function deploySeconds(run: ActionRun): number {

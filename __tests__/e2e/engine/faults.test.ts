@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import {
@@ -11,16 +11,18 @@ import type { FaultRequest } from '../../../stack/stand-in/control-client.js'
 import topology from '../../../stack/topology.json' with { type: 'json' }
 import {
   ACCOUNT,
-  FaultLog,
   KEEP_ME,
   PUSH_ATTEMPTS,
   REGION,
   REGISTRY_ATTEMPTS,
+  WITHIN_BOUNDS,
+  faultsOn,
+  operationsOfRun,
   policyText,
-  recordRun,
+  sigtermRows,
+  sigtermWhen,
   standInRows,
-  writeFaultSection,
-  type ArmedRow
+  useFaultSuite
 } from '../faults-support.js'
 import { fixturesDir, useSandbox, type Seeded } from '../harness.js'
 import { publishPrivateBase } from '../support.js'
@@ -40,7 +42,15 @@ import { publishPrivateBase } from '../support.js'
  */
 
 const sandbox = useSandbox()
-const log = new FaultLog()
+const { log, record } = useFaultSuite(sandbox, {
+  key: 'engine',
+  title: 'Build and push: faults that need the Docker engine',
+  about: [
+    'Runs on every image store; the section is from the last store it ran on',
+    `(\`LAMBDA_STACK_IMAGE_STORE\`: the containerd store's pusher repeats a failed manifest PUT by`,
+    `itself, so ${PUSH_ATTEMPTS} manifest 500s end in a push that succeeds there).`
+  ]
+})
 const REGISTRY = topology.ecrRegistries.find(r => r.account === ACCOUNT && r.region === REGION)!
 const PROXY_IP = '127.0.0.41'
 const fixture = path.join(fixturesDir, 'provided-multistage')
@@ -53,26 +63,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await writeFaultSection(
-    {
-      key: 'engine',
-      title: 'Build and push: faults that need the Docker engine',
-      suite: '__tests__/e2e/engine/faults.test.ts',
-      project: 'e2e-engine',
-      about: [
-        'Runs on every image store; the section is from the last store it ran on',
-        `(\`LAMBDA_STACK_IMAGE_STORE\`: the containerd store's pusher repeats a failed manifest PUT by`,
-        `itself, so ${PUSH_ATTEMPTS} manifest 500s end in a push that succeeds there).`
-      ]
-    },
-    log
-  )
   await proxy?.close()
-})
-
-beforeEach(async () => {
-  await sandbox.control.clearFaults()
-  await sandbox.control.setUpdateDelay(0)
 })
 
 interface Target {
@@ -108,17 +99,6 @@ function deploy(
   )
 }
 
-function record(run: ActionRun, to: Target, armed: readonly ArmedRow[], expected: string) {
-  return recordRun(run, {
-    log,
-    control: sandbox.control,
-    repositoryName: to.fn.name,
-    policiesBefore: [to.policy],
-    armed,
-    expected
-  })
-}
-
 /** Only a deploy that builds makes these: the rest are faulted in the AWS suite. */
 const BUILD_OPERATIONS: { service: 'ecr' | 'sts'; operation: string }[] = [
   // repository given by name: the caller's account, then the repository in it.
@@ -142,12 +122,9 @@ describe('the operations the faults are injected into', () => {
     const seen = new Set<string>()
     for (const byName of [false, true]) {
       const to = await target('inventory')
-      await sandbox.control.clearCalls()
-      const run = await deploy(to, byName ? { repository: to.fn.name } : {})
-      expect(run.stdout).not.toContain('::error::')
-      expect(run.exitCode).toBe(0)
-      for (const call of await sandbox.control.calls())
-        seen.add(`${call.service}:${call.operation}`)
+      const inputs: Record<string, string> = byName ? { repository: to.fn.name } : {}
+      for (const operation of await operationsOfRun(sandbox.control, () => deploy(to, inputs)))
+        seen.add(operation)
     }
     expect([...seen].sort()).toEqual(
       [...BUILD_OPERATIONS.map(op => `${op.service}:${op.operation}`), ...SHARED_OPERATIONS].sort()
@@ -156,22 +133,10 @@ describe('the operations the faults are injected into', () => {
 })
 
 describe('AWS faults within the retry bounds, on the operations of a deploy that builds', () => {
-  const kinds: { kind: 'throttle' | 'server-error' | 'slow'; times: number }[] = [
-    { kind: 'throttle', times: 2 },
-    { kind: 'server-error', times: 2 },
-    { kind: 'slow', times: 1 }
-  ]
-  log.plan(kinds.length * BUILD_OPERATIONS.length)
-  it.each(kinds)('$kind ×$times on each of them at once: the deploy succeeds', async c => {
+  log.plan(WITHIN_BOUNDS.length * BUILD_OPERATIONS.length)
+  it.each(WITHIN_BOUNDS)('$kind ×$times on each of them at once: the deploy succeeds', async c => {
     const to = await target(c.kind)
-    await sandbox.control.injectFaults(
-      BUILD_OPERATIONS.map(op => ({
-        ...op,
-        kind: c.kind,
-        times: c.times,
-        delayMs: c.kind === 'slow' ? 1000 : undefined
-      }))
-    )
+    await sandbox.control.injectFaults(faultsOn(BUILD_OPERATIONS, c))
     const run = await deploy(to, { repository: to.fn.name })
     await record(run, to, standInRows(await sandbox.control.faults()), 'succeeded')
     expect(run.outputs.deployed).toBe('true')
@@ -394,32 +359,9 @@ describe('SIGTERM in each phase that makes the image', () => {
   it.each(cases)('SIGTERM during $phase: exits non-zero, leaves no credentials', async c => {
     const to = await target(`sigterm-${c.phase}`)
     if (c.hold) await sandbox.control.injectFaults([c.hold])
-    let killedAt = ''
-    const onStart: NonNullable<RunOptions['onStart']> = child => {
-      let out = ''
-      child.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        const from = c.after ? out.indexOf(c.after) : 0
-        if (!killedAt && from >= 0 && out.indexOf(c.marker, from) >= 0) {
-          killedAt = c.marker
-          child.kill('SIGTERM')
-        }
-      })
-    }
-    const run = await deploy(to, {}, { onStart })
-    await record(
-      run,
-      to,
-      [
-        {
-          fault: `SIGTERM in ${c.phase}`,
-          operation: killedAt || '(not sent)',
-          injected: killedAt ? 1 : 0,
-          times: 1
-        }
-      ],
-      'failed [cancelled]'
-    )
+    const sigterm = sigtermWhen({ marker: c.marker, after: c.after })
+    const run = await deploy(to, {}, { onStart: sigterm.onStart })
+    await record(run, to, sigtermRows(c.phase, sigterm), 'failed [cancelled]')
     expect(run.exitCode).toBe(143)
     // The signal came in the phase it was meant for.
     expect(run.stdout).not.toContain(c.next)

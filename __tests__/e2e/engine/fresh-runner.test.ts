@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { describe, expect, it } from '@jest/globals'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { ActionRun } from '../../../stack/run-action.js'
-import {
-  DEFAULT_REGION,
-  TOOLING_ACCOUNT,
-  fixturesDir,
-  registryHost,
-  useSandbox
-} from '../harness.js'
-import { expectNoCredentialLeft, publishPrivateBase } from '../support.js'
+import { built, useInputsChanged } from '../fresh-runner-support.js'
+import { DEFAULT_REGION, TOOLING_ACCOUNT, registryHost, useSandbox } from '../harness.js'
+import { expectSucceeded, publishPrivateBase } from '../support.js'
 
 /**
  * rebuild: if-inputs-changed (the default) through the real engine and registry: every input
@@ -20,43 +13,7 @@ import { expectNoCredentialLeft, publishPrivateBase } from '../support.js'
  */
 
 const sandbox = useSandbox()
-let work: string
-
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'inputs-changed-'))
-})
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true })
-})
-
-/** A function, its repository, and a build context of its own that a test may change. */
-async function seed(label: string): Promise<{ name: string; repository: string; context: string }> {
-  const { name, repository } = await sandbox.seed({ label: `inputs-${label}` })
-  const context = path.join(work, name)
-  cpSync(path.join(fixturesDir, 'inputs-changed'), context, { recursive: true })
-  return { name, repository, context }
-}
-
-function deploy(
-  fn: { name: string; repository: string; context: string },
-  inputs: Record<string, string> = {}
-): Promise<ActionRun> {
-  return sandbox.run({
-    'function-name': fn.name,
-    repository: fn.repository,
-    context: fn.context,
-    tags: 'v1',
-    ...inputs
-  })
-}
-
-function expectSucceeded(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
-  expectNoCredentialLeft(run)
-}
-
-const built = (run: ActionRun) => run.stdout.includes('::group::Build ')
+const { seed, deploy } = useInputsChanged(sandbox, 'inputs-changed-')
 
 describe('rebuild: if-inputs-changed (the default)', () => {
   it('deploys the image of these inputs to a function that runs another one, still without building', async () => {

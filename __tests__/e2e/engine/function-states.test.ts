@@ -6,6 +6,7 @@ import {
   fixturesDir,
   useSandbox
 } from '../harness.js'
+import { policyOfAbout as policyOfAboutFor } from '../support.js'
 
 /**
  * Issue 13, where the action builds: a repository policy that would outgrow ECR's limit is
@@ -18,20 +19,7 @@ import {
 const sandbox = useSandbox()
 
 /** A policy of reader statements whose compact JSON is just under `size` characters. */
-function policyOfAbout(size: number): string {
-  const statements: object[] = []
-  const text = () => JSON.stringify({ Version: '2012-10-17', Statement: statements })
-  for (let index = 0; text().length < size; index += 1) {
-    statements.push({
-      Sid: `Reader${index}`,
-      Effect: 'Allow',
-      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/reader-${index}` },
-      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']
-    })
-  }
-  statements.pop()
-  return text()
-}
+const policyOfAbout = (size: number) => policyOfAboutFor(ACCOUNT, size)
 
 describe('a repository policy that would outgrow ECR’s 10,240 characters', () => {
   const policy = policyOfAbout(10_150)

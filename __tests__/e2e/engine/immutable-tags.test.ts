@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { execFile, execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,9 +12,10 @@ import {
   TOOLING_ACCOUNT,
   fixturesDir,
   registryHost,
-  useSandbox
+  useSandbox,
+  useWorkDir
 } from '../harness.js'
-import { expectNoCredentialLeft } from '../support.js'
+import { expectSucceeded } from '../support.js'
 
 /**
  * Repositories whose tags are immutable, through the real engine and the registry under the ECR
@@ -29,15 +30,7 @@ const HOST = registryHost()
 const PUBLIC_BASE = 'public.ecr.aws/lambda/provided:al2023'
 
 const sandbox = useSandbox()
-let work: string
-
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'immutable-tags-'))
-})
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true })
-})
+const work = useWorkDir('immutable-tags-')
 
 interface Seeded {
   name: string
@@ -64,7 +57,7 @@ async function seed(
     architecture: 'x86_64',
     repository: mutability
   })
-  const context = path.join(work, name)
+  const context = path.join(work.dir, name)
   cpSync(path.join(fixturesDir, 'base-from-build-arg'), context, { recursive: true })
   writeFileSync(path.join(context, 'Dockerfile'), DOCKERFILE)
   return { name, repository, context }
@@ -77,11 +70,6 @@ function deploy(fn: Seeded, inputs: Record<string, string>): Promise<ActionRun> 
     context: fn.context,
     ...inputs
   })
-}
-
-function expectSucceeded(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
-  expectNoCredentialLeft(run)
 }
 
 const dockerPushed = (run: ActionRun) => run.stdout.includes('::group::Push to ')

@@ -1,7 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import path from 'node:path'
-import type { ActionRun } from '../../../stack/run-action.js'
-import { GATE_HEADER } from '../../../stack/registry-gate.js'
 import {
   DEFAULT_REGION as REGION,
   TOOLING_ACCOUNT as TOOLING,
@@ -10,15 +8,17 @@ import {
   useSandbox
 } from '../harness.js'
 import {
-  FEATURES,
   SHARED_IMAGE_POLICY,
-  attach,
+  expectFeatureFailed,
+  expectFeatureSucceeded,
   featureFor,
   featuresOf,
+  registryGateHeader,
   removalsOf,
+  runFeature,
+  seedImageFunction,
   type FeatureName,
-  type Names,
-  type Removal
+  type Scenario
 } from '../readme-policy.js'
 import { expectNoCredentialLeft } from '../support.js'
 
@@ -47,31 +47,24 @@ let pushedImage = ''
 beforeAll(async () => {
   const source = await sandbox.seed({ label: 'readme-source', policy: SHARED_IMAGE_POLICY })
   pushedRepository = source.name
-  const built = await sandbox.run({
-    'function-name': source.name,
-    repository: source.repository,
-    context: fixture,
-    target: 'runtime',
-    'build-args': `VERSION=${pushedRepository}`
-  })
+  const built = await sandbox.run(
+    buildInputs(source.name, source.repository, { 'build-args': `VERSION=${pushedRepository}` })
+  )
   if (built.exitCode !== 0) throw new Error(`the source image did not deploy:\n${built.stdout}`)
   pushedImage = built.outputs['image-uri']!
 })
 
-async function seedFunction(name: string): Promise<void> {
-  await sandbox.control.createFunction({
-    account: TOOLING,
-    region: REGION,
-    name,
-    packageType: 'Image'
-  })
+/** The inputs that build the fixture's runtime target for a function. */
+function buildInputs(fn: string, repository: string, inputs: Record<string, string> = {}) {
+  return { 'function-name': fn, repository, context: fixture, target: 'runtime', ...inputs }
 }
 
-interface Scenario {
-  /** Creates the scenario's resources; the names its policy is filled in for, and the inputs. */
-  readonly prepare: () => Promise<{ names: Names; inputs: Record<string, string> }>
-  /** What success looks like beyond exit code 0. */
-  readonly succeeded?: (run: ActionRun) => void
+/** The inputs the shared image was built from, deploying it to `fn`. */
+function sharedImageInputs(fn: string, inputs: Record<string, string> = {}) {
+  return buildInputs(fn, `${host}/${pushedRepository}`, {
+    'build-args': `VERSION=${pushedRepository}`,
+    ...inputs
+  })
 }
 
 const scenarios: Record<FeatureName<'engine'>, Scenario> = {
@@ -84,14 +77,8 @@ const scenarios: Record<FeatureName<'engine'>, Scenario> = {
       const fn = await sandbox.seed({ label: 'readme-push' })
       return {
         names: { account: TOOLING, repository: fn.name, function: fn.name },
-        inputs: {
-          'function-name': fn.name,
-          repository: fn.name,
-          context: fixture,
-          target: 'runtime',
-          // A new layer for every run, so docker has to upload it.
-          'build-args': `VERSION=${fn.name}`
-        }
+        // A new layer for every run, so docker has to upload it.
+        inputs: buildInputs(fn.name, fn.name, { 'build-args': `VERSION=${fn.name}` })
       }
     }
   },
@@ -112,14 +99,7 @@ const scenarios: Record<FeatureName<'engine'>, Scenario> = {
       })
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
-        inputs: {
-          'function-name': fn,
-          repository: `${host}/${pushedRepository}`,
-          context: fixture,
-          target: 'runtime',
-          'build-args': `VERSION=${pushedRepository}`,
-          rebuild: 'if-base-changed'
-        }
+        inputs: sharedImageInputs(fn, { rebuild: 'if-base-changed' })
       }
     }
   },
@@ -131,17 +111,11 @@ const scenarios: Record<FeatureName<'engine'>, Scenario> = {
     },
     async prepare() {
       const fn = sandbox.uniqueName('readme-unchanged')
-      await seedFunction(fn)
+      await seedImageFunction(sandbox, TOOLING, fn)
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
         // The inputs the shared image was built from.
-        inputs: {
-          'function-name': fn,
-          repository: `${host}/${pushedRepository}`,
-          context: fixture,
-          target: 'runtime',
-          'build-args': `VERSION=${pushedRepository}`
-        }
+        inputs: sharedImageInputs(fn)
       }
     }
   },
@@ -153,30 +127,15 @@ const scenarios: Record<FeatureName<'engine'>, Scenario> = {
       const fn = await sandbox.seed({ label: 'readme-dry' })
       return {
         names: { account: TOOLING, repository: fn.name, function: fn.name },
-        inputs: {
-          'function-name': fn.name,
-          repository: fn.repository,
-          context: fixture,
-          target: 'runtime',
-          'dry-run': 'true'
-        }
+        inputs: buildInputs(fn.name, fn.repository, { 'dry-run': 'true' })
       }
     }
   }
 }
 
-/** Runs a feature once on fresh resources, with its README statements (minus one) attached. */
-async function runFeature(name: FeatureName<'engine'>, without?: Removal): Promise<ActionRun> {
-  const feature = FEATURES.find(candidate => candidate.name === name)!
-  const { names, inputs } = await scenarios[name].prepare()
-  await attach(sandbox.control, feature, names, without)
-  return sandbox.run(inputs)
-}
-
 describe('the stack', () => {
   it('authorizes registry requests as the principal whose token they carry (registry gate)', async () => {
-    const answer = await fetch(`https://${host}/v2/`)
-    expect(answer.headers.get(GATE_HEADER)).toBe('1')
+    expect(await registryGateHeader(TOOLING)).toBe('1')
   })
 })
 
@@ -184,10 +143,8 @@ describe('the README policy, per feature that builds', () => {
   it.each(featuresOf('engine').map(feature => [feature.name] as const))(
     'is enough for %s',
     async name => {
-      const run = await runFeature(name as FeatureName<'engine'>)
-      if (run.exitCode !== 0) console.log(run.stdout)
-      expect(run.exitCode).toBe(0)
-      scenarios[name as FeatureName<'engine'>].succeeded?.(run)
+      const run = await runFeature(sandbox, scenarios, name)
+      expectFeatureSucceeded(run, scenarios[name as FeatureName<'engine'>])
     }
   )
 })
@@ -197,20 +154,8 @@ describe('every documented permission a build needs', () => {
     'is needed: without %s in the %s policy a deploy fails',
     async (action, role) => {
       const name = featureFor({ action, role })!.name as FeatureName<'engine'>
-      const run = await runFeature(name, { action, role })
-      let succeeded = run.exitCode === 0
-      const check = scenarios[name].succeeded
-      if (succeeded && check) {
-        try {
-          check(run)
-        } catch {
-          succeeded = false
-        }
-      }
-      if (succeeded) {
-        console.log(`${action} removed (${role}), "${name}" still succeeded:\n${run.stdout}`)
-      }
-      expect(succeeded).toBe(false)
+      const run = await runFeature(sandbox, scenarios, name, { action, role })
+      expectFeatureFailed(run, scenarios[name], { action, role })
     }
   )
 })

@@ -2,9 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
-import type { ActionRun } from '../../../stack/run-action.js'
 import { fixturesDir, useSandbox } from '../harness.js'
-import { MANIFEST_TYPES, expectNoCredentialLeft, registryAuth, servedManifest } from '../support.js'
+import { MANIFEST_TYPES, expectSucceeded, registryAuth, servedManifest } from '../support.js'
 
 /**
  * What the default registry build cache puts in the function's repository (README "Build
@@ -37,11 +36,6 @@ async function deploy(label: string, inputs: Record<string, string> = {}) {
   })
   expectSucceeded(run)
   return { repository: fn.repository, run, digest: run.outputs['image-digest']! }
-}
-
-function expectSucceeded(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
-  expectNoCredentialLeft(run)
 }
 
 /** The layer digests of a manifest the registry holds, by tag or digest. */

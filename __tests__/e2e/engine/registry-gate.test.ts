@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -9,6 +8,17 @@ import { ensureAlias } from '../../../stack/registry-fault-proxy.js'
 import { startRegistryGate, type RegistryGate } from '../../../stack/registry-gate.js'
 import topology from '../../../stack/topology.json' with { type: 'json' }
 import { useSandbox } from '../harness.js'
+import {
+  ACCOUNT,
+  LAYER_CHECK,
+  PUSH,
+  REGION,
+  REGISTRY,
+  USER,
+  allowOn,
+  repositoryArn,
+  userToken
+} from '../registry-gate-support.js'
 
 /**
  * The registry gate (stack/registry-gate.ts) with the real docker CLI and engine: docker's
@@ -23,13 +33,8 @@ import { useSandbox } from '../harness.js'
  */
 
 const execFileAsync = promisify(execFile)
-const ACCOUNT = '222222222222'
-const REGION = 'eu-west-1'
-const REGISTRY = topology.ecrRegistries.find(r => r.account === ACCOUNT && r.region === REGION)!
 const ALIAS = `${REGISTRY.host}.cn`
 const ALIAS_IP = '127.0.0.42'
-const USER = `arn:aws:iam::${ACCOUNT}:user/stand-in`
-const repositoryArn = (name: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${name}`
 const BASE = 'public.ecr.aws/lambda/provided:al2023-linux-amd64'
 
 const sandbox = useSandbox({ perPrincipalRegistryTokens: true })
@@ -62,25 +67,8 @@ function registryGet(pathname: string, accept?: string): Promise<Response> {
   })
 }
 
-const allow = (...actions: string[]) => ({
-  Gate: {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-      // This suite's repositories: NAME and NAME-*.
-      { Effect: 'Allow', Action: actions, Resource: `${repositoryArn(name)}*` }
-    ]
-  }
-})
-/** docker reads a refused layer check (HEAD, no body) as "layer absent" and uploads it. */
-const LAYER_CHECK = 'ecr:BatchCheckLayerAvailability'
-const PUSH = [
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:InitiateLayerUpload',
-  'ecr:UploadLayerPart',
-  'ecr:CompleteLayerUpload',
-  'ecr:PutImage'
-]
+/** On this suite's repositories: NAME and NAME-*. */
+const allow = (...actions: string[]) => allowOn(`${repositoryArn(name)}*`, ...actions)
 
 beforeAll(async () => {
   name = sandbox.uniqueName('gate')
@@ -94,12 +82,7 @@ beforeAll(async () => {
   })
   await sandbox.control.createRepository({ account: ACCOUNT, region: REGION, name })
   await sandbox.control.setIdentityPolicies(USER, allow(...PUSH, 'ecr:BatchGetImage'))
-  const answer = await sandbox
-    .clients(ACCOUNT, REGION)
-    .ecr.send(new GetAuthorizationTokenCommand({}))
-  token = Buffer.from(answer.authorizationData![0]!.authorizationToken!, 'base64')
-    .toString()
-    .slice('AWS:'.length)
+  token = await userToken(sandbox)
   dockerConfig = mkdtempSync(path.join(os.tmpdir(), 'gate-docker-'))
   writeFileSync(
     path.join(dockerConfig, 'config.json'),

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { GetFunctionCommand } from '@aws-sdk/client-lambda'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { ActionRun, RunOptions } from '../../../stack/run-action.js'
-import { DEFAULT_REGION, TOOLING_ACCOUNT, fixturesDir, useSandbox } from '../harness.js'
-import { expectNoCredentialLeft } from '../support.js'
+import {
+  DEFAULT_REGION,
+  TOOLING_ACCOUNT,
+  fixturesDir,
+  registryImageArchitecture,
+  useSandbox
+} from '../harness.js'
+import { expectNoCredentialLeft, startEngineProxy, type EngineProxy } from '../support.js'
 
 /**
  * Cross-architecture builds (issue 16 item 2) on this x86_64 machine, whose kernel runs arm64
@@ -95,13 +100,9 @@ async function expectDeployedArm64(run: ActionRun, fn: { name: string }): Promis
   if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
   expect(run.outputs.deployed).toBe('true')
   expect(run.outputs.architecture).toBe('arm64')
-  const manifest = await sandbox.control.registryManifest(
-    ACCOUNT,
-    REGION,
-    fn.name,
-    run.outputs['image-digest']!
+  expect(await registryImageArchitecture(sandbox, fn.name, run.outputs['image-digest']!)).toBe(
+    'arm64'
   )
-  expect(manifest.config.architecture).toBe('arm64')
   const live = await sandbox
     .clients()
     .lambda.send(new GetFunctionCommand({ FunctionName: fn.name }))
@@ -137,34 +138,19 @@ describe('an arm64 build on an x86_64 engine without an arm64 emulator', () => {
   })
 
   describe('on an engine reached over TCP, whose kernel the action cannot see', () => {
-    let proxy: net.Server
+    let proxy: EngineProxy | undefined
     let port = 0
-    const open = new Set<net.Socket>()
 
     beforeAll(async () => {
       // A loopback TCP endpoint in front of the engine's socket: to the action this is a remote
       // engine, so only the builder's list of platforms speaks for it, and that list still
       // names linux/arm64 (BuildKit made it when the engine started, with the emulator on).
-      proxy = net.createServer({ allowHalfOpen: true }, client => {
-        const engine = net.connect({ path: '/var/run/docker.sock', allowHalfOpen: true })
-        open.add(client).add(engine)
-        client.pipe(engine).pipe(client)
-        const close = () => {
-          client.destroy()
-          engine.destroy()
-        }
-        client.on('error', close)
-        engine.on('error', close)
-        client.on('close', () => open.delete(client))
-        engine.on('close', () => open.delete(engine))
-      })
-      await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve))
-      port = (proxy.address() as net.AddressInfo).port
+      proxy = await startEngineProxy({ host: '127.0.0.1', port: 0 })
+      port = proxy.port
     })
 
     afterAll(async () => {
-      for (const socket of open) socket.destroy()
-      await new Promise<void>(resolve => proxy.close(() => resolve()))
+      await proxy?.close()
     })
 
     it('recognises the exec format error of the RUN step and gives the same clear error instead of docker-build-failed', async () => {

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { ActionRun } from '../../../stack/run-action.js'
-import { fixturesDir, useSandbox } from '../harness.js'
-import { MANIFEST_TYPES, expectNoCredentialLeft, servedManifest } from '../support.js'
+import { built, pushed, useInputsChanged } from '../fresh-runner-support.js'
+import { useSandbox } from '../harness.js'
+import { MANIFEST_TYPES, expectSucceeded, servedManifest } from '../support.js'
 
 /**
  * rebuild: if-inputs-changed (the default) through the real engine and registry, on a fresh
@@ -20,48 +19,11 @@ const PUBLIC_BASE = 'public.ecr.aws/lambda/provided:al2023'
 const STORE = process.env.LAMBDA_STACK_IMAGE_STORE ?? 'classic'
 
 const sandbox = useSandbox()
-let work: string
-
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'fresh-runner-'))
-})
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true })
-})
+const { seed, deploy } = useInputsChanged(sandbox, 'fresh-runner-')
 
 function docker(args: string[]) {
   return execFileSync('docker', args, { encoding: 'utf8', timeout: 120_000 })
 }
-
-/** A function, its repository, and a build context of its own that a test may change. */
-async function seed(label: string): Promise<{ name: string; repository: string; context: string }> {
-  const { name, repository } = await sandbox.seed({ label: `inputs-${label}` })
-  const context = path.join(work, name)
-  cpSync(path.join(fixturesDir, 'inputs-changed'), context, { recursive: true })
-  return { name, repository, context }
-}
-
-function deploy(
-  fn: { name: string; repository: string; context: string },
-  inputs: Record<string, string> = {}
-): Promise<ActionRun> {
-  return sandbox.run({
-    'function-name': fn.name,
-    repository: fn.repository,
-    context: fn.context,
-    tags: 'v1',
-    ...inputs
-  })
-}
-
-function expectSucceeded(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`The run failed:\n${run.stdout}\n${run.stderr}`)
-  expectNoCredentialLeft(run)
-}
-
-const built = (run: ActionRun) => run.stdout.includes('::group::Build ')
-const pushed = (run: ActionRun) => run.stdout.includes('::group::Push to ')
 
 /** What a fresh runner's engine holds of this repository's images, and any build cache. */
 function forgetEverything(repository: string): void {

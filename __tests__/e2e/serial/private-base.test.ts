@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
@@ -9,7 +9,8 @@ import {
   WORKLOAD_ACCOUNT,
   fixturesDir,
   registryHost,
-  useSandbox
+  useSandbox,
+  useWorkDir
 } from '../harness.js'
 import {
   expectNoCredentialLeft,
@@ -31,15 +32,7 @@ const REGION = DEFAULT_REGION
 const BASE_HOST = registryHost(BASE_ACCOUNT, REGION)
 
 const sandbox = useSandbox()
-let work: string
-
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'private-base-'))
-})
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true })
-})
+const work = useWorkDir('private-base-')
 
 describe('a private base image in another account’s ECR registry', () => {
   it('is pulled by the build with a login of its own, when the engine does not have it', async () => {
@@ -67,7 +60,7 @@ describe('a private base image in another account’s ECR registry', () => {
     execFileSync('docker', ['image', 'rm', '--force', base], { timeout: 60_000 })
     execFileSync('docker', ['builder', 'prune', '--all', '--force'], { timeout: 120_000 })
 
-    const context = path.join(work, 'context')
+    const context = path.join(work.dir, 'context')
     cpSync(path.join(fixturesDir, 'base-from-build-arg'), context, { recursive: true })
     const run = await sandbox.run({
       'function-name': name,
