@@ -88,6 +88,10 @@ beforeAll(async () => {
     path.join(dockerConfig, 'config.json'),
     JSON.stringify({ auths: { [ALIAS]: { auth: Buffer.from(`AWS:${token}`).toString('base64') } } })
   )
+  // A fresh engine (or the containerd store's own data-root) holds no base yet; the stack's
+  // stand-in public registry serves it without credentials.
+  const pulled = await docker('pull', BASE)
+  if (!pulled.ok) throw new Error(`docker pull ${BASE} failed:\n${pulled.output}`)
 })
 
 afterAll(async () => {
