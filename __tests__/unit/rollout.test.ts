@@ -334,6 +334,19 @@ describe('rolloutAlias and changes made by others', () => {
     expect(fake.current()).toMatchObject({ functionVersion: '4', weights: {} })
   })
 
+  it('rolls back its own split when a step is refused although the alias still holds only its change', async () => {
+    const fake = fakeReleases(onTwo)
+    // Read 1: only the RevisionId moves (a description edit); the split is still this run's.
+    const alarms = scriptedAlarms(read => {
+      if (read === 1) fake.moveByOther({ functionVersion: '2', weights: { '3': 0.1 } })
+      return [okAlarm]
+    })
+    const error = await failureOf(run(canary, fake.releases, alarms))
+    expect(error.id).toBe('rollout-failed')
+    expect(error.reason).toContain('back on 2 with no traffic to 3')
+    expect(fake.current()).toMatchObject({ functionVersion: '2', weights: {} })
+  })
+
   it('stops without rolling back when a step is refused because another run moved the alias', async () => {
     const fake = fakeReleases(onTwo)
     const alarms = scriptedAlarms(read => {
@@ -343,8 +356,12 @@ describe('rolloutAlias and changes made by others', () => {
     const error = await failureOf(run(canary, fake.releases, alarms))
     expect(error.id).toBe('rollout-alias-moved')
     expect(error.reason).toContain('from 2 to 3 stopped')
-    // The 100% shift was refused, and nothing else was written after it.
-    expect(fake.refused).toEqual([['3', {}, 'r1']])
+    // The 100% shift was refused; the rollback that followed was conditional on this run's
+    // RevisionId, so it was refused too, and nothing else was written after it.
+    expect(fake.refused).toEqual([
+      ['3', {}, 'r1'],
+      ['2', {}, 'r1']
+    ])
     expect(fake.writes).toEqual([['2', { '3': 0.1 }, 'r0']])
     expect(fake.current()).toMatchObject({ functionVersion: '4', weights: {} })
   })

@@ -174,7 +174,11 @@ export async function rolloutAlias(
     weights: current.weights,
     revisionId: current.revisionId
   }
+  // The write under way: refused as a conflict, it may still have gone through (a retried call
+  // whose first answer was lost), so a rollback takes it for this run's own too.
+  let attempted: WrittenAlias | undefined
   const shift = async (version: string, weights: Readonly<Record<string, number>>) => {
+    attempted = { version, weights, revisionId: written.revisionId }
     const revisionId = await releases.updateAlias(
       functionArn,
       aliasName,
@@ -183,8 +187,10 @@ export async function rolloutAlias(
       written.revisionId
     )
     written = { version, weights, revisionId }
+    attempted = undefined
   }
-  const back = () => rollBack(functionArn, aliasName, previous, newVersion, written, releases)
+  const back = () =>
+    rollBack(functionArn, aliasName, previous, newVersion, written, releases, attempted)
   if (settings.alarms.length === 0 && !deps.healthCheck) {
     core.info(
       `Alias ${aliasName}: rollout-unwatched: no alarm watches the steps (a verify invoke, if any, ran before the first shift); nothing can roll them back.`
@@ -238,8 +244,15 @@ export async function rolloutAlias(
   } catch (error) {
     if (error instanceof ActionError && error.id.startsWith('rollout-')) throw error
     if (error instanceof ActionError && error.id === 'concurrent-change') {
-      // Someone else wrote the alias since this run's last write: theirs stands.
-      throw await movedByOther(functionArn, aliasName, previous, newVersion, releases)
+      // A write of this run was refused. rollBack reads the alias again: another run's change
+      // stands (rollout-alias-moved); one that still holds only this run's change (a new
+      // description, a retried write) must not be left serving a split nobody watches.
+      await back()
+      throw new ActionError(
+        'rollout-failed',
+        `The rollout of alias ${aliasName} stopped: UpdateAlias refused this run's RevisionId although the alias held only this run's change; it is back on ${previous} with no traffic to ${newVersion}.`,
+        `Find out what else writes alias ${aliasName} (a description edit, a retried call), then deploy again.`
+      )
     }
     // Anything else mid-rollout (a refused call, an alarm that cannot be read) leaves the new
     // version unwatched: it goes back too.
@@ -317,7 +330,9 @@ async function rollBack(
   previous: string,
   newVersion: string,
   written: WrittenAlias,
-  releases: ReleaseService
+  releases: ReleaseService,
+  /** A write of this run that was refused as a conflict but may have gone through. */
+  attempted?: WrittenAlias
 ): Promise<void> {
   let revisionId = written.revisionId
   for (let attempt = 1; ; attempt += 1) {
@@ -325,8 +340,13 @@ async function rollBack(
       await releases.updateAlias(functionArn, aliasName, previous, {}, revisionId)
       break
     } catch (error) {
-      if (!(error instanceof ActionError && error.id === 'concurrent-change') || attempt > 1) {
+      if (!(error instanceof ActionError && error.id === 'concurrent-change')) {
         throw rollbackFailed(functionArn, aliasName, previous, error)
+      }
+      // Conflicts each time: another writer is busy on the alias; leave it to them.
+      if (attempt >= ROLLBACK_CONFLICT_ATTEMPTS) {
+        const now = await releases.alias(functionArn, aliasName).catch(() => undefined)
+        throw aliasMoved(aliasName, previous, newVersion, now)
       }
     }
     let now: CurrentAlias | undefined
@@ -339,7 +359,7 @@ async function rollBack(
       core.warning(`Alias ${aliasName} was put back on ${previous} meanwhile, by another change.`)
       return
     }
-    if (!now || !sameAlias(now, written)) {
+    if (!now || !(sameAlias(now, written) || (attempted && sameAlias(now, attempted)))) {
       throw aliasMoved(aliasName, previous, newVersion, now)
     }
     revisionId = now.revisionId
@@ -347,29 +367,15 @@ async function rollBack(
   core.warning(`Alias ${aliasName} is back on ${previous} with no traffic to the new version.`)
 }
 
+/** How many conditional rollback writes may be refused before the alias is left to the other writer. */
+const ROLLBACK_CONFLICT_ATTEMPTS = 3
+
 function sameAlias(now: CurrentAlias, written: WrittenAlias): boolean {
   const weights = (w: Readonly<Record<string, number>>) =>
     JSON.stringify(Object.entries(w).sort(([a], [b]) => a.localeCompare(b)))
   return (
     now.functionVersion === written.version && weights(now.weights) === weights(written.weights)
   )
-}
-
-/** A write of this run was refused (PreconditionFailed): the alias is read to say what it is. */
-async function movedByOther(
-  functionArn: string,
-  aliasName: string,
-  previous: string,
-  newVersion: string,
-  releases: ReleaseService
-): Promise<ActionError> {
-  let now: CurrentAlias | undefined
-  try {
-    now = await releases.alias(functionArn, aliasName)
-  } catch {
-    now = undefined
-  }
-  return aliasMoved(aliasName, previous, newVersion, now)
 }
 
 function describeAlias(alias: CurrentAlias | undefined): string {
