@@ -285,10 +285,11 @@ async function builtImage(
     readTagMutabilities(plan.repositories, aws)
   )
   if (config.rebuild !== 'always') {
+    const inputs = fingerprint
     const reusable =
-      fingerprint &&
+      inputs &&
       (await timed('reuse-check', () =>
-        findReusableImage(fingerprint, plan, aws, registry, config.maxImageBytes)
+        findReusableImage(inputs, plan, aws, registry, config.maxImageBytes)
       ))
     if (reusable) return reusedImage(reusable, plan, aws, config, facts, mutabilities)
   }
@@ -315,7 +316,14 @@ async function builtImage(
   facts.built = built
   const verified = await timed('base-check', () => verifyBaseLayers(built.image, base, registry))
   if (verified === 'unavailable') {
-    // Without the unverified digest label: the same build, all cached, another config.
+    // Without the unverified digest label: the same build, all cached, another config. Without
+    // the inputs label and tag too: the inputs digest includes that base digest, which this
+    // build may not have used, and later runs would trust the label (reuse, refresh).
+    fingerprint = undefined
+    facts.inputsDigest = undefined
+    core.info(
+      'No inputs label or inputs-* tag on this image: its base could not be verified, so no later run may take it for a build of these inputs.'
+    )
     const unverified = { ...base, digest: undefined }
     built = await timed('build', () => buildWith(unverified))
     facts.built = built

@@ -322,6 +322,9 @@ describe('registry faults during docker push and the base image check (through t
       // Unverified: a warning, and no digest recorded for the next refresh to trust.
       expect(run.stdout).toContain('could not be read to verify')
       expect(run.outputs['base-image-digest'] ?? '').toBe('')
+      // Nor an inputs label or tag that later runs would trust as a build of these inputs.
+      expect(run.outputs['inputs-digest'] ?? '').toBe('')
+      expect(run.stdout).not.toMatch(/Pushing \S+:inputs-/)
     }
   })
 })
