@@ -1,6 +1,6 @@
 // The test projects. `unit` never touches Docker or the network. The end-to-end projects drive
 // the real engine, registry and AWS stand-in that stack/setup.sh brings up (scripts/test.sh runs
-// it first), and say by where a suite lives what it depends on (README "Tests"):
+// it first), and say by where a suite lives what it depends on (CONTRIBUTING.md, "How the tests are laid out"):
 //   e2e-engine  builds, checks, pushes, loads, runs or reads an image in the engine: runs once per
 //               image store, suites in parallel;
 //   e2e-serial  the same, but changes something machine-wide (QEMU's binfmt registration, the

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# dist/ is what runners execute; it must be exactly the bundle of today's src/.
+# dist/ is what runners execute; it must be exactly the bundle of today's src/: index.js plus the
+# parts it loads when a run needs them (NNN.index.js, split off at import() calls in src/), and
+# the same for dist/cli/. Compared as whole folders, so a stale or missing part fails too (ncc
+# does not empty its output folder, so `npm run package` removes dist/ first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fresh=$(mktemp -d)

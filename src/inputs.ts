@@ -153,6 +153,7 @@ export function inputsFromEnvironment(env: Environment): InputReader {
 }
 
 export function parseConfig(read: InputReader, env: Environment): ActionConfig {
+  refuseForeignInputs(read, env)
   const region = parseDefaultRegion(read('aws-region'), env)
   const functions = parseFunctions(required(read, 'function-name'), read('aws-region'), region)
   const image = read('image') === '' ? undefined : parseImageReference(read('image'))
@@ -174,10 +175,13 @@ export function parseConfig(read: InputReader, env: Environment): ActionConfig {
       )
     }
   }
-  const publish = parseBoolean(read, 'publish', false)
-  const alias = parseAlias(read('alias'), read('alias-routing-weight'), publish)
+  const alias = parseAlias(read('alias'), read('alias-routing-weight'))
+  // An alias points at a published version, so alias implies publish: asking for both would
+  // only add a way to get it wrong (and a workflow cannot tell an explicit publish: false from
+  // the default).
+  const publish = parseBoolean(read, 'publish', false) || alias !== undefined
   const verify = parseVerifySettings(read, file => readFileSync(file, 'utf8'))
-  const rollout = parseRollout(read, publish, alias, verify !== undefined)
+  const rollout = parseRollout(read, alias, verify !== undefined)
   return {
     functions,
     repositories,
@@ -273,6 +277,33 @@ function parseFunctions(
     targets.push({ reference, region, given })
   }
   return targets
+}
+
+/**
+ * Inputs of neighbouring actions that users carry over, with this action's name for the same
+ * thing. The runner only warns about an input action.yml does not declare and still passes it
+ * (INPUT_IMAGE-URI; INPUT_IMAGE_URI from tools that replace the hyphen), so without this check
+ * `image-uri:` from aws-actions/aws-lambda-deploy would silently build `.` instead of deploying
+ * the image. Refused, not accepted: image-uri is this action's output, and one name per input
+ * keeps workflows readable.
+ */
+export const FOREIGN_INPUTS: Readonly<
+  Record<string, { readonly use: string; readonly from: string }>
+> = {
+  'image-uri': { use: 'image', from: 'aws-actions/aws-lambda-deploy' },
+  platforms: { use: 'architecture', from: 'docker/build-push-action' }
+}
+
+function refuseForeignInputs(read: InputReader, env: Environment): void {
+  for (const [name, { use, from }] of Object.entries(FOREIGN_INPUTS)) {
+    const given = read(name) || (env[`INPUT_${name.replace(/-/g, '_').toUpperCase()}`] ?? '').trim()
+    if (given === '') continue
+    throw new ActionError(
+      'unknown-input',
+      `${name} is not an input of this action (it is ${from}'s name); the run would otherwise ignore it.`,
+      `Rename ${name} to ${use} (${use}: ${given}).`
+    )
+  }
 }
 
 function required(read: InputReader, name: string): string {
@@ -375,7 +406,7 @@ export function regionMismatch(
 // https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html#lambda-CreateAlias-request-Name
 const ALIAS = /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/
 
-function parseAlias(name: string, weight: string, publish: boolean): AliasSettings | undefined {
+function parseAlias(name: string, weight: string): AliasSettings | undefined {
   if (name === '') {
     if (weight !== '') {
       throw new ActionError(
@@ -391,13 +422,6 @@ function parseAlias(name: string, weight: string, publish: boolean): AliasSettin
       'invalid-alias',
       `alias "${name}" is not a valid alias name.`,
       'Use 1-128 letters, digits, - and _, not only digits (those are version numbers).'
-    )
-  }
-  if (!publish) {
-    throw new ActionError(
-      'alias-needs-publish',
-      `alias "${name}" is set but publish is not; an alias points at a published version.`,
-      'Set publish: true.'
     )
   }
   if (weight === '') return { name }
@@ -419,7 +443,6 @@ const MAX_ALARM_NAME_LENGTH = 255
 
 function parseRollout(
   read: InputReader,
-  publish: boolean,
   alias: AliasSettings | undefined,
   /** verify-event is set: the new version is invoked before the first weight and can stop it. */
   verified: boolean
@@ -448,18 +471,11 @@ function parseRollout(
     }
     return undefined
   }
-  if (!publish) {
-    throw new ActionError(
-      'rollout-needs-publish',
-      `rollout "${planText}" is set but publish is not; traffic shifts between published versions.`,
-      'Set publish: true and alias.'
-    )
-  }
   if (!alias) {
     throw new ActionError(
       'rollout-needs-alias',
-      `rollout "${planText}" is set but alias is not; the rollout moves an alias's traffic.`,
-      'Set alias to the alias your callers invoke (e.g. live).'
+      `rollout "${planText}" is set but alias is not; the rollout moves an alias's traffic between published versions.`,
+      'Set alias to the alias your callers invoke (e.g. live); it publishes the new version.'
     )
   }
   if (alias.routingWeight !== undefined) {
@@ -665,11 +681,26 @@ function rejectOptionLike(value: string, input: string): void {
   }
 }
 
+/**
+ * Docker's platform vocabulary (docker/build-push-action's platforms, docker build --platform)
+ * for the two architectures Lambda runs, with and without the linux/ prefix. arm64's only
+ * variant is v8 (https://github.com/containerd/platforms: normalize), so linux/arm64/v8 is arm64.
+ */
+const ARCHITECTURE_SPELLINGS: Readonly<Record<string, LambdaArchitecture>> = {
+  'linux/amd64': 'x86_64',
+  'linux/x86_64': 'x86_64',
+  'linux/arm64': 'arm64',
+  'linux/arm64/v8': 'arm64'
+}
+
 function parseArchitecture(value: string): LambdaArchitecture | undefined {
   if (value === '') return undefined
   if (isLambdaArchitecture(value)) return value
-  const hint =
-    value === 'amd64' || value === 'x86-64'
+  const spelled = ARCHITECTURE_SPELLINGS[value.toLowerCase()]
+  if (spelled !== undefined) return spelled
+  const hint = /[,\n]/.test(value)
+    ? ' (one function runs one architecture; deploy each architecture in a step of its own)'
+    : value === 'amd64' || value === 'x86-64'
       ? ' (Lambda calls amd64 "x86_64")'
       : value === 'aarch64'
         ? ' (Lambda calls aarch64 "arm64")'
@@ -677,7 +708,7 @@ function parseArchitecture(value: string): LambdaArchitecture | undefined {
   throw new ActionError(
     'invalid-architecture',
     `architecture "${value}" is not a Lambda architecture${hint}.`,
-    'Use x86_64 or arm64, or leave it empty to keep the function’s current architecture.'
+    'Use x86_64 or arm64 (linux/amd64 and linux/arm64 are understood too), or leave it empty to keep the function’s current architecture.'
   )
 }
 

@@ -44,7 +44,7 @@ apt_install() { # packages...: installs the ones that are missing
     --no-install-recommends "${missing[@]}" > /dev/null
 }
 
-# Which engine and image store the stack runs (README "Supported engines"):
+# Which engine and image store the stack runs (docs/ENGINES.md):
 #   LAMBDA_STACK_ENGINE=sid       Debian sid's docker.io/containerd/docker-buildx, unpacked into
 #                                 STATE/engine (the default; what users run: Docker 28+)
 #   LAMBDA_STACK_ENGINE=system    whatever engine already answers (a GitHub runner's own)

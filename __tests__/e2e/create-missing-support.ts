@@ -19,7 +19,7 @@ export const EXECUTION_ROLE_ARN = `arn:aws:iam::${TOOLING_ACCOUNT}:role/${EXECUT
 /** The README's policy for this feature, placeholders filled in for the execution role. */
 export function readmePassRole(): unknown {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  const start = readme.indexOf('### Creating a missing function or repository')
+  const start = readme.indexOf('#### `create-function-role`, `create-repository`')
   const block = /```json\n([\s\S]*?)```/.exec(readme.slice(start))?.[1] ?? ''
   const policy = JSON.parse(
     block

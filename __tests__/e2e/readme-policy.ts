@@ -15,9 +15,10 @@ import {
 } from './harness.js'
 
 /**
- * The README's IAM policy as the two readme-policy suites test it: the JSON policies of the
- * README's "Minimal IAM policy" section, read from README.md at test time, and the features
- * that need its statements. A feature that deploys an image already in ECR is shown in
+ * The README's IAM policies as the two readme-policy suites test it: the JSON policies of the
+ * README's "Permissions" section (the policy for a default deploy, the statements per feature and
+ * the workload account's role), read from README.md at test time, and the features that need
+ * their statements. A feature that deploys an image already in ECR is shown in
  * aws/readme-policy.test.ts (once); one whose permissions exist only because the action builds
  * and pushes is shown in engine/readme-policy.test.ts (on every image store). One table, so that
  * which feature shows each documented action is decided once for both suites.
@@ -39,16 +40,53 @@ export interface Policy {
   Statement: Statement[]
 }
 
-/** The JSON policies of the README's IAM section, in order: deploying role, workload role. */
-export function readmePolicies(): [string, string] {
+/** The README's headings of the policies, under "## Permissions". */
+export const DEFAULT_POLICY_HEADING = '### The policy for a default deploy'
+const PER_FEATURE_HEADING = '### Statements per feature'
+const WORKLOAD_HEADING = '#### The role in each workload account'
+
+/** The JSON blocks of the README's "Permissions" section, each with the heading it is under and
+ * that heading's `###` section. */
+export function permissionBlocks(): { section: string; heading: string; json: string }[] {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  const start = readme.indexOf('### Minimal IAM policy')
-  const section = readme.slice(start, readme.indexOf('\n## ', start))
-  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map(match => match[1]!)
-  if (start < 0 || blocks.length !== 2) {
-    throw new Error('README.md: the "Minimal IAM policy" section must hold two JSON policies')
+  const start = readme.indexOf('\n## Permissions\n')
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
+  if (start < 0) throw new Error('README.md has no "## Permissions" section')
+  const blocks: { section: string; heading: string; json: string }[] = []
+  let heading = ''
+  let within = ''
+  for (const part of section.split(/^(#{3,4} .*)$/m)) {
+    if (/^#{3,4} /.test(part)) {
+      heading = part
+      if (part.startsWith('### ')) within = part
+    } else
+      for (const match of part.matchAll(/```json\n([\s\S]*?)```/g))
+        blocks.push({ section: within, heading, json: match[1]! })
   }
-  return [blocks[0]!, blocks[1]!]
+  return blocks
+}
+
+/** The README's policies as the suites attach them: the deploying role's (the default deploy's
+ * statements plus every per-feature statement, one policy) and the workload account role's. */
+export function readmePolicies(): [string, string] {
+  const blocks = permissionBlocks()
+  const deployer = blocks.filter(
+    block =>
+      block.heading === DEFAULT_POLICY_HEADING ||
+      (block.section === PER_FEATURE_HEADING && block.heading !== WORKLOAD_HEADING)
+  )
+  const workload = blocks.filter(block => block.heading === WORKLOAD_HEADING)
+  if (deployer[0]?.heading !== DEFAULT_POLICY_HEADING || workload.length !== 1) {
+    throw new Error(
+      `README.md: "Permissions" must hold a JSON policy under "${DEFAULT_POLICY_HEADING}" and one under "${WORKLOAD_HEADING}"`
+    )
+  }
+  const policies = deployer.map(block => JSON.parse(block.json) as Policy)
+  const merged: Policy = {
+    Version: policies[0]!.Version,
+    Statement: policies.flatMap(policy => policy.Statement)
+  }
+  return [JSON.stringify(merged, null, 2), workload[0]!.json]
 }
 
 export interface Names {
@@ -56,13 +94,19 @@ export interface Names {
   readonly repository: string
   readonly function: string
   readonly repositoryAccount?: string
+  /** The role a function the action creates runs as (create-function-role). */
+  readonly executionRole?: string
 }
+
+/** The execution role the create-function scenarios name (a role of the stand-in's accounts). */
+export const EXECUTION_ROLE_NAME = 'lambda-exec'
 
 /** A README policy with its placeholders filled in (longest names first). */
 export function fill(text: string, names: Names): Policy {
   return JSON.parse(
     text
       .replace(/\bREPOSITORY_ACCOUNT\b/g, names.repositoryAccount ?? names.account)
+      .replace(/\bEXECUTION_ROLE\b/g, names.executionRole ?? EXECUTION_ROLE_NAME)
       .replace(/\bREPOSITORY\b/g, names.repository)
       .replace(/\bFUNCTION\b/g, names.function)
       .replace(/\bACCOUNT\b/g, names.account)
@@ -151,7 +195,7 @@ export const FEATURES = [
     deployer: [
       'RegistryLogin',
       'PushImage',
-      'FindRepositoryByName',
+      'DescribeRepository',
       'GrantLambdaPull',
       'UpdateFunction'
     ]
@@ -180,6 +224,39 @@ export const FEATURES = [
     name: 'rollout with alarms',
     suite: 'aws',
     deployer: [...DEPLOY_IMAGE, 'SettingsVersionsAliases', 'WatchRolloutAlarms']
+  },
+  {
+    name: 'create-function-role (a missing function created from the image)',
+    suite: 'aws',
+    deployer: [...DEPLOY_IMAGE, 'CreateMissingFunction', 'PassExecutionRole']
+  },
+  {
+    name: 'create-repository (a missing repository created for the build)',
+    suite: 'engine',
+    deployer: [
+      'RegistryLogin',
+      'PushImage',
+      'DescribeRepository',
+      'GrantLambdaPull',
+      'UpdateFunction',
+      'CreateMissingRepository'
+    ]
+  },
+  {
+    // The quick start: function-name alone, the repository the function runs from. Last, so
+    // that it shows no removal another feature shows: its own test is that the README's default
+    // policy, unchanged, is enough for it, with every check done (no notice of a skipped one).
+    name: 'the default deploy (function-name alone) with the policy for a default deploy',
+    suite: 'engine',
+    deployer: [
+      'RegistryLogin',
+      'PushImage',
+      'ReadImage',
+      'DescribeRepository',
+      'GrantLambdaPull',
+      'UpdateFunction',
+      'CheckImagesInEcr'
+    ]
   }
 ] as const satisfies readonly Feature[]
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import {
   parseFunctionReference,
   parseRepositoryUri,
-  repositoryLocation
+  repositoryLocation,
+  roleArnFor
 } from '../../src/domain/aws-names.js'
 import { ActionError } from '../../src/domain/errors.js'
 
@@ -113,6 +114,24 @@ describe('repositoryLocation', () => {
     )
     expect(repositoryLocation('123456789012', 'eu-west-1', 'app').uri).toBe(
       '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app'
+    )
+  })
+})
+
+describe('roleArnFor (cross-account-role)', () => {
+  it('makes a role name into the role ARN in the account', () => {
+    expect(roleArnFor('deployer', '222222222222')).toBe('arn:aws:iam::222222222222:role/deployer')
+    expect(roleArnFor('deployer', '222222222222', 'aws-cn')).toBe(
+      'arn:aws-cn:iam::222222222222:role/deployer'
+    )
+  })
+
+  it('puts the account into an ARN that says ACCOUNT, and keeps any other ARN as given', () => {
+    expect(roleArnFor('arn:aws:iam::ACCOUNT:role/ci/deployer', '222222222222')).toBe(
+      'arn:aws:iam::222222222222:role/ci/deployer'
+    )
+    expect(roleArnFor('arn:aws:iam::333333333333:role/deployer', '222222222222')).toBe(
+      'arn:aws:iam::333333333333:role/deployer'
     )
   })
 })

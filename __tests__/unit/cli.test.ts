@@ -153,9 +153,9 @@ describe('runCli', () => {
   })
 
   it('exits 2 for an unknown command', async () => {
-    const run = await runInProcess(['deploy'])
+    const run = await runInProcess(['build'])
     expect(run.code).toBe(2)
-    expect(run.stderr).toContain('unknown command "deploy"')
+    expect(run.stderr).toContain('unknown command "build"')
   })
 
   it("prints the command's own help for base-image --help", async () => {

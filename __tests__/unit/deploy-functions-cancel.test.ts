@@ -30,6 +30,9 @@ jest.unstable_mockModule('../../src/steps/rollout.js', () => ({
   checkAliasCanShift: () => Promise.resolve(),
   checkRolloutAlarms: () => Promise.resolve()
 }))
+jest.unstable_mockModule('../../src/steps/check-archived-images.js', () => ({
+  checkRolloutImagesActive: () => Promise.resolve()
+}))
 const { deployFunctions } = await import('../../src/steps/deploy-functions.js')
 
 const target = (name: string) =>

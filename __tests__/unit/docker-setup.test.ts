@@ -4,11 +4,14 @@ import {
   checkCaches,
   checkDockerVersions,
   chooseBuilder,
+  buildCaches,
   chooseCaches,
   describeDockerSetup,
+  inlineCacheSources,
   versionAtLeast,
   type DockerFacts
 } from '../../src/domain/docker-setup.js'
+import { buildArguments } from '../../src/domain/build-command.js'
 
 const runner: DockerFacts = {
   engineVersion: '28.0.4',
@@ -185,14 +188,47 @@ describe('chooseCaches', () => {
     expect(chooseCaches(none, 'min', container, REPO, 'x86_64').to).toHaveLength(1)
   })
 
-  it.each(['min', 'max'] as const)(
-    'leaves the %s cache out, saying why, where the builder cannot export one',
-    mode => {
-      const choice = chooseCaches(none, mode, runner, REPO, 'x86_64')
-      expect(choice).toMatchObject({ from: [], to: [] })
-      expect(choice.note).toContain('classic image store cannot export')
-    }
-  )
+  it("on the classic store's own builder caches inline, read from the images the functions run now", () => {
+    const running = `${REPO}@sha256:${'a'.repeat(64)}`
+    const choice = chooseCaches(none, 'min', runner, REPO, 'x86_64', false, [running])
+    expect(choice).toEqual({
+      from: [`type=registry,ref=${running}`],
+      to: [],
+      inline: true,
+      note: expect.stringContaining(`read from ${running}, the image the function runs now`),
+      repository: REPO
+    })
+  })
+
+  it('on the classic store caches inline even with nothing to read yet, and needs no login then', () => {
+    const choice = chooseCaches(none, 'min', runner, REPO, 'x86_64')
+    expect(choice).toMatchObject({ from: [], to: [], inline: true, repository: undefined })
+    expect(choice.note).toContain('nothing to read yet')
+  })
+
+  it("on the classic store writes no cache tag, so an immutable repository's tags are no concern", () => {
+    const choice = chooseCaches(none, 'min', runner, REPO, 'x86_64', true)
+    expect(choice.to).toEqual([])
+    expect(choice.from.some(source => source.includes('buildcache-'))).toBe(false)
+    expect(choice.inline).toBe(true)
+  })
+
+  it('on the classic store says that registry-cache: max caches only the final image there', () => {
+    const choice = chooseCaches(none, 'max', runner, REPO, 'x86_64')
+    expect(choice.inline).toBe(true)
+    expect(choice.note).toContain("Only the final image's layers are cached")
+  })
+
+  it('never caches inline where the builder can export a registry cache', () => {
+    expect(chooseCaches(none, 'min', containerdStore, REPO, 'x86_64').inline).toBeUndefined()
+  })
+
+  it('caches nothing, inline included, with registry-cache off or caches of the user', () => {
+    const running = [`${REPO}:v1`]
+    expect(chooseCaches(none, 'off', runner, REPO, 'x86_64', false, running)).toEqual(none)
+    const given = { from: [], to: ['type=local,dest=/tmp/c'] }
+    expect(chooseCaches(given, 'min', runner, REPO, 'x86_64', false, running)).toEqual(given)
+  })
 
   it('reads but does not write a cache tag the repository holds immutable, saying why', () => {
     const choice = chooseCaches(none, 'min', containerdStore, REPO, 'x86_64', true)
@@ -207,5 +243,139 @@ describe('chooseCaches', () => {
     expect(chooseCaches(given, 'min', containerdStore, REPO, 'x86_64')).toEqual(given)
     expect(chooseCaches(given, 'max', containerdStore, REPO, 'x86_64')).toEqual(given)
     expect(chooseCaches(none, 'off', containerdStore, REPO, 'x86_64')).toEqual(none)
+  })
+})
+
+describe('inlineCacheSources', () => {
+  const REPO = '111111111111.dkr.ecr.us-east-1.amazonaws.com/app'
+  const sha = (c: string) => c.repeat(64)
+  const target = (imageUri: string, codeSha256: string, extra: object = {}) => ({
+    function: { imageUri, codeSha256 },
+    changesArchitecture: false,
+    ...extra
+  })
+
+  it('names the image a function runs by its digest, even when it was deployed by a tag', () => {
+    expect(inlineCacheSources(REPO, [target(`${REPO}:v1`, sha('a'))])).toEqual([
+      `${REPO}@sha256:${sha('a')}`
+    ])
+  })
+
+  it('keeps the URI as given when the function reports no digest', () => {
+    expect(inlineCacheSources(REPO, [target(`${REPO}:v1`, '')])).toEqual([`${REPO}:v1`])
+  })
+
+  it('reads only the cache repository: not another repository, not one whose name starts alike', () => {
+    const other = '222222222222.dkr.ecr.us-east-1.amazonaws.com/app'
+    expect(
+      inlineCacheSources(REPO, [
+        target(`${other}:v1`, sha('a')),
+        target(`${REPO}-two:v1`, sha('b')),
+        target(`${REPO}/nested:v1`, sha('c'))
+      ])
+    ).toEqual([])
+  })
+
+  it('leaves out functions still to be created and functions that change architecture', () => {
+    expect(
+      inlineCacheSources(REPO, [
+        target(`${REPO}:v1`, sha('a'), { creation: {} }),
+        target(`${REPO}:v1`, sha('b'), { changesArchitecture: true })
+      ])
+    ).toEqual([])
+  })
+
+  it('reads each image once, and at most three', () => {
+    const targets = ['a', 'a', 'b', 'c', 'd'].map(c => target(`${REPO}:v1`, sha(c)))
+    expect(inlineCacheSources(REPO, targets)).toEqual(
+      ['a', 'b', 'c'].map(c => `${REPO}@sha256:${sha(c)}`)
+    )
+  })
+})
+
+describe('the build command per image store and builder', () => {
+  const REPO = '111111111111.dkr.ecr.us-east-1.amazonaws.com/app'
+  const RUNNING = `${REPO}@sha256:${'e'.repeat(64)}`
+  const container: DockerFacts = {
+    ...runner,
+    builder: { name: 'ci', driver: 'docker-container', platforms: ['linux/amd64'] }
+  }
+  const REGISTRY_TO = `type=registry,ref=${REPO}:buildcache-x86_64,mode=min,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+
+  /** The --cache-from and --cache-to arguments of the build itself. */
+  function cacheFlags(facts: DockerFacts, given = { from: [] as string[], to: [] as string[] }) {
+    const choice = chooseCaches(given, 'min', facts, REPO, 'x86_64', false, [RUNNING])
+    const caching = buildCaches(choice, given)
+    const args = buildArguments({
+      context: '.',
+      file: 'Dockerfile',
+      platform: 'linux/amd64',
+      buildArgs: [],
+      labels: [],
+      imageRefs: [`${REPO}:v1`],
+      secretFiles: [],
+      cacheFrom: caching.from,
+      cacheTo: caching.to,
+      builder: facts.context,
+      metadataFile: '/tmp/m.json'
+    })
+    const flags = args.flatMap((arg, i) =>
+      arg === '--cache-from' || arg === '--cache-to' ? [`${arg} ${args[i + 1]}`] : []
+    )
+    return { flags, afterChecks: caching.afterChecks }
+  }
+
+  it.each([
+    [
+      'classic store, docker driver (ubuntu-24.04)',
+      runner,
+      [`--cache-from type=registry,ref=${RUNNING}`, '--cache-to type=inline'],
+      []
+    ],
+    [
+      'containerd store, docker driver',
+      containerdStore,
+      [`--cache-from type=registry,ref=${REPO}:buildcache-x86_64`],
+      [REGISTRY_TO]
+    ],
+    [
+      'classic store, docker-container driver',
+      container,
+      [`--cache-from type=registry,ref=${REPO}:buildcache-x86_64`],
+      [REGISTRY_TO]
+    ]
+  ])('%s', (_name, facts, flags, afterChecks) => {
+    expect(cacheFlags(facts)).toEqual({ flags, afterChecks })
+  })
+
+  it("passes the user's caches to the build as given, adding nothing", () => {
+    const given = { from: ['type=gha'], to: ['type=gha,mode=max'] }
+    expect(cacheFlags(containerdStore, given)).toEqual({
+      flags: ['--cache-from type=gha', '--cache-to type=gha,mode=max'],
+      afterChecks: []
+    })
+    const inline = { from: [`type=registry,ref=${REPO}:v1`], to: ['type=inline'] }
+    expect(cacheFlags(runner, inline)).toEqual({
+      flags: [`--cache-from type=registry,ref=${REPO}:v1`, '--cache-to type=inline'],
+      afterChecks: []
+    })
+  })
+})
+
+describe('buildCaches', () => {
+  it('adds an inline cache to the build when the choice has one, never after the checks', () => {
+    expect(buildCaches({ from: ['f'], to: [], inline: true }, { to: [] })).toEqual({
+      from: ['f'],
+      to: ['type=inline'],
+      afterChecks: []
+    })
+  })
+
+  it('leaves the default registry cache until after the checks', () => {
+    expect(buildCaches({ from: ['f'], to: ['t'] }, { to: [] })).toEqual({
+      from: ['f'],
+      to: [],
+      afterChecks: ['t']
+    })
   })
 })

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   BatchGetImageCommand,
+  DescribeImagesCommand,
   ECRClient,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
@@ -66,7 +67,7 @@ describe('image retention adapter', () => {
     expect(await retention().lifecyclePolicy(repository)).toBeUndefined()
   })
 
-  it('polls the preview until COMPLETE and reads every page of results', async () => {
+  it('polls the preview until COMPLETE and reads every page of results, transitions too', async () => {
     ecrMock.on(StartLifecyclePolicyPreviewCommand).resolves({ status: 'IN_PROGRESS' })
     ecrMock
       .on(GetLifecyclePolicyPreviewCommand)
@@ -87,15 +88,20 @@ describe('image retention adapter', () => {
       .resolvesOnce({
         status: 'COMPLETE',
         previewResults: [
-          { imageDigest: 'sha256:b', action: { type: 'EXPIRE' }, appliedRulePriority: 3 }
+          {
+            imageDigest: 'sha256:b',
+            action: { type: 'TRANSITION', targetStorageClass: 'ARCHIVE' },
+            appliedRulePriority: 3,
+            storageClass: 'STANDARD'
+          }
         ]
       })
     const preview = await retention().previewLifecycle(repository, 30_000)
     expect(preview).toEqual({
       policyText: '{"rules":[]}',
       expiring: [
-        { digest: 'sha256:a', tags: ['ci-1'], rulePriority: 2 },
-        { digest: 'sha256:b', tags: [], rulePriority: 3 }
+        { digest: 'sha256:a', tags: ['ci-1'], rulePriority: 2, action: 'expire' },
+        { digest: 'sha256:b', tags: [], rulePriority: 3, action: 'transition' }
       ]
     })
     expect(ecrMock.commandCalls(GetLifecyclePolicyPreviewCommand)[2]!.args[0].input.nextToken).toBe(
@@ -109,6 +115,77 @@ describe('image retention adapter', () => {
       .rejects(new LifecyclePolicyPreviewInProgressException({ message: 'busy', $metadata: {} }))
     ecrMock.on(GetLifecyclePolicyPreviewCommand).resolves({ status: 'IN_PROGRESS' })
     expect(await retention().previewLifecycle(repository, 0)).toBeUndefined()
+  })
+
+  it('ends a poll that hangs at the limit, with the abort signal handed to the SDK call', async () => {
+    ecrMock.on(StartLifecyclePolicyPreviewCommand).resolves({ status: 'IN_PROGRESS' })
+    // A GetLifecyclePolicyPreview whose answer never comes (a connection that hangs).
+    ecrMock.on(GetLifecyclePolicyPreviewCommand).callsFake(() => new Promise(() => {}))
+    const started = Date.now()
+    expect(await retention().previewLifecycle(repository, 300)).toBeUndefined()
+    const took = Date.now() - started
+    expect(took).toBeGreaterThanOrEqual(290)
+    expect(took).toBeLessThan(2_000)
+    const [poll] = ecrMock.commandCalls(GetLifecyclePolicyPreviewCommand)
+    // The SDK's send(command, options): the stub records both.
+    const options = (poll?.args as unknown[] | undefined)?.[1] as
+      { abortSignal?: AbortSignal } | undefined
+    expect(options?.abortSignal?.aborted).toBe(true)
+  })
+
+  it('ends a start call that hangs at the limit too', async () => {
+    ecrMock.on(StartLifecyclePolicyPreviewCommand).callsFake(() => new Promise(() => {}))
+    const started = Date.now()
+    expect(await retention().previewLifecycle(repository, 200)).toBeUndefined()
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(ecrMock.commandCalls(GetLifecyclePolicyPreviewCommand)).toHaveLength(0)
+  })
+
+  it('lists every image with its storage status, archived ones too, across pages', async () => {
+    const pushedAt = new Date(Date.UTC(2026, 10, 1))
+    const archivedAt = new Date(Date.UTC(2026, 11, 1))
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolvesOnce({
+        imageDetails: [{ imageDigest: 'sha256:a', imageTags: ['v1'], imagePushedAt: pushedAt }],
+        nextToken: 'next'
+      })
+      .resolvesOnce({
+        imageDetails: [
+          {
+            imageDigest: 'sha256:b',
+            imageStatus: 'ARCHIVED',
+            imagePushedAt: pushedAt,
+            lastArchivedAt: archivedAt
+          }
+        ]
+      })
+    const images = await retention().images(repository)
+    expect(images).toEqual([
+      {
+        digest: 'sha256:a',
+        tags: ['v1'],
+        status: 'ACTIVE',
+        pushedAt: pushedAt.getTime(),
+        lastPulledAt: undefined,
+        archivedAt: undefined
+      },
+      {
+        digest: 'sha256:b',
+        tags: [],
+        status: 'ARCHIVED',
+        pushedAt: pushedAt.getTime(),
+        lastPulledAt: undefined,
+        archivedAt: archivedAt.getTime()
+      }
+    ])
+    const calls = ecrMock.commandCalls(DescribeImagesCommand).map(call => call.args[0].input)
+    // Without the filter, DescribeImages returns ACTIVE images only (DescribeImagesFilter).
+    expect(calls.map(input => input.filter)).toEqual([
+      { imageStatus: 'ANY' },
+      { imageStatus: 'ANY' }
+    ])
+    expect(calls[1]?.nextToken).toBe('next')
   })
 })
 

@@ -1,10 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  archivedImageFindings,
   deletedImageFindings,
   expiringImageFindings,
+  lifecycleCanChange,
   ruleDescriptions,
   sparedWithTags,
-  type ImageUse
+  type ImageUse,
+  type StoredImage
 } from '../../src/domain/image-retention.js'
 
 const REPO = '111111111111.dkr.ecr.us-east-1.amazonaws.com/app'
@@ -121,5 +124,205 @@ describe('sparedWithTags', () => {
   it('gives up on a text that is not JSON', () => {
     expect(sparedWithTags('not json', 5, ['a'])).toBe(false)
     expect(ruleDescriptions('not json').size).toBe(0)
+  })
+})
+
+describe('archived images (ECR archive storage class)', () => {
+  const repository = { uri: REPO, name: 'app', region: 'us-east-1' }
+  const stored = (digest: string, status: StoredImage['status']): [string, StoredImage] => [
+    digest,
+    { digest, tags: [], status, archivedAt: Date.UTC(2026, 10, 1) }
+  ]
+
+  it('warns that a version runs an archived image, naming its alias, the rollback and the restore command', () => {
+    const findings = archivedImageFindings(
+      repository,
+      uses,
+      new Map([stored('sha256:older', 'ARCHIVED'), stored('sha256:new', 'ACTIVE')])
+    )
+    expect(findings).toHaveLength(1)
+    expect(findings[0]?.id).toBe('image-archived')
+    expect(findings[0]?.message).toContain(
+      `api version 2 runs ${REPO}@sha256:older, which is archived`
+    )
+    expect(findings[0]?.message).toContain('a rollback to it fails')
+    expect(findings[0]?.fix).toContain(
+      'aws ecr update-image-storage-class --repository-name app --image-id imageDigest=sha256:older --target-storage-class STANDARD --region us-east-1'
+    )
+    expect(findings[0]?.fix).toContain('20 minutes')
+  })
+
+  it('names the versions that still run an archived current image, and that this deploy replaces it', () => {
+    const [current, version] = archivedImageFindings(
+      repository,
+      uses,
+      new Map([stored('sha256:old', 'ACTIVATING')])
+    )
+    expect(current?.message).toContain(`api's current image ${REPO}@sha256:old is being restored`)
+    expect(current?.message).toContain(
+      'This deploy replaces it for $LATEST; published version(s) 3'
+    )
+    expect(version?.message).toContain('api version 3 (alias live) runs')
+  })
+
+  it('says nothing of active images, nor of the image being deployed', () => {
+    expect(
+      archivedImageFindings(repository, uses, new Map([stored('sha256:new', 'ARCHIVED')]))
+    ).toEqual([])
+  })
+})
+
+describe('transition rules', () => {
+  it('warn that the rule would archive an image a version serves, naming the alias and the rule', () => {
+    const transitionPolicy = JSON.stringify({
+      rules: [
+        {
+          rulePriority: 3,
+          description: 'archive images not pulled for 30 days',
+          selection: {
+            tagStatus: 'any',
+            countType: 'sinceImagePulled',
+            countUnit: 'days',
+            countNumber: 30
+          },
+          action: { type: 'transition', targetStorageClass: 'archive' }
+        }
+      ]
+    })
+    const [finding] = expiringImageFindings(
+      REPO,
+      uses,
+      [{ digest: 'sha256:old', rulePriority: 3, tags: [], action: 'transition' }],
+      transitionPolicy
+    )
+    expect(finding?.id).toBe('image-transitioning')
+    expect(finding?.message).toContain(
+      'would archive sha256:old, which api version 3 (alias live) runs: rule priority 3 ("archive images not pulled for 30 days")'
+    )
+    expect(finding?.message).toContain('a rollback to it fails')
+  })
+})
+
+describe('whether a lifecycle policy can change anything now', () => {
+  const NOW = Date.UTC(2026, 11, 7)
+  const DAY = 24 * 60 * 60 * 1000
+  const images: StoredImage[] = [
+    { digest: 'sha256:a', tags: ['ci-1'], status: 'ACTIVE', pushedAt: NOW - 10 * DAY },
+    {
+      digest: 'sha256:b',
+      tags: ['ci-2'],
+      status: 'ACTIVE',
+      pushedAt: NOW - DAY,
+      lastPulledAt: NOW
+    },
+    {
+      digest: 'sha256:c',
+      tags: ['v1'],
+      status: 'ARCHIVED',
+      pushedAt: NOW - 400 * DAY,
+      archivedAt: NOW - 100 * DAY
+    }
+  ]
+  const policyOf = (
+    selection: Record<string, unknown>,
+    action: Record<string, unknown> = { type: 'expire' }
+  ) => JSON.stringify({ rules: [{ rulePriority: 1, selection, action }] })
+
+  it.each([
+    [
+      'a count the selected images do not exceed',
+      {
+        tagStatus: 'tagged',
+        tagPatternList: ['ci-*'],
+        countType: 'imageCountMoreThan',
+        countNumber: 2
+      },
+      false
+    ],
+    [
+      'a count the selected images exceed',
+      {
+        tagStatus: 'tagged',
+        tagPatternList: ['ci-*'],
+        countType: 'imageCountMoreThan',
+        countNumber: 1
+      },
+      true
+    ],
+    [
+      'untagged images, when there are none',
+      { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 0 },
+      false
+    ],
+    [
+      'an age no selected image reaches',
+      { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
+      false
+    ],
+    [
+      'an age an image reaches',
+      { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 5 },
+      true
+    ],
+    [
+      'pulls: the last pull, or the push when never pulled',
+      { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 5 },
+      true
+    ],
+    [
+      'pulls: recently pulled images only',
+      {
+        tagStatus: 'tagged',
+        tagPatternList: ['ci-2'],
+        countType: 'sinceImagePulled',
+        countUnit: 'days',
+        countNumber: 5
+      },
+      false
+    ],
+    [
+      'archived images by time in archive',
+      {
+        tagStatus: 'any',
+        storageClass: 'archive',
+        countType: 'sinceImageTransitioned',
+        countUnit: 'days',
+        countNumber: 90
+      },
+      true
+    ],
+    [
+      'archived images not yet long enough in archive',
+      {
+        tagStatus: 'any',
+        storageClass: 'archive',
+        countType: 'sinceImageTransitioned',
+        countUnit: 'days',
+        countNumber: 180
+      },
+      false
+    ],
+    [
+      'a count type it does not know (left to ECR)',
+      { tagStatus: 'any', countType: 'sinceSomethingNew', countNumber: 1 },
+      true
+    ]
+  ])('%s', (_name, selection, expected) => {
+    expect(lifecycleCanChange(policyOf(selection), images, NOW)).toBe(expected)
+  })
+
+  it('counts an image whose push time ECR did not give as old enough', () => {
+    const unknown: StoredImage[] = [{ digest: 'sha256:x', tags: ['v1'], status: 'ACTIVE' }]
+    const policy = policyOf({
+      tagStatus: 'any',
+      countType: 'sinceImagePushed',
+      countUnit: 'days',
+      countNumber: 3650
+    })
+    expect(lifecycleCanChange(policy, unknown, NOW)).toBe(true)
+  })
+
+  it('leaves a text it cannot read to ECR', () => {
+    expect(lifecycleCanChange('not json', images, NOW)).toBe(true)
   })
 })

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { ActionError } from '../../src/domain/errors.js'
 import { MAX_UNCOMPRESSED_IMAGE_BYTES } from '../../src/domain/lambda-limits.js'
-import { parseConfig, type Environment } from '../../src/inputs.js'
+import { inputsFromEnvironment, parseConfig, type Environment } from '../../src/inputs.js'
 
 const context = mkdtempSync(path.join(os.tmpdir(), 'inputs-test-'))
 writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\n')
@@ -101,6 +101,67 @@ describe('parseConfig', () => {
     expect(parse(good).rollout).toBeUndefined()
   })
 
+  it('publishes a version when alias is set, without publish: true', () => {
+    expect(parse({ ...good, alias: 'live' })).toMatchObject({
+      publish: true,
+      alias: { name: 'live' }
+    })
+    expect(parse({ ...good, alias: 'live', publish: 'false' }).publish).toBe(true)
+    expect(parse(good).publish).toBe(false)
+  })
+
+  it('takes a rollout with alias alone, as alias publishes the version', () => {
+    const config = parse({
+      ...good,
+      alias: 'live',
+      rollout: 'canary 10% 5m',
+      'rollout-alarms': 'errors'
+    })
+    expect(config.publish).toBe(true)
+    expect(config.rollout?.plan).toEqual({ kind: 'canary', percent: 10, holdSeconds: 300 })
+  })
+
+  it.each([
+    ['linux/amd64', 'x86_64'],
+    ['linux/x86_64', 'x86_64'],
+    ['linux/arm64', 'arm64'],
+    ['linux/arm64/v8', 'arm64'],
+    ['LINUX/ARM64', 'arm64']
+  ])("takes Docker's platform %s as Lambda's %s", (platform, architecture) => {
+    expect(parse({ ...good, architecture: platform }).architecture).toBe(architecture)
+  })
+
+  it('names Lambda’s word for amd64 and says one architecture per run for a platform list', () => {
+    const reasonOf = (architecture: string): string => {
+      try {
+        parse({ ...good, architecture })
+      } catch (error) {
+        return (error as ActionError).reason
+      }
+      return 'accepted'
+    }
+    expect(reasonOf('amd64')).toContain('Lambda calls amd64 "x86_64"')
+    expect(reasonOf('linux/amd64,linux/arm64')).toContain('one function runs one architecture')
+  })
+
+  it.each([
+    ['as the runner passes it', { 'INPUT_IMAGE-URI': `${IMG}:v1` }],
+    ['with an underscore', { INPUT_IMAGE_URI: `${IMG}:v1` }]
+  ])('refuses image-uri %s, naming the image input', (_, env) => {
+    let error: unknown
+    try {
+      parseConfig(inputsFromEnvironment({ ...env, 'INPUT_FUNCTION-NAME': 'my-fn' }), {
+        ...env,
+        AWS_REGION: 'us-east-1'
+      })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).id).toBe('unknown-input')
+    expect((error as ActionError).fix).toBe(`Rename image-uri to image (image: ${IMG}:v1).`)
+  })
+
   const rollout = { ...good, publish: 'true', alias: 'live', rollout: 'canary 10% 5m' }
 
   it('refuses a rollout that nothing watches, naming the opt-in', () => {
@@ -179,6 +240,18 @@ describe('parseConfig', () => {
     ],
     ['architecture amd64', { ...good, architecture: 'amd64' }, 'invalid-architecture'],
     ['architecture x86', { ...good, architecture: 'x86' }, 'invalid-architecture'],
+    ['a 32-bit arm platform', { ...good, architecture: 'linux/arm/v7' }, 'invalid-architecture'],
+    ['two platforms', { ...good, architecture: 'linux/amd64,linux/arm64' }, 'invalid-architecture'],
+    [
+      'image-uri, the input of aws-lambda-deploy',
+      { ...good, 'image-uri': `${IMG}:v1` },
+      'unknown-input'
+    ],
+    [
+      'platforms, the input of build-push-action',
+      { ...good, platforms: 'linux/arm64' },
+      'unknown-input'
+    ],
     ['a negative size', { ...good, 'max-image-size': '-5' }, 'invalid-max-image-size'],
     ['a garbage size', { ...good, 'max-image-size': 'huge' }, 'invalid-max-image-size'],
     ['a size of zero', { ...good, 'max-image-size': '0' }, 'invalid-max-image-size'],
@@ -268,8 +341,11 @@ describe('parseConfig', () => {
       { ...good, 'function-config': 'my-fn:\n  environment: { AWS_REGION: x }' },
       'invalid-function-config'
     ],
-    ['an alias without publish', { ...good, alias: 'live' }, 'alias-needs-publish'],
-    ['a rollout without publish', { ...good, rollout: 'canary 10% 5m' }, 'rollout-needs-publish'],
+    [
+      'a rollout without alias or publish',
+      { ...good, rollout: 'canary 10% 5m' },
+      'rollout-needs-alias'
+    ],
     [
       'a rollout without alias',
       { ...good, publish: 'true', rollout: 'canary 10% 5m' },

@@ -234,3 +234,158 @@ describe('ECR lifecycle rules (stand-in model)', () => {
     expect(() => parseLifecycleRules(JSON.stringify({ rules }))).toThrow(message)
   })
 })
+
+/**
+ * The archive storage class (November 2025): transition rules, storage-class selection and the
+ * pull- and archive-based counts ("Lifecycle policy properties", "Archiving an image").
+ */
+describe('ECR lifecycle rules with the archive storage class (stand-in model)', () => {
+  const transition = (rulePriority: number, selection: Selection) => ({
+    rulePriority,
+    selection,
+    action: { type: 'transition', targetStorageClass: 'archive' }
+  })
+  const outcome = (rules: unknown[], images: RepositoryImage[] = IMAGES) =>
+    evaluateLifecycleRules(parseLifecycleRules(JSON.stringify({ rules })), images, NOW).map(
+      e => `${e.image.digest.slice(7)}:${e.rulePriority}:${e.action}`
+    )
+
+  it('transitions (does not expire) what a transition rule selects beyond its count', () => {
+    expect(
+      outcome([
+        transition(1, {
+          tagStatus: 'tagged',
+          tagPatternList: ['prod-*'],
+          countType: 'imageCountMoreThan',
+          countNumber: 1
+        })
+      ])
+    ).toEqual(['g:1:transition', 'd:1:transition'])
+  })
+
+  it('counts sinceImagePulled from the last recorded pull, and from the push when never pulled', () => {
+    const images: RepositoryImage[] = [
+      // Pushed long ago, pulled yesterday: stays.
+      { digest: 'sha256:p', tags: ['v1'], pushedAt: NOW - 60 * DAY, lastPulledAt: NOW - DAY },
+      // Pulled 40 days ago: archived.
+      { digest: 'sha256:q', tags: ['v2'], pushedAt: NOW - 50 * DAY, lastPulledAt: NOW - 40 * DAY },
+      // Never pulled, pushed 31 days ago: archived.
+      { digest: 'sha256:r', tags: ['v3'], pushedAt: NOW - 31 * DAY }
+    ]
+    expect(
+      outcome(
+        [
+          transition(1, {
+            tagStatus: 'any',
+            countType: 'sinceImagePulled',
+            countUnit: 'days',
+            countNumber: 30
+          })
+        ],
+        images
+      )
+    ).toEqual(['q:1:transition', 'r:1:transition'])
+  })
+
+  it('lets a rule act only on images of its storage class', () => {
+    const images: RepositoryImage[] = [
+      { digest: 'sha256:s', tags: ['v1'], pushedAt: NOW - 200 * DAY },
+      {
+        digest: 'sha256:t',
+        tags: ['v2'],
+        pushedAt: NOW - 300 * DAY,
+        storageClass: 'archive',
+        archivedAt: NOW - 100 * DAY
+      },
+      {
+        digest: 'sha256:u',
+        tags: ['v3'],
+        pushedAt: NOW - 300 * DAY,
+        storageClass: 'archive',
+        archivedAt: NOW - 10 * DAY
+      }
+    ]
+    const rules = [
+      transition(1, {
+        tagStatus: 'any',
+        countType: 'sinceImagePushed',
+        countUnit: 'days',
+        countNumber: 100
+      })
+    ]
+    // The archived images are not transitioned again.
+    expect(outcome(rules, images)).toEqual(['s:1:transition'])
+    const expireArchived = {
+      rulePriority: 1,
+      selection: {
+        tagStatus: 'any',
+        storageClass: 'archive',
+        countType: 'sinceImageTransitioned',
+        countUnit: 'days',
+        countNumber: 90
+      },
+      action: { type: 'expire' }
+    }
+    // Only the image archived more than 90 days ago; the standard one is not this rule's.
+    expect(outcome([expireArchived], images)).toEqual(['t:1:expire'])
+  })
+
+  it.each([
+    [
+      'a transition without targetStorageClass',
+      [
+        {
+          rulePriority: 1,
+          selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 },
+          action: { type: 'transition' }
+        }
+      ],
+      /targetStorageClass archive/
+    ],
+    [
+      'sinceImagePulled without days',
+      [transition(1, { tagStatus: 'any', countType: 'sinceImagePulled', countNumber: 1 })],
+      /countUnit days/
+    ],
+    [
+      'sinceImageTransitioned on standard images',
+      [
+        rule(1, {
+          tagStatus: 'any',
+          countType: 'sinceImageTransitioned',
+          countUnit: 'days',
+          countNumber: 120
+        })
+      ],
+      /storageClass archive/
+    ],
+    [
+      'an archive rule counting by push',
+      [
+        rule(1, {
+          tagStatus: 'any',
+          storageClass: 'archive',
+          countType: 'sinceImagePushed',
+          countUnit: 'days',
+          countNumber: 120
+        })
+      ],
+      /storageClass archive/
+    ],
+    [
+      'expiring archived images before 90 days in archive',
+      [
+        rule(1, {
+          tagStatus: 'any',
+          storageClass: 'archive',
+          countType: 'sinceImageTransitioned',
+          countUnit: 'days',
+          countNumber: 30
+        })
+      ],
+      /90 days/
+    ]
+  ])('refuses a policy with %s', (_name, rules, message) => {
+    expect(() => parseLifecycleRules(JSON.stringify({ rules }))).toThrow(message)
+  })
+})

@@ -348,6 +348,43 @@ describe('resolvePlatformDigest', () => {
     expect(resolved.requests).toBe(2)
   })
 
+  it('sends the credentials with the first request to an ECR private registry: one request, no 401', async () => {
+    behaviour.auth = 'basic'
+    const ecrHost = '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
+    const asked: string[] = []
+    const registry = client({
+      credentials: host => {
+        asked.push(host)
+        return Promise.resolve({ username: 'AWS', password: 'ecr-password' })
+      }
+    })
+    const resolved = await registry.resolvePlatformDigest(
+      `${ecrHost}/lambda/nodejs:22`,
+      'linux/amd64'
+    )
+    expect(resolved.digest).toBe(AMD64)
+    expect(asked).toEqual([ecrHost])
+    expect(resolved.requests).toBe(1)
+    expect(behaviour.seen.map(request => request.authorization)).toEqual([
+      `Basic ${Buffer.from('AWS:ecr-password').toString('base64')}`
+    ])
+  })
+
+  it('still names the refusal when the up-front ECR credentials are wrong (no second try with the same)', async () => {
+    behaviour.auth = 'basic'
+    const registry = client({
+      credentials: () => Promise.resolve({ username: 'AWS', password: 'expired' })
+    })
+    const error = await failure(
+      registry.resolvePlatformDigest(
+        '123456789012.dkr.ecr.eu-west-1.amazonaws.com/lambda/nodejs:22',
+        'linux/amd64'
+      )
+    )
+    expect(error.id).toBe('registry-auth-refused')
+    expect(behaviour.seen).toHaveLength(1)
+  })
+
   it('refuses with registry-auth-refused when a Basic challenge comes and there are no credentials', async () => {
     behaviour.auth = 'basic'
     const error = await failure(

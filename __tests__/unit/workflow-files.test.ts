@@ -114,8 +114,15 @@ export function unpinned(workflow: unknown): string[] {
     ...stepsOf(workflow).map(step => step.uses),
     ...jobsOf(workflow).map(([, job]) => job.uses as string | undefined)
   ].filter((value): value is string => typeof value === 'string')
+  // This action and its reusable workflow are written at the major tag (README, "Versions and
+  // pinning"); only other repositories' code must be pinned by commit.
+  const thisRepositoryAtMajor = /^OWNER\/lambda-image-deploy(\/\.github\/workflows\/[^@]+)?@v\d+$/
   return uses.filter(
-    value => !value.startsWith('./') && !value.startsWith('docker://') && !FULL_SHA.test(value)
+    value =>
+      !value.startsWith('./') &&
+      !value.startsWith('docker://') &&
+      !FULL_SHA.test(value) &&
+      !thisRepositoryAtMajor.test(value)
   )
 }
 
@@ -216,7 +223,7 @@ describe('the reusable refresh workflow groups functions by the image they run',
   const callInputs = workflowCallInterface('.github/workflows/refresh-base-image.yml').inputs
 
   it('has a groups job whose output feeds the refresh job’s matrix, one entry per group', () => {
-    expect(Object.keys(jobs)).toEqual(['groups', 'refresh'])
+    expect(Object.keys(jobs)).toEqual(['groups', 'refresh', 'report'])
     expect(refreshJob.needs).toBe('groups')
     expect(groupsJob.outputs).toEqual({ fleet: '${{ steps.group.outputs.fleet }}' })
     expect(asObject(asObject(refreshJob.strategy).matrix)).toEqual({
@@ -276,17 +283,19 @@ describe('the reusable refresh workflow groups functions by the image they run',
   })
 
   it.each(['groups', 'refresh'])(
-    'checks the action out at this workflow’s own commit, found through OIDC, in the %s job',
+    'checks the action out at this workflow’s own commit, named by the job context, in the %s job',
     id => {
       const steps = stepsIn(asObject(jobs[id]))
-      expect(steps.find(step => step.id === 'self')?.run).toContain('job_workflow_sha')
       const action = steps.find(step => asObject(step.with).path === 'lambda-image-deploy')!
       expect(asObject(action.with)).toEqual(
         expect.objectContaining({
-          repository: '${{ steps.self.outputs.repository }}',
-          ref: '${{ steps.self.outputs.sha }}'
+          repository: '${{ job.workflow_repository }}',
+          ref: '${{ job.workflow_sha }}',
+          'persist-credentials': false
         })
       )
+      // No second OIDC token is requested to find it.
+      expect(JSON.stringify(steps)).not.toContain('ACTIONS_ID_TOKEN_REQUEST')
       // Credentials come before the step that calls AWS.
       const credentials = steps.findIndex(step =>
         step.uses?.startsWith('aws-actions/configure-aws-credentials@')

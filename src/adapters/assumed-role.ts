@@ -63,9 +63,3 @@ export async function callerAccount(sts: STSClient): Promise<string> {
     throw explainAwsError(error, 'sts:GetCallerIdentity', 'the workflow credentials')
   }
 }
-
-/** The role to assume in an account: a name, or an ARN with the word ACCOUNT in it. */
-export function roleArnFor(role: string, account: string, partition = 'aws'): string {
-  if (role.startsWith('arn:')) return role.replace(':iam::ACCOUNT:', `:iam::${account}:`)
-  return `arn:${partition}:iam::${account}:role/${role}`
-}

@@ -1,12 +1,12 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
-import { ECRClient } from '@aws-sdk/client-ecr'
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import type { ECRClient } from '@aws-sdk/client-ecr'
 import { LambdaClient } from '@aws-sdk/client-lambda'
-import { STSClient } from '@aws-sdk/client-sts'
+import type { STSClient } from '@aws-sdk/client-sts'
+import type { AwsCredentialIdentityProvider } from '@smithy/types'
 import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../domain/lambda-runtime.js'
-import { assumedRoleCredentials, callerAccount } from './assumed-role.js'
-import { createAlarmReader, type AlarmReader } from './cloudwatch.js'
-import { createContainerRegistry, type ContainerRegistry } from './ecr.js'
-import { createImageRetention, type ImageRetention } from './ecr-retention.js'
+import type { AlarmReader } from './cloudwatch.js'
+import type { ContainerRegistry } from './ecr.js'
+import type { ImageRetention } from './ecr-retention.js'
 import { createFunctionService, type FunctionService } from './lambda.js'
 import { createFunctionInvoker, type FunctionInvoker } from './lambda-invoke.js'
 import { createReleaseService, type ReleaseService } from './lambda-releases.js'
@@ -69,22 +69,42 @@ export function sdkClientSettings(region: string, env: ProcessEnvironment = proc
   }
 }
 
+/**
+ * The SDK clients and adapters a run may not need are loaded at their first call, so that the
+ * runner's `node` parses and starts only what the run uses (issue 25: start-up). Lambda is loaded
+ * with the action: a deploy's first call is Lambda's. ECR comes at the first registry call,
+ * STS only for a cross-account role or the caller's account, CloudWatch only for a rollout that
+ * watches alarms. The bundler emits each import() below as a file of its own next to index.js.
+ */
+const loadEcr = once(() =>
+  Promise.all([import('@aws-sdk/client-ecr'), import('./ecr.js'), import('./ecr-retention.js')])
+)
+const loadSts = once(() =>
+  Promise.all([import('@aws-sdk/client-sts'), import('./assumed-role.js')])
+)
+const loadCloudWatch = once(() =>
+  Promise.all([import('@aws-sdk/client-cloudwatch'), import('./cloudwatch.js')])
+)
+
 export function createAwsServices(env: ProcessEnvironment = process.env): AwsServices {
   const registries = new Map<string, ContainerRegistry>()
-  const ecrClients = new Map<string, ECRClient>()
+  const ecrClients = new Map<string, Promise<ECRClient>>()
   const lambdaClients = new Map<string, LambdaClient>()
-  const cloudWatchClients = new Map<string, CloudWatchClient>()
+  const cloudWatchClients = new Map<string, Promise<CloudWatchClient>>()
   const functions = new Map<string, FunctionService>()
   const releases = new Map<string, ReleaseService>()
-  let sts: STSClient | undefined
-  const roleCredentials = new Map<string, ReturnType<typeof assumedRoleCredentials>>()
+  let sts: Promise<STSClient> | undefined
+  const roleCredentials = new Map<string, AwsCredentialIdentityProvider>()
   let account: Promise<string> | undefined
   const clientSettings = (region: string) => sdkClientSettings(region, env)
   return {
     registry(region) {
       let registry = registries.get(region)
       if (!registry) {
-        registry = createContainerRegistry(ecrClient(region))
+        registry = loadedAtFirstCall(async () => {
+          const [, { createContainerRegistry }] = await loadEcr()
+          return createContainerRegistry(await ecrClient(region))
+        })
         registries.set(region, registry)
       }
       return registry
@@ -108,7 +128,10 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
       return service
     },
     retention(region) {
-      return createImageRetention(ecrClient(region))
+      return loadedAtFirstCall(async () => {
+        const [, , { createImageRetention }] = await loadEcr()
+        return createImageRetention(await ecrClient(region))
+      })
     },
     versions(region, roleArn) {
       return createVersionReader(lambdaClient(region, roleArn))
@@ -131,46 +154,66 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
       )
     },
     alarms(region, roleArn) {
-      const key = `${region} ${roleArn ?? ''}`
-      let client = cloudWatchClients.get(key)
-      if (!client) {
-        client = withCallDeadline(
-          new CloudWatchClient({
-            ...clientSettings(region),
-            ...(roleArn ? { credentials: credentialsFor(roleArn) } : {})
-          })
-        )
-        cloudWatchClients.set(key, client)
-      }
-      return createAlarmReader(client)
+      return loadedAtFirstCall(async () => {
+        const [, { createAlarmReader }] = await loadCloudWatch()
+        return createAlarmReader(await cloudWatchClient(region, roleArn))
+      })
     },
     callerAccount() {
-      account ??= callerAccount(stsClient())
+      account ??= loadSts().then(async ([, { callerAccount }]) => callerAccount(await stsClient()))
       return account
     }
   }
 
   /** One ECR client per region, shared by the registry and the retention reads. */
-  function ecrClient(region: string): ECRClient {
+  function ecrClient(region: string): Promise<ECRClient> {
     let client = ecrClients.get(region)
     if (!client) {
-      client = withCallDeadline(new ECRClient(clientSettings(region)))
+      client = loadEcr().then(([{ ECRClient }]) =>
+        withCallDeadline(new ECRClient(clientSettings(region)))
+      )
       ecrClients.set(region, client)
     }
     return client
   }
 
-  function stsClient(): STSClient {
+  /** One CloudWatch client per region and role. */
+  function cloudWatchClient(region: string, roleArn?: string): Promise<CloudWatchClient> {
+    const key = `${region} ${roleArn ?? ''}`
+    let client = cloudWatchClients.get(key)
+    if (!client) {
+      client = loadCloudWatch().then(([{ CloudWatchClient }]) =>
+        withCallDeadline(
+          new CloudWatchClient({
+            ...clientSettings(region),
+            ...(roleArn ? { credentials: credentialsFor(roleArn) } : {})
+          })
+        )
+      )
+      cloudWatchClients.set(key, client)
+    }
+    return client
+  }
+
+  function stsClient(): Promise<STSClient> {
     // STS is global, but a regional endpoint keeps the call in the workflow's region.
-    sts ??= withCallDeadline(new STSClient(clientSettings(env.AWS_REGION || 'us-east-1')))
+    sts ??= loadSts().then(([{ STSClient }]) =>
+      withCallDeadline(new STSClient(clientSettings(env.AWS_REGION || 'us-east-1')))
+    )
     return sts
   }
 
-  /** One AssumeRole per role, shared by every region's client. */
-  function credentialsFor(roleArn: string) {
+  /** One AssumeRole per role, shared by every region's client; STS is loaded at its first use. */
+  function credentialsFor(roleArn: string): AwsCredentialIdentityProvider {
     let provider = roleCredentials.get(roleArn)
     if (!provider) {
-      provider = assumedRoleCredentials(stsClient(), roleArn, 'lambda-image-deploy')
+      let assumed: Promise<AwsCredentialIdentityProvider> | undefined
+      provider = async identityProperties => {
+        assumed ??= loadSts().then(async ([, { assumedRoleCredentials }]) =>
+          assumedRoleCredentials(await stsClient(), roleArn, 'lambda-image-deploy')
+        )
+        return (await assumed)(identityProperties)
+      }
       roleCredentials.set(roleArn, provider)
     }
     return provider
@@ -191,6 +234,43 @@ export function createAwsServices(env: ProcessEnvironment = process.env): AwsSer
     }
     return client
   }
+}
+
+/** Services whose every method answers with a promise: a call can wait for the service's load. */
+type AsyncService<Service> = {
+  [Method in keyof Service]: (...args: never[]) => Promise<unknown>
+}
+
+/**
+ * A service that is made (its modules loaded) at its first call. Until then it is a stand-in
+ * whose methods wait for the load and then call the real one.
+ */
+function loadedAtFirstCall<Service extends AsyncService<Service>>(
+  load: () => Promise<Service>
+): Service {
+  let loaded: Promise<Service> | undefined
+  return new Proxy({} as Service, {
+    get(_target, method) {
+      // Not a thenable: `await service` must give the service back, not call a method "then".
+      if (typeof method !== 'string' || method === 'then') return undefined
+      return async (...args: unknown[]) => {
+        loaded ??= load()
+        const service = await loaded
+        const methods = service as unknown as Record<
+          string,
+          (...args: unknown[]) => Promise<unknown>
+        >
+        const call = methods[method]!
+        return await call.apply(service, args)
+      }
+    }
+  })
+}
+
+/** The first call's promise, shared by every later call. */
+function once<Value>(make: () => Promise<Value>): () => Promise<Value> {
+  let made: Promise<Value> | undefined
+  return () => (made ??= make())
 }
 
 /**

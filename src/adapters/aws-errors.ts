@@ -85,7 +85,7 @@ export function accessDeniedHint(
       fix:
         `Lambda could not read the image. Repository policy: it must allow the service principal lambda.amazonaws.com ${IMAGE_PULL_ACTIONS} ` +
         '(the action adds this unless manage-repository-policy is false), and for a function in another account also that account. ' +
-        `Identity policy: for a repository in another account, the role that calls lambda:UpdateFunctionCode (the cross-account-role, or the workflow's role) needs ${IMAGE_PULL_ACTIONS} on the repository (README, "Minimal IAM policy").`
+        `Identity policy: for a repository in another account, the role that calls lambda:UpdateFunctionCode (the cross-account-role, or the workflow's role) needs ${IMAGE_PULL_ACTIONS} on the repository (README, "Permissions").`
     }
   }
   const match = NOT_AUTHORIZED.exec(message)

@@ -95,22 +95,32 @@ class DockerCli implements DockerEngine {
     const unreachable = 'The Docker engine does not answer'
     const startIt =
       "Run the step on a runner with a Docker engine (GitHub's ubuntu runners have one), or start the engine; with a docker context, check that `docker info` works in the job."
+    // A named builder is looked up beside the rest; the context's own builder needs the
+    // context's name first (`context inspect` without a name reads the current context).
+    // Settled here, so that an engine that does not answer is reported first, as before.
+    const namedBuilder =
+      builder === undefined
+        ? undefined
+        : inspectBuilder(builder).then(
+            facts => () => facts,
+            (error: unknown) => () => {
+              throw error
+            }
+          )
     const [version, driverStatus, buildx, context] = await Promise.all([
       dockerOutput(['version', '--format', '{{json .}}'], unreachable, startIt),
       dockerOutput(['info', '--format', '{{json .DriverStatus}}'], unreachable, startIt),
       runDocker({ args: ['buildx', 'version'], timeoutMs: DOCKER_QUICK_TIMEOUT_MS, attempts: 2 }),
-      dockerOutput(['context', 'show'], 'docker could not tell its current context', startIt)
-    ])
-    const contextName = context.trim() || 'default'
-    const builderName = builder ?? contextName
-    const [endpoint, builderFacts] = await Promise.all([
       dockerOutput(
-        ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}', contextName],
-        `docker could not read its context ${contextName}`,
+        ['context', 'inspect', '--format', '{{.Name}} {{.Endpoints.docker.Host}}'],
+        'docker could not read its current context',
         startIt
       ),
-      inspectBuilder(builderName)
+      namedBuilder
     ])
+    const [name = '', endpoint = ''] = context.trim().split(' ')
+    const contextName = name || 'default'
+    const builderFacts = namedBuilder ? (await namedBuilder)() : await inspectBuilder(contextName)
     const server = (JSON.parse(version) as DockerVersion).Server
     return {
       engineVersion: server?.Version ?? 'unknown',
@@ -121,7 +131,7 @@ class DockerCli implements DockerEngine {
       enginePlatform: `${server?.Os ?? ''}/${server?.Arch ?? ''}`,
       kernelVersion: server?.KernelVersion ?? '',
       context: contextName,
-      endpoint: endpoint.trim(),
+      endpoint,
       builder: builderFacts
     }
   }

@@ -6,7 +6,8 @@ import {
   GetAuthorizationTokenCommand,
   GetRepositoryPolicyCommand,
   PutImageCommand,
-  SetRepositoryPolicyCommand
+  SetRepositoryPolicyCommand,
+  type Repository
 } from '@aws-sdk/client-ecr'
 import { repositoryLocation, type RepositoryLocation } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
@@ -53,6 +54,11 @@ export function repositoryMissing(name: string, account: string, region: string)
   )
 }
 
+/** DescribeRepositories' answer for one repository, or MISSING_REPOSITORY when it does not exist. */
+type RepositoryDescription =
+  { readonly repository: Repository | undefined } | typeof MISSING_REPOSITORY
+const MISSING_REPOSITORY = 'missing'
+
 export interface RegistryCredentials {
   readonly username: string
   readonly password: string
@@ -96,13 +102,36 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
       throw explainAwsError(error, 'ecr:GetAuthorizationToken', `registry ${repository.registry}`)
     }
   }
+  // One DescribeRepositories per repository and run: finding a named repository, checking that it
+  // exists (create-repository) and reading its tag mutability all take the same answer. Only this
+  // run's CreateRepository changes what the answer would be; a failed call is not remembered.
+  const descriptions = new Map<string, Promise<RepositoryDescription>>()
+  const describe = (account: string, name: string): Promise<RepositoryDescription> => {
+    const key = `${account}/${name}`
+    let description = descriptions.get(key)
+    if (!description) {
+      description = client
+        .send(new DescribeRepositoriesCommand({ registryId: account, repositoryNames: [name] }))
+        .then(
+          answer => ({ repository: answer.repositories?.[0] }),
+          (error: unknown) => {
+            if (errorName(error) === 'RepositoryNotFoundException') return MISSING_REPOSITORY
+            throw error
+          }
+        )
+      description.catch(() => descriptions.delete(key))
+      descriptions.set(key, description)
+    }
+    return description
+  }
   return {
     async findRepository(account, name) {
       try {
-        const answer = await client.send(
-          new DescribeRepositoriesCommand({ registryId: account, repositoryNames: [name] })
-        )
-        const found = answer.repositories?.[0]
+        const description = await describe(account, name)
+        if (description === MISSING_REPOSITORY) {
+          throw repositoryMissing(name, account, await client.config.region())
+        }
+        const found = description.repository
         if (!found?.repositoryUri) {
           throw new ActionError(
             'repository-not-found',
@@ -113,53 +142,41 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
         const region = await client.config.region()
         return repositoryLocation(found.registryId ?? account, region, name)
       } catch (error) {
-        if (errorName(error) === 'RepositoryNotFoundException') {
-          throw repositoryMissing(name, account, await client.config.region())
-        }
+        if (error instanceof ActionError) throw error
         throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${name}`)
       }
     },
 
     async tagMutability(repository) {
+      let description: RepositoryDescription
       try {
-        const answer = await client.send(
-          new DescribeRepositoriesCommand({
-            registryId: repository.account,
-            repositoryNames: [repository.name]
-          })
-        )
-        const found = answer.repositories?.[0]
-        if (!found) return MUTABLE_TAGS
-        return tagMutabilityOf(
-          found.imageTagMutability,
-          (found.imageTagMutabilityExclusionFilters ?? []).flatMap(f => f.filter ?? [])
-        )
+        description = await describe(repository.account, repository.name)
       } catch (error) {
-        if (errorName(error) === 'RepositoryNotFoundException') {
-          throw repositoryMissing(repository.name, repository.account, repository.region)
-        }
         throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${repository.uri}`)
       }
+      if (description === MISSING_REPOSITORY) {
+        throw repositoryMissing(repository.name, repository.account, repository.region)
+      }
+      const found = description.repository
+      if (!found) return MUTABLE_TAGS
+      return tagMutabilityOf(
+        found.imageTagMutability,
+        (found.imageTagMutabilityExclusionFilters ?? []).flatMap(f => f.filter ?? [])
+      )
     },
 
     async repositoryExists(repository) {
       try {
-        await client.send(
-          new DescribeRepositoriesCommand({
-            registryId: repository.account,
-            repositoryNames: [repository.name]
-          })
-        )
-        return true
+        return (await describe(repository.account, repository.name)) !== MISSING_REPOSITORY
       } catch (error) {
-        if (errorName(error) === 'RepositoryNotFoundException') return false
         throw explainAwsError(error, 'ecr:DescribeRepositories', `repository ${repository.uri}`)
       }
     },
 
     async createRepository(repository, tagMutability) {
+      const key = `${repository.account}/${repository.name}`
       try {
-        await client.send(
+        const answer = await client.send(
           new CreateRepositoryCommand({
             registryId: repository.account,
             repositoryName: repository.name,
@@ -167,9 +184,17 @@ export function createContainerRegistry(client: ECRClient): ContainerRegistry {
             imageScanningConfiguration: { scanOnPush: true }
           })
         )
+        // The repository as created is the description later reads take.
+        if (answer.repository) {
+          descriptions.set(key, Promise.resolve({ repository: answer.repository }))
+        } else descriptions.delete(key)
       } catch (error) {
-        // Created meanwhile (another run): it is there, which is all this step wants.
-        if (errorName(error) === 'RepositoryAlreadyExistsException') return
+        // Created meanwhile (another run): it is there, which is all this step wants; its
+        // settings are that run's, so they are read again when needed.
+        if (errorName(error) === 'RepositoryAlreadyExistsException') {
+          descriptions.delete(key)
+          return
+        }
         throw explainAwsError(error, 'ecr:CreateRepository', `repository ${repository.uri}`)
       }
     },

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-lambda'
 import { ActionError } from '../domain/errors.js'
 import type { CurrentAlias, CurrentSettings, SettingsChange } from '../domain/function-changes.js'
+import { PUBLISH_TO_LATEST_PUBLISHED, type VersionState } from '../domain/function-kinds.js'
 import { errorName, explainAwsError } from './aws-errors.js'
 
 export interface FunctionSettings extends CurrentSettings {
@@ -33,6 +34,18 @@ export interface ReleaseService {
     description: string,
     revisionId: string
   ): Promise<string>
+  /**
+   * PublishVersion with PublishTo LATEST_PUBLISHED (Lambda Managed Instances): creates or
+   * replaces $LATEST.PUBLISHED, the version unqualified invokes run. Answers the Version named.
+   */
+  publishLatest(
+    functionName: string,
+    codeSha256: string,
+    description: string,
+    revisionId: string
+  ): Promise<string>
+  /** A version's State (GetFunctionConfiguration with Qualifier); undefined when there is none. */
+  versionState(functionName: string, version: string): Promise<VersionState | undefined>
   alias(functionName: string, name: string): Promise<CurrentAlias | undefined>
   createAlias(
     functionName: string,
@@ -150,6 +163,41 @@ export function createReleaseService(client: LambdaClient): ReleaseService {
         return answer.Version ?? ''
       } catch (error) {
         throw explain(error, 'PublishVersion', functionName)
+      }
+    },
+
+    async publishLatest(functionName, codeSha256, description, revisionId) {
+      try {
+        const answer = await client.send(
+          new PublishVersionCommand({
+            FunctionName: functionName,
+            CodeSha256: codeSha256,
+            Description: description,
+            RevisionId: revisionId,
+            PublishTo: PUBLISH_TO_LATEST_PUBLISHED
+          })
+        )
+        return answer.Version ?? ''
+      } catch (error) {
+        throw explain(error, 'PublishVersion', functionName)
+      }
+    },
+
+    async versionState(functionName, version) {
+      try {
+        const answer = await client.send(
+          new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: version })
+        )
+        return {
+          version: answer.Version ?? version,
+          state: answer.State ?? '',
+          stateReason: answer.StateReason ?? '',
+          stateReasonCode: answer.StateReasonCode ?? '',
+          codeSha256: answer.CodeSha256 ?? ''
+        }
+      } catch (error) {
+        if (errorName(error) === 'ResourceNotFoundException') return undefined
+        throw explain(error, 'GetFunctionConfiguration', functionName)
       }
     },
 

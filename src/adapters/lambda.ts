@@ -37,6 +37,10 @@ export interface FunctionFacts {
   readonly ephemeralStorageMb: number
   /** The function's variables: given to the smoke test, never printed. */
   readonly environment: Readonly<Record<string, string>>
+  /** Lambda Managed Instances: the capacity provider the function runs on (domain/function-kinds.ts). */
+  readonly capacityProviderArn?: string
+  /** A durable function: DurableConfig is set (domain/function-kinds.ts). */
+  readonly durable?: boolean
 }
 
 export interface CodeUpdate {
@@ -226,6 +230,20 @@ function factsOf(
     memorySize: configuration.MemorySize ?? 128,
     timeout: configuration.Timeout ?? 3,
     ephemeralStorageMb: configuration.EphemeralStorage?.Size ?? 512,
-    environment: configuration.Environment?.Variables ?? {}
+    environment: configuration.Environment?.Variables ?? {},
+    ...kindOf(configuration)
+  }
+}
+
+/** CapacityProviderConfig and DurableConfig (API reference, FunctionConfiguration). */
+function kindOf(
+  configuration: FunctionConfiguration
+): Pick<FunctionFacts, 'capacityProviderArn' | 'durable'> {
+  const capacityProviderArn =
+    configuration.CapacityProviderConfig?.LambdaManagedInstancesCapacityProviderConfig
+      ?.CapacityProviderArn
+  return {
+    ...(capacityProviderArn ? { capacityProviderArn } : {}),
+    ...(configuration.DurableConfig ? { durable: true } : {})
   }
 }

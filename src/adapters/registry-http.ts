@@ -6,6 +6,7 @@ import {
   OCI_IMAGE_MANIFEST,
   type LambdaPlatform
 } from '../domain/lambda-limits.js'
+import { parseEcrRegistryHost } from '../domain/aws-names.js'
 import { ActionError, isActionError } from '../domain/errors.js'
 import { accessDeniedHint, ecrRegistryAction, registryErrorMessage } from './aws-errors.js'
 import {
@@ -260,7 +261,7 @@ export class RegistryHttp {
   ): Promise<Response> {
     const key = `${image.registry}/${image.repository}`
     const url = `https://${image.registry}${path}`
-    let authorization = this.authorizations.get(key)
+    let authorization = this.authorizations.get(key) ?? (await this.ecrBasicUpFront(image))
     let response = await this.registryRequest(url, method, accept, authorization)
     if (response.status === 401) {
       await response.body?.cancel()
@@ -313,6 +314,17 @@ export class RegistryHttp {
     )
   }
 
+  /**
+   * An ECR private registry always answers Basic (with GetAuthorizationToken's credentials), so
+   * they go with the first request, as the Docker client sends them: one round trip instead of a
+   * 401 and a second try. Other registries are asked first and answered as they challenge.
+   */
+  private async ecrBasicUpFront(image: RegistryImageReference): Promise<string | undefined> {
+    if (parseEcrRegistryHost(image.registry) === undefined) return undefined
+    const credentials = await this.credentials(image.registry)
+    return credentials && basicAuthorization(credentials)
+  }
+
   /** The Authorization header to retry with, or undefined when the challenge can't be met. */
   private async authorize(
     image: RegistryImageReference,
@@ -336,7 +348,7 @@ export class RegistryHttp {
     if (challenge?.scheme === 'basic') {
       const credentials = await this.credentials(image.registry)
       if (!credentials) return undefined
-      const header = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
+      const header = basicAuthorization(credentials)
       return header === sent ? undefined : header
     }
     return undefined
@@ -469,6 +481,10 @@ export function platformEntry(
       entry.platform.architecture === architecture &&
       acceptedVariants.includes(entry.platform.variant)
   )
+}
+
+function basicAuthorization(credentials: RegistryCredentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
 }
 
 /** `Bearer realm="...",service="...",scope="..."` → scheme and parameters. */

@@ -1,8 +1,11 @@
+import packageJson from '../../package.json' with { type: 'json' }
 import { isActionError } from '../domain/errors.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type CliIo } from './command.js'
 import { commands } from './commands/index.js'
 
 export const PROGRAM = 'lambda-image-deploy'
+/** package.json's version, bundled into dist/cli at build time. */
+export const VERSION: string = packageJson.version
 
 export function programHelp(): string {
   const width = Math.max(...commands.map(command => command.name.length))
@@ -15,7 +18,8 @@ Commands:
 ${list}
 
 Options:
-  -h, --help  Show this help; "${PROGRAM} <command> --help" shows a command's help.
+  -h, --help     Show this help; "${PROGRAM} <command> --help" shows a command's help.
+  -V, --version  Print the version.
 
 Exit codes: 0 ok, 1 findings or failure, 2 usage error.
 `
@@ -26,6 +30,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const [name, ...rest] = argv
   if (name === '-h' || name === '--help' || name === 'help') {
     io.stdout(programHelp())
+    return EXIT_OK
+  }
+  if (name === '-V' || name === '--version' || name === 'version') {
+    io.stdout(`${PROGRAM} ${VERSION}\n`)
     return EXIT_OK
   }
   if (name === undefined) {

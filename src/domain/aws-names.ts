@@ -194,3 +194,9 @@ export function parseImageReference(value: string): ImageReference {
   }
   return { repository: parseRepositoryUri(given.slice(0, colon)), tag }
 }
+
+/** The role to assume in an account: a name, or an ARN with the word ACCOUNT in it. */
+export function roleArnFor(role: string, account: string, partition = 'aws'): string {
+  if (role.startsWith('arn:')) return role.replace(':iam::ACCOUNT:', `:iam::${account}:`)
+  return `arn:${partition}:iam::${account}:role/${role}`
+}

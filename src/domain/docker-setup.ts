@@ -161,7 +161,13 @@ export const BUILD_CACHE_TAG_PREFIX = 'buildcache-'
 
 export interface CacheChoice {
   readonly from: readonly string[]
+  /** The user's cache-to as given, or the default registry cache, exported after the checks. */
   readonly to: readonly string[]
+  /**
+   * The build itself writes an inline cache (`--cache-to type=inline`): the cache metadata goes
+   * into the image's own config and reaches ECR only with the image, when it is pushed.
+   */
+  readonly inline?: boolean
   /** What the log says about the choice; undefined when the user's own caches are used as given. */
   readonly note?: string
   /** Set for the default cache: the build must be logged in to this repository's registry. */
@@ -178,9 +184,47 @@ export interface CacheChoice {
 export const REGISTRY_CACHE_MODES = ['min', 'max', 'off'] as const
 export type RegistryCacheMode = (typeof REGISTRY_CACHE_MODES)[number]
 
+/** What chooseCaches needs to know of a function the run deploys to (a DeployTarget). */
+export interface CacheSourceTarget {
+  readonly function: { readonly imageUri: string; readonly codeSha256: string }
+  /** The function runs another architecture now: its image's cache cannot match this build. */
+  readonly changesArchitecture: boolean
+  /** The function does not exist yet. */
+  readonly creation?: unknown
+}
+
+/** At most this many images are read for their inline cache: each costs a manifest and a config. */
+export const MAX_INLINE_CACHE_SOURCES = 3
+
+/**
+ * The images the functions run now that are in the cache repository, by digest (the image they
+ * run, even if its tag has moved since): an earlier build of this repository's code, which carries
+ * an inline cache when this action built it. Images elsewhere are left out: the cache is read
+ * only from the function's own repository, the trust the registry cache has.
+ */
+export function inlineCacheSources(
+  cacheRepository: string,
+  targets: readonly CacheSourceTarget[]
+): string[] {
+  const sources = new Set<string>()
+  for (const target of targets) {
+    if (target.creation !== undefined || target.changesArchitecture) continue
+    const { imageUri, codeSha256 } = target.function
+    if (!imageUri.startsWith(`${cacheRepository}:`) && !imageUri.startsWith(`${cacheRepository}@`))
+      continue
+    sources.add(
+      /^[a-f0-9]{64}$/.test(codeSha256) ? `${cacheRepository}@sha256:${codeSha256}` : imageUri
+    )
+  }
+  return [...sources].slice(0, MAX_INLINE_CACHE_SOURCES)
+}
+
 /**
  * The caches a build uses: the user's, when cache-from or cache-to is set; else, with
- * registry-cache on and a builder that can export caches, the function's own repository under
+ * registry-cache on and the engine's own builder on the classic image store (which exports no
+ * cache but `inline`: https://docs.docker.com/build/cache/backends/inline/), an inline cache in
+ * the image itself, read back from the images the functions run now (inlineCacheSources);
+ * else, with a builder that can export caches, the function's own repository under
  * `buildcache-ARCH`, in the form ECR stores (an image manifest with OCI media types:
  * https://docs.docker.com/build/cache/backends/registry/, and the ECR note there), in the mode
  * registry-cache asks for. A failed export is only a warning: the cache must never be why a
@@ -193,14 +237,29 @@ export function chooseCaches(
   cacheRepository: string,
   architecture: string,
   /** The cache tag is immutable in the repository: ECR refuses to write it once it exists. */
-  cacheTagImmutable = false
+  cacheTagImmutable = false,
+  /** Images in cacheRepository with an earlier build's inline cache (inlineCacheSources). */
+  inlineSources: readonly string[] = []
 ): CacheChoice {
   if (given.from.length > 0 || given.to.length > 0 || registryCache === 'off') return given
   if (!canExportCaches(facts)) {
+    // Inline: no tag is written (immutable tags are no concern) and nothing reaches ECR but the
+    // image itself, after its checks. Only the final image's layers, whatever the mode: the
+    // cache of builder stages is in no image.
+    const stages =
+      registryCache === 'max'
+        ? " Only the final image's layers are cached (registry-cache: max needs the containerd image store or a docker-container builder)."
+        : ''
+    const reads =
+      inlineSources.length > 0
+        ? `read from ${inlineSources.join(', ')}, the image${inlineSources.length > 1 ? 's' : ''} the function${inlineSources.length > 1 ? 's run' : ' runs'} now`
+        : 'nothing to read yet (no function runs an image of this repository); the next build reads this one'
     return {
-      from: [],
+      from: inlineSources.map(ref => `type=registry,ref=${ref}`),
       to: [],
-      note: "No registry build cache: the engine's own builder (docker driver) on the classic image store cannot export one. Turn on the containerd image store, or use a docker-container builder, to let a fresh runner reuse earlier builds' layers."
+      inline: true,
+      note: `Build cache: inline in the image (the engine's own builder on the classic image store exports no other kind), ${reads}.${stages}`,
+      repository: inlineSources.length > 0 ? cacheRepository : undefined
     }
   }
   const ref = `${cacheRepository}:${BUILD_CACHE_TAG_PREFIX}${architecture}`
@@ -224,6 +283,33 @@ export function chooseCaches(
         : `Build cache: ${ref}, mode=min: only the final image's layers (registry-cache: max also caches the build stages, false turns the cache off).`,
     repository: cacheRepository
   }
+}
+
+/** https://docs.docker.com/build/cache/backends/inline/ */
+export const INLINE_CACHE = 'type=inline'
+
+/** The caches of the build itself (its --cache-from and --cache-to), and the export after the checks. */
+export interface BuildCaches {
+  readonly from: readonly string[]
+  readonly to: readonly string[]
+  /** Written by a cache-only build once the image has passed its checks. */
+  readonly afterChecks: readonly string[]
+}
+
+/**
+ * Where each cache of a choice is written: the user's own cache-to by the build, as they asked;
+ * an inline cache by the build too, since it travels in the image, which is pushed only once it
+ * has passed its checks; the default registry cache after the checks, so that nothing of an
+ * image that is not deployed reaches ECR.
+ */
+export function buildCaches(
+  choice: CacheChoice,
+  given: { readonly to: readonly string[] }
+): BuildCaches {
+  const inline = choice.inline ? [INLINE_CACHE] : []
+  if (given.to.length > 0)
+    return { from: choice.from, to: [...given.to, ...inline], afterChecks: [] }
+  return { from: choice.from, to: inline, afterChecks: choice.to }
 }
 
 function canExportCaches(facts: DockerFacts): boolean {

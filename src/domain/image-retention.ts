@@ -21,6 +21,9 @@ export interface RuleExpiration {
   readonly rulePriority: number
   /** The image's tags when the preview ran. */
   readonly tags: readonly string[]
+  /** What the rule does: expire (delete), or transition to the archive storage class. Default
+   * expire. */
+  readonly action?: 'expire' | 'transition'
 }
 
 /**
@@ -76,7 +79,7 @@ function wildcard(pattern: string): RegExp {
 }
 
 export interface RetentionFinding {
-  readonly id: 'image-deleted' | 'image-expiring'
+  readonly id: 'image-deleted' | 'image-expiring' | 'image-archived' | 'image-transitioning'
   readonly digest: string
   readonly message: string
   readonly fix: string
@@ -130,7 +133,7 @@ export function deletedImageFindings(
       id: 'image-deleted',
       digest: use.digest,
       message: `${describeUse(use)} ${image}, which is no longer in ECR: that version fails at its next cold start, and this deploy does not change it (versions are immutable).`,
-      fix: 'Publish a version of an image that exists and point the aliases at it (publish: true with alias), or push the same image again.'
+      fix: 'Publish a version of an image that exists and point the aliases at it (the alias input publishes one), or push the same image again.'
     })
   }
   return findings
@@ -163,6 +166,15 @@ export function expiringImageFindings(
       continue
     }
     const description = descriptions.get(expiration.rulePriority)
+    if (expiration.action === 'transition') {
+      findings.push({
+        id: 'image-transitioning',
+        digest: use.digest,
+        message: `The lifecycle policy of ${repositoryUri} would archive ${use.digest}, which ${describeUse(use)}: rule priority ${expiration.rulePriority}${description ? ` ("${description}")` : ''}. An archived image cannot be pulled, by Lambda neither, until it is restored (about 20 minutes): that ${use.kind === 'version' ? 'version' : 'function'} fails at its next cold start or re-optimization, and a rollback to it fails.`,
+        fix: 'Keep deployed images out of the transition rule: set deployed-tag and exclude that tag from the rule (see "Archived images" in the README). A pull-based rule (sinceImagePulled) counts only pulls, and Lambda pulls only on create, update and re-optimization.'
+      })
+      continue
+    }
     findings.push({
       id: 'image-expiring',
       digest: use.digest,
@@ -171,4 +183,135 @@ export function expiringImageFindings(
     })
   }
   return findings
+}
+
+/**
+ * An image as DescribeImages reports it (imageStatus ANY): the archive storage class (November
+ * 2025) and the times lifecycle rules count from. ECR API reference, ImageDetail: imageStatus
+ * ACTIVE | ARCHIVED | ACTIVATING, lastArchivedAt, lastRecordedPullTime, imagePushedAt.
+ */
+export interface StoredImage {
+  readonly digest: string
+  readonly tags: readonly string[]
+  readonly status: 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING'
+  /** Epoch ms; undefined when ECR did not say. */
+  readonly pushedAt?: number
+  readonly lastPulledAt?: number
+  readonly archivedAt?: number
+}
+
+/** Restoring an archived image takes up to 20 minutes (ECR user guide, "Restoring an image"). */
+export const RESTORE_MINUTES = 20
+/** Archived images are charged for at least 90 days (ECR user guide, "Archiving an image"). */
+export const ARCHIVE_MINIMUM_DAYS = 90
+
+/** The AWS CLI command that restores an archived image (API reference, UpdateImageStorageClass). */
+export function restoreCommand(repositoryName: string, digest: string, region?: string): string {
+  return `aws ecr update-image-storage-class --repository-name ${repositoryName} --image-id imageDigest=${digest} --target-storage-class STANDARD${region ? ` --region ${region}` : ''}`
+}
+
+/**
+ * Warnings for images in use that are archived (or being restored): Lambda cannot pull them
+ * ("Archiving an image": pulls of an archived image fail), so the function or version fails at
+ * its next cold start or re-optimization, and a rollback to it fails.
+ */
+export function archivedImageFindings(
+  repository: { readonly uri: string; readonly name: string; readonly region?: string },
+  uses: readonly ImageUse[],
+  stored: ReadonlyMap<string, StoredImage>
+): RetentionFinding[] {
+  const findings: RetentionFinding[] = []
+  for (const use of uses) {
+    const image = stored.get(use.digest)
+    if (!image || image.status === 'ACTIVE' || use.kind === 'deployed') continue
+    const reference = `${repository.uri}@${use.digest}`
+    const state = archivedState(image)
+    const fix = restoreFix(repository, use.digest)
+    if (use.kind === 'current') {
+      const versions = uses.filter(other => other.kind === 'version' && other.digest === use.digest)
+      findings.push({
+        id: 'image-archived',
+        digest: use.digest,
+        message: `${use.function}'s current image ${reference} is ${state}: Lambda cannot pull it until it is restored. This deploy replaces it for $LATEST${versions.length > 0 ? `; published version(s) ${versions.map(v => v.version).join(', ')} still run it and fail at their next cold start or re-optimization` : ''}.`,
+        fix
+      })
+      continue
+    }
+    findings.push({
+      id: 'image-archived',
+      digest: use.digest,
+      message: `${describeUse(use)} ${reference}, which is ${state}: Lambda cannot pull it until it is restored, so that version fails at its next cold start or re-optimization, and a rollback to it fails.`,
+      fix
+    })
+  }
+  return findings
+}
+
+function archivedState(image: StoredImage): string {
+  if (image.status === 'ACTIVATING') return 'being restored from the archive storage class'
+  const since = image.archivedAt ? ` since ${new Date(image.archivedAt).toISOString()}` : ''
+  return `archived (ECR archive storage class${since})`
+}
+
+/** How to restore an archived image, and what it costs. */
+export function restoreFix(
+  repository: { readonly name: string; readonly region?: string },
+  digest: string
+): string {
+  return `Restore it: ${restoreCommand(repository.name, digest, repository.region)} (takes up to ${RESTORE_MINUTES} minutes; DescribeImages shows ACTIVATING until then; archived images are charged for at least ${ARCHIVE_MINIMUM_DAYS} days), or push the image again, and keep deployed images out of the transition rule (deployed-tag).`
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Whether the lifecycle policy can change anything in the repository now: some rule selects an
+ * image (its storage class and tags) beyond the rule's count (imageCountMoreThan) or age
+ * (sinceImagePushed, sinceImagePulled, sinceImageTransitioned; ECR user guide "Lifecycle policy
+ * properties"). When no rule can, ECR's preview would find nothing, so it need not run. Rule
+ * priorities are not weighed (a higher rule can only spare images), so this may say yes where
+ * the preview then finds nothing, never no where it would find something. A policy or a rule
+ * this cannot read is left to ECR: yes.
+ */
+export function lifecycleCanChange(
+  policyText: string,
+  images: readonly StoredImage[],
+  now: number
+): boolean {
+  let rules: unknown
+  try {
+    rules = (JSON.parse(policyText) as { rules?: unknown }).rules
+  } catch {
+    return true
+  }
+  if (!Array.isArray(rules)) return true
+  return rules.some(value => {
+    const rule = (value ?? {}) as { selection?: Record<string, unknown> }
+    const selection = rule.selection ?? {}
+    const storage = selection.storageClass ?? 'standard'
+    if (storage !== 'standard' && storage !== 'archive') return true
+    const selected = images.filter(
+      image =>
+        (image.status === 'ACTIVE' ? 'standard' : 'archive') === storage &&
+        selectsTags(selection, image.tags)
+    )
+    const count = selection.countNumber
+    if (typeof count !== 'number') return true
+    switch (selection.countType) {
+      case 'imageCountMoreThan':
+        return selected.length > count
+      case 'sinceImagePushed':
+        return selected.some(image => olderThan(image.pushedAt, count, now))
+      case 'sinceImagePulled':
+        return selected.some(image => olderThan(image.lastPulledAt ?? image.pushedAt, count, now))
+      case 'sinceImageTransitioned':
+        return selected.some(image => olderThan(image.archivedAt, count, now))
+      default:
+        return true
+    }
+  })
+}
+
+/** Unknown times count as old enough: ECR judges those. */
+function olderThan(at: number | undefined, days: number, now: number): boolean {
+  return at === undefined || now - at > days * DAY_MS
 }

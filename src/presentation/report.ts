@@ -105,6 +105,8 @@ export interface FunctionOutput {
   readonly codeSha256: string
   readonly version?: string
   readonly alias?: string
+  /** Lambda Managed Instances: what serves callers now, in words. */
+  readonly serving?: string
   readonly settingsChanges?: readonly string[]
   readonly plan?: readonly string[]
   readonly error?: string
@@ -142,6 +144,7 @@ export function functionsOutput(facts: RunFacts): FunctionOutput[] {
       codeSha256: fn.codeSha256,
       version: result?.release?.version,
       alias: result?.release?.alias,
+      serving: result?.release?.serving,
       settingsChanges: result?.release?.settingsChanges,
       plan: plan?.changes,
       error: error === undefined ? undefined : describeFailure(error),
@@ -189,7 +192,10 @@ export function setOutputs(facts: RunFacts): void {
   }
   if (facts.plan) core.setOutput('functions', JSON.stringify(functionsOutput(facts)))
   const deployed = (facts.results ?? []).some(
-    result => result.deploy?.deployed || (result.release?.settingsChanges.length ?? 0) > 0
+    result =>
+      result.deploy?.deployed ||
+      (result.release?.settingsChanges.length ?? 0) > 0 ||
+      result.release?.servingChanged === true
   )
   core.setOutput('deployed', String(deployed))
   if (facts.verify) {
@@ -204,6 +210,11 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
   if (failure !== undefined) summary.addRaw(`**Failed:** ${escape(describeFailure(failure))}`, true)
   if (facts.dryRun) summary.addRaw('**Dry run:** nothing was pushed or changed in AWS.', true)
   if (facts.refresh) summary.addRaw(`**Base image refresh:** ${escape(facts.refresh.reason)}`, true)
+  const support = facts.base?.support
+  if (support && support.status !== 'supported') {
+    const heading = support.status === 'ended' ? 'Base image past its end of support' : 'Base image'
+    summary.addRaw(`**${heading}:** ${escape(support.message)}`, true)
+  }
   const rows: [string, string][] = []
   for (const derived of facts.plan?.derivedRepositories ?? []) {
     rows.push([
@@ -352,19 +363,34 @@ export async function writeSummary(facts: RunFacts, failure?: unknown): Promise<
 function retentionLines(report: RetentionReport): string[] {
   const lifecycle = {
     'no-policy': 'the repository has no lifecycle policy',
-    previewed:
-      report.expiring.length > 0
-        ? `ECR's lifecycle preview expires ${report.expiring.length} image(s) in use`
-        : "ECR's lifecycle preview expires none of the images in use",
+    unchanged:
+      'the lifecycle policy changes nothing now (no rule reaches its count or age), so it was not previewed',
+    previewed: previewLine(report),
     'not-evaluated': 'the lifecycle policy could not be evaluated (see the notes)',
     'not-checked': 'the lifecycle policy was not checked (see the notes)'
   }[report.lifecycle]
   const checked = new Set(report.uses.map(use => use.digest)).size
   return [
-    `${code(report.repository)}: ${checked} image(s) in use, ${report.missing.length} missing; ${escape(lifecycle)}`,
+    `${code(report.repository)}: ${checked} image(s) in use, ${report.missing.length} missing${report.archived?.length ? `, ${report.archived.length} archived` : ''}; ${escape(lifecycle)}`,
     ...report.findings.map(f => `warning ${f.id}: ${escape(f.message)}`),
     ...report.notes.map(note => `note: ${escape(note)}`)
   ]
+}
+
+/** What ECR's lifecycle preview does to the images in use: expirations, and transitions to the
+ * archive storage class. */
+function previewLine(report: RetentionReport): string {
+  const archiving = report.expiring.filter(image => image.action === 'transition').length
+  const expiring = report.expiring.length - archiving
+  if (expiring === 0 && archiving === 0) {
+    return "ECR's lifecycle preview expires none of the images in use and archives none"
+  }
+  return `ECR's lifecycle preview ${[
+    expiring > 0 ? `expires ${expiring} image(s) in use` : '',
+    archiving > 0 ? `archives ${archiving} image(s) in use` : ''
+  ]
+    .filter(part => part !== '')
+    .join(' and ')}`
 }
 
 function deployedTagLine(move: DeployedTagMove): string {
@@ -377,6 +403,7 @@ function functionRow(entry: FunctionOutput): string[] {
   const details = [
     entry.version ? `version ${entry.version}` : '',
     entry.alias ? `alias ${entry.alias}` : '',
+    entry.serving ? `serves: ${entry.serving}` : '',
     ...(entry.settingsChanges ?? []),
     ...(entry.plan ?? []),
     entry.verify ? `verify invoke ${entry.verify.passed ? 'passed' : entry.verify.outcome}` : '',

@@ -9,6 +9,7 @@ import {
   findDockerfileBase,
   type DockerfileBase
 } from '../domain/dockerfile-base.js'
+import { baseImageSupport, type BaseImageSupport } from '../domain/base-image-support.js'
 import { ActionError, isActionError } from '../domain/errors.js'
 import {
   platformFor,
@@ -25,6 +26,8 @@ export interface ResolvedBase {
   readonly digest?: string
   /** Requests sent to the base image's registry. */
   readonly requests: number
+  /** For an AWS Lambda base image named by a runtime's tag: its support on the run's day. */
+  readonly support?: BaseImageSupport
 }
 
 /**
@@ -61,6 +64,7 @@ export async function resolveBaseImage(
     platform: platformFor(architecture)
   })
   if (base.reference === null) return { base, requests: 0 }
+  const support = reportSupport(baseImageSupport(base.reference, new Date()))
   if (base.platformIsSymbolic) {
     // FROM --platform=$BUILDPLATFORM: the base is pulled for the engine's platform, which is not
     // known before the engine is asked; a digest resolved for the function's platform would be
@@ -68,7 +72,7 @@ export async function resolveBaseImage(
     core.info(
       `The base image ${base.reference.canonical} is pulled for the builder's platform (FROM --platform=${base.platform} on line ${base.line}); the image is labelled with its name only.`
     )
-    return { base, requests: 0 }
+    return { base, requests: 0, ...support }
   }
   // A FROM's own literal --platform is the platform its image is pulled for.
   const platform = lambdaPlatformOf(base.platform) ?? platformFor(architecture)
@@ -78,14 +82,28 @@ export async function resolveBaseImage(
     core.info(
       `Base image ${base.reference.canonical} is ${resolved.digest} for ${resolved.platform}, resolved in ${resolved.requests} registry requests.`
     )
-    return { base, digest: resolved.digest, requests: resolved.requests }
+    return { base, digest: resolved.digest, requests: resolved.requests, ...support }
   } catch (error) {
     if (!isActionError(error)) throw error
     core.notice(
       `The base image ${base.reference.canonical} could not be resolved (${error.reason}); the image is labelled with its name only.`
     )
-    return { base, requests: 0 }
+    return { base, requests: 0, ...support }
   }
+}
+
+/**
+ * A base past its end of support is a warning naming its successor; one near it, or on an Amazon
+ * Linux release past its end of life, a notice. Runs on every deploy and every scheduled refresh
+ * (also when the refresh finds nothing to rebuild), so the schedule that keeps the base patched
+ * also says when patches stop.
+ */
+function reportSupport(support: BaseImageSupport | undefined): { support?: BaseImageSupport } {
+  if (!support) return {}
+  if (support.status === 'ended')
+    core.warning(support.message, { title: 'Base image past its end of support' })
+  else if (support.status !== 'supported') core.notice(support.message)
+  return { support }
 }
 
 function lambdaPlatformOf(platform: string | null): LambdaPlatform | undefined {

@@ -12,11 +12,14 @@ import {
   type BuildRequest
 } from '../domain/build-command.js'
 import {
+  buildCaches,
   checkCaches,
   checkDockerVersions,
   chooseCaches,
   chooseBuilder,
   describeDockerSetup,
+  inlineCacheSources,
+  type CacheSourceTarget,
   type DockerFacts
 } from '../domain/docker-setup.js'
 import { findRunSteps } from '../domain/dockerfile-base.js'
@@ -56,6 +59,8 @@ export async function buildImage(
     readonly tags: readonly string[]
     /** The default cache's tag may not be overwritten in the first repository. */
     readonly cacheTagImmutable?: boolean
+    /** The functions deployed to: the images they run now are where an inline cache is read. */
+    readonly targets?: readonly CacheSourceTarget[]
     /** Labels that record the base image (name and the digest resolved for this build). */
     readonly baseLabels?: readonly string[]
     /** Fetch FROM images from their registries, so the base is the one just resolved. */
@@ -80,7 +85,8 @@ export async function buildImage(
     facts,
     destination.repositories[0]!.uri,
     destination.architecture,
-    destination.cacheTagImmutable
+    destination.cacheTagImmutable,
+    inlineCacheSources(destination.repositories[0]!.uri, destination.targets ?? [])
   )
   if (caches.note) core.info(caches.note)
   const references = destination.repositories.flatMap(repository =>
@@ -88,7 +94,9 @@ export async function buildImage(
   )
   // buildx pulls private ECR bases, and reads and writes the default cache, with ECR's tokens.
   const access = await buildLogins(destination, caches.repository)
-  const cache = access.cacheAllowed ? caches : { from: [], to: [] }
+  // An inline cache needs no login to be written; only reading one does.
+  const cache = access.cacheAllowed ? caches : { from: [], to: [], inline: caches.inline }
+  const caching = buildCaches(cache, { to: build.cacheTo })
   const request = {
     ...build,
     builder: chooseBuilder(build.builder, facts.context),
@@ -96,14 +104,13 @@ export async function buildImage(
     labels: [...provenanceLabels(env), ...(destination.baseLabels ?? []), ...build.labels],
     imageRefs: references,
     pull: destination.pull,
-    cacheFrom: cache.from
+    cacheFrom: caching.from
   }
-  // The user's own cache-to is written by the build, as they asked; the default one later.
-  const deferred = build.cacheTo.length === 0 ? cache.to : []
+  const deferred = caching.afterChecks
   const login = access.logins.length > 0 ? access.logins : undefined
   const built = await core.group(`Build ${platform} image`, async () => {
     try {
-      return await runBuild(build, { ...request, cacheTo: build.cacheTo }, docker, login)
+      return await runBuild(build, { ...request, cacheTo: caching.to }, docker, login)
     } catch (error) {
       throw missingEmulation(error, platform, facts) ?? error
     }

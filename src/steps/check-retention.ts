@@ -2,11 +2,14 @@ import * as core from '@actions/core'
 import type { AwsServices } from '../adapters/aws-clients.js'
 import { isActionError } from '../domain/errors.js'
 import {
+  archivedImageFindings,
   deletedImageFindings,
   expiringImageFindings,
+  lifecycleCanChange,
   type ImageUse,
   type RetentionFinding,
-  type RuleExpiration
+  type RuleExpiration,
+  type StoredImage
 } from '../domain/image-retention.js'
 import type { PushedImage } from './push-image.js'
 import type { DeployPlan, DeployTarget } from './resolve-target.js'
@@ -17,10 +20,14 @@ export interface RetentionReport {
   readonly uses: readonly ImageUse[]
   /** In-use digests the repository no longer holds. */
   readonly missing: readonly string[]
-  readonly lifecycle: 'no-policy' | 'previewed' | 'not-evaluated' | 'not-checked'
+  /** In-use digests in the archive storage class (ARCHIVED, or ACTIVATING: being restored). */
+  readonly archived: readonly string[]
+  /** unchanged: the policy can change nothing now (no rule reaches its count or age), so ECR's
+   * preview was not started. */
+  readonly lifecycle: 'no-policy' | 'unchanged' | 'previewed' | 'not-evaluated' | 'not-checked'
   /** Why the lifecycle policy or the images could not be checked, in words. */
   readonly notes: readonly string[]
-  /** In-use digests the lifecycle policy would expire. */
+  /** In-use digests the lifecycle policy would expire or archive (RuleExpiration.action). */
   readonly expiring: readonly RuleExpiration[]
   readonly findings: readonly RetentionFinding[]
 }
@@ -58,17 +65,35 @@ export async function checkRetention(
       uses.push(...(await imagesInUse(target, aws, notes)))
     }
     const retention = aws.retention(repository.region)
-    let missing: string[] = []
     const others = uses.filter(use => use.kind !== 'deployed').map(use => use.digest)
-    if (others.length > 0) {
-      missing = await refusedAsNote(notes, () => retention.missingDigests(repository, others), [])
-    }
-    const findings = deletedImageFindings(repository.uri, uses, new Set(missing))
+    // Independent reads, in parallel: which images are gone, which are archived (and what the
+    // repository holds, for the lifecycle decision), and the lifecycle policy.
+    const [gone, stored, policy] = await Promise.all([
+      others.length > 0
+        ? refusedAsNote(notes, () => retention.missingDigests(repository, others), [])
+        : Promise.resolve([]),
+      refusedAsNote(notes, () => retention.images(repository), null),
+      refusedAsNote(notes, () => retention.lifecyclePolicy(repository), null)
+    ])
+    const storedByDigest = new Map((stored ?? []).map(image => [image.digest, image]))
+    const archived = [...new Set(others)].filter(digest => isArchived(storedByDigest.get(digest)))
+    // An archived image cannot be pulled, so BatchGetImage may not return it: it is archived, not
+    // deleted.
+    const missing = gone.filter(digest => !archived.includes(digest))
+    const findings = [
+      ...deletedImageFindings(repository.uri, uses, new Set(missing)),
+      ...archivedImageFindings(repository, uses, storedByDigest)
+    ]
     let lifecycle: RetentionReport['lifecycle'] = 'not-checked'
     let expiring: RuleExpiration[] = []
-    const policy = await refusedAsNote(notes, () => retention.lifecyclePolicy(repository), null)
     if (policy === undefined) lifecycle = 'no-policy'
-    else if (policy !== null) {
+    else if (
+      policy !== null &&
+      stored !== null &&
+      !lifecycleCanChange(policy, stored, Date.now())
+    ) {
+      lifecycle = 'unchanged'
+    } else if (policy !== null) {
       const preview = await refusedAsNote(
         notes,
         () => retention.previewLifecycle(repository, previewWaitSeconds * 1000),
@@ -77,7 +102,7 @@ export async function checkRetention(
       if (preview === undefined) {
         lifecycle = 'not-evaluated'
         notes.push(
-          `ECR's lifecycle policy preview of ${repository.uri} did not complete within ${previewWaitSeconds} s, so it is not known whether the policy would expire the images in use.`
+          `ECR's lifecycle policy preview of ${repository.uri} did not complete within ${previewWaitSeconds} s, so it is not known whether the policy would expire or archive the images in use.`
         )
       } else if (preview !== null) {
         lifecycle = 'previewed'
@@ -87,7 +112,8 @@ export async function checkRetention(
           .map(image => ({
             digest: image.digest,
             rulePriority: image.rulePriority,
-            tags: image.tags
+            tags: image.tags,
+            action: image.action
           }))
         const warned = expiringImageFindings(
           repository.uri,
@@ -112,6 +138,7 @@ export async function checkRetention(
       repository: repository.uri,
       uses,
       missing,
+      archived,
       lifecycle,
       notes,
       expiring,
@@ -119,6 +146,11 @@ export async function checkRetention(
     })
   }
   return reports
+}
+
+/** ARCHIVED, or ACTIVATING (being restored: still not pullable, "Restoring an image"). */
+function isArchived(image: StoredImage | undefined): boolean {
+  return image !== undefined && image.status !== 'ACTIVE'
 }
 
 /** The image the function runs now, and those of its published versions (same repository). */

@@ -1,6 +1,7 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
 import { watchJobCancellation } from '../adapters/job-cancellation.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
+import { isManagedInstances } from '../domain/function-kinds.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
 import { createFunction } from './create-function.js'
@@ -9,6 +10,7 @@ import type { PushedImage } from './push-image.js'
 import { releaseFunction, type ReleaseOutcome, type TrafficCheck } from './release-function.js'
 import type { DeployTarget } from './resolve-target.js'
 import { checkAliasCanShift, checkRolloutAlarms } from './rollout.js'
+import { checkRolloutImagesActive } from './check-archived-images.js'
 
 /** created: the function did not exist and create-function-role had it created. */
 export type FunctionStatus = 'created' | 'updated' | 'unchanged' | 'failed'
@@ -57,6 +59,10 @@ export async function deployFunctions(
           config.rollout !== undefined
         )
       }
+      // Nor does one whose image, or the version it would roll back to, is archived.
+      if (config.rollout && config.publish && config.alias && !target.creation) {
+        await checkRolloutImagesActive(target, imageFor(target), config.alias.name, aws)
+      }
       // The checks above take time; a cancel meanwhile still stops before the code update.
       if (cancellation?.signal.aborted) throw notStarted(target, cancellation.signal)
       const image = imageFor(target)
@@ -85,7 +91,8 @@ export async function deployFunctions(
       } finally {
         letGo?.()
       }
-      const changed = deploy.deployed || release.settingsChanges.length > 0
+      const changed =
+        deploy.deployed || release.settingsChanges.length > 0 || release.servingChanged === true
       const status = target.creation ? 'created' : changed ? 'updated' : 'unchanged'
       return { target, status, deploy, release } as const
     } catch (error) {
@@ -127,5 +134,11 @@ export function failureOf(results: readonly FunctionResult[]): unknown {
  * finished: an invoke meanwhile would run the old code, or be refused).
  */
 function releaseFollows(target: DeployTarget, config: ActionConfig): boolean {
-  return config.publish || config.verify !== undefined || Object.keys(target.overrides).length > 0
+  return (
+    config.publish ||
+    config.verify !== undefined ||
+    Object.keys(target.overrides).length > 0 ||
+    // A function on a capacity provider is always published (domain/function-kinds.ts).
+    isManagedInstances(target.function)
+  )
 }

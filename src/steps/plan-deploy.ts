@@ -1,6 +1,7 @@
 import type { AwsServices } from '../adapters/aws-clients.js'
 import type { RepositoryLocation } from '../domain/aws-names.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
+import { publishPlan } from '../domain/function-kinds.js'
 import { describeRolloutPlan } from '../domain/rollout-plan.js'
 import type { ActionConfig } from '../inputs.js'
 import { settleConcurrently } from './concurrency.js'
@@ -92,7 +93,8 @@ async function planFunction(
     const change = settingsChange(await releases.settings(fn.arn), overrides)
     changes.push(...(change?.changes.map(line => `setting: ${line}`) ?? ['settings: unchanged']))
   }
-  if (config.publish) changes.push('publish a new version')
+  // Lambda Managed Instances publish to $LATEST.PUBLISHED without publish (function-kinds.ts).
+  changes.push(...publishPlan(fn, config))
   if (config.alias) {
     const current = await releases.alias(fn.arn, config.alias.name)
     const change = aliasChange(current, '(new version)', config.alias.routingWeight)

@@ -67,9 +67,12 @@ export function inputsTagFirst(
 }
 
 /**
- * Pushes the references of `built` (those of this repository that are to be written). `kept` is
- * the digest immutable tags of this image hold already (tag-mutability.ts): with nothing left to
- * write, nothing is pushed and that image is the one deployed.
+ * Puts the references of `built` (those of this repository that are to be written) into ECR: the
+ * first with `docker push`, which sends the layers and the manifest; every other one with
+ * PutImage of the manifest ECR now holds, so no layer is looked at twice and every tag names the
+ * same digest. The other tags are written only once the image in ECR is verified to be the one
+ * built. `kept` is the digest immutable tags of this image hold already (tag-mutability.ts): with
+ * nothing left to write, nothing is pushed and that image is the one deployed.
  */
 export async function pushImage(
   built: BuiltImage,
@@ -79,40 +82,48 @@ export async function pushImage(
   retry: PushRetry,
   kept?: string
 ): Promise<PushedImage> {
+  const [first, ...others] = built.references
   const digest =
-    built.references.length === 0 && kept !== undefined
+    first === undefined && kept !== undefined
       ? kept
-      : await pushReferences(built, target, registry, docker, retry)
+      : await pushReference(first!, target, registry, docker, retry)
   const manifest = await registry.manifest(target.repository, digest)
   verifyManifest(manifest.mediaType, manifest.body, built.configDigest, digest)
+  // One after another, in the order a push would write them: when a tag is refused (an
+  // immutable tag another job wrote meanwhile), the tags after it are left as they are.
+  for (const reference of others) {
+    await registry.tagImage(target.repository, manifest, tagOf(reference, target.repository.uri))
+    core.info(`Tagged ${reference} (${digest}): PutImage of the pushed manifest, no layer moves.`)
+  }
   return { digest, imageUri: `${target.repository.uri}@${digest}`, mediaType: manifest.mediaType }
 }
 
-/** The digest docker pushed (every reference names the same image). */
-async function pushReferences(
-  built: BuiltImage,
+/** The tag of REPOSITORY_URI:TAG, for a reference into that repository. */
+function tagOf(reference: string, repositoryUri: string): string {
+  if (!reference.startsWith(`${repositoryUri}:`)) {
+    throw new ActionError(
+      'push-reference-elsewhere',
+      `${reference} is not a tag in ${repositoryUri}, the repository this push writes to.`,
+      'This is a bug in the action: please report it with the log.'
+    )
+  }
+  return reference.slice(repositoryUri.length + 1)
+}
+
+/** The digest docker pushed. */
+async function pushReference(
+  reference: string,
   target: DeployTarget,
   registry: ContainerRegistry,
   docker: DockerEngine,
   retry: PushRetry
 ): Promise<string> {
   const credentials = await registry.authorization(target.repository)
-  const digests = await core.group(`Push to ${target.repository.uri}`, () =>
-    withRegistryLogin(target.repository.registry, credentials, async configDir => {
-      const pushed: string[] = []
-      for (const reference of built.references) {
-        pushed.push(
-          await pushWithRetry(
-            () => docker.push(reference, configDir, retry.timeoutMs),
-            reference,
-            retry
-          )
-        )
-      }
-      return pushed
-    })
+  return core.group(`Push to ${target.repository.uri}`, () =>
+    withRegistryLogin(target.repository.registry, credentials, configDir =>
+      pushWithRetry(() => docker.push(reference, configDir, retry.timeoutMs), reference, retry)
+    )
   )
-  return digests[0]!
 }
 
 async function pushWithRetry(

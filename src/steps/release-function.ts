@@ -2,8 +2,10 @@ import * as core from '@actions/core'
 import type { ReleaseService } from '../adapters/lambda-releases.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
+import { isManagedInstances, LATEST_PUBLISHED } from '../domain/function-kinds.js'
 import type { HealthVerdict } from '../domain/rollout-plan.js'
 import type { ActionConfig } from '../inputs.js'
+import { publishLatestPublished, waitForPublishedVersion } from './published-version.js'
 import type { PushedImage } from './push-image.js'
 import { rolloutAlias, type RolloutDependencies } from './rollout.js'
 import type { DeployTarget } from './resolve-target.js'
@@ -14,6 +16,10 @@ export interface ReleaseOutcome {
   readonly version?: string
   /** What happened to the alias, in words. */
   readonly alias?: string
+  /** Lambda Managed Instances: what serves callers now, in words (domain/function-kinds.ts). */
+  readonly serving?: string
+  /** Lambda Managed Instances: $LATEST.PUBLISHED was published by this run. */
+  readonly servingChanged?: boolean
 }
 
 /**
@@ -60,11 +66,31 @@ export async function releaseFunction(
       revisionId = current.revisionId
     }
   }
-  if (!config.publish) return { settingsChanges }
+  const description = `${config.revision ? `commit ${config.revision}, ` : ''}${image.digest}`
+  const managed = isManagedInstances(target.function)
+  if (!config.publish) {
+    if (!managed) return { settingsChanges }
+    // A function on a capacity provider runs published versions only: without publish, the
+    // new code reaches callers through $LATEST.PUBLISHED (domain/function-kinds.ts).
+    const latest = await publishLatestPublished(
+      target.function.name,
+      arn,
+      image.digest.replace(/^sha256:/, ''),
+      description.slice(0, 256),
+      settingsChanges.length > 0,
+      releases,
+      config.waitTimeoutSeconds
+    )
+    return {
+      settingsChanges,
+      version: LATEST_PUBLISHED,
+      serving: `${LATEST_PUBLISHED} (unqualified invokes)`,
+      servingChanged: latest.published
+    }
+  }
 
   // After a settings update the revision is a new one, read once it has finished.
   revisionId ??= (await releases.settings(arn)).revisionId
-  const description = `${config.revision ? `commit ${config.revision}, ` : ''}${image.digest}`
   const version = await releases.publish(
     arn,
     image.digest.replace(/^sha256:/, ''),
@@ -72,7 +98,31 @@ export async function releaseFunction(
     revisionId
   )
   core.info(`${target.function.name}: published version ${version}`)
-  if (!config.alias) return { settingsChanges, version }
+  if (managed) {
+    // Publishing provisions the version's execution environments: nothing may invoke or route
+    // to it before it is Active.
+    await waitForPublishedVersion(
+      target.function.name,
+      arn,
+      version,
+      releases,
+      config.waitTimeoutSeconds,
+      config.alias
+        ? `alias ${config.alias.name} was not moved: version ${version} got no traffic`
+        : `nothing routes to version ${version}`
+    )
+  }
+  if (!config.alias) {
+    if (!managed) return { settingsChanges, version }
+    core.warning(
+      `${target.function.name}: version ${version} is published and Active, but unqualified invokes keep running ${LATEST_PUBLISHED}, which publish: true does not change. Set alias to route callers through it, or leave publish off to publish ${LATEST_PUBLISHED}.`
+    )
+    return {
+      settingsChanges,
+      version,
+      serving: `${LATEST_PUBLISHED} for unqualified invokes (not changed); version ${version} only when invoked by number`
+    }
+  }
   if (beforeTraffic) {
     await checkBeforeTraffic(target, config.alias.name, version, beforeTraffic, rollout?.cancelled)
   }
@@ -84,7 +134,12 @@ export async function releaseFunction(
       releases
     })
     core.info(`${target.function.name}: alias ${outcome.alias}`)
-    return { settingsChanges, version, alias: outcome.alias }
+    return {
+      settingsChanges,
+      version,
+      alias: outcome.alias,
+      ...servingThrough(managed, config.alias.name)
+    }
   }
 
   const current = await releases.alias(arn, config.alias.name)
@@ -102,7 +157,14 @@ export async function releaseFunction(
   }
   const alias = `${config.alias.name} ${change.action === 'none' ? 'already points at ' + version : change.description}`
   core.info(`${target.function.name}: alias ${alias}`)
-  return { settingsChanges, version, alias }
+  return { settingsChanges, version, alias, ...servingThrough(managed, config.alias.name) }
+}
+
+/** With an alias, a Managed Instances function serves callers of the alias through it. */
+function servingThrough(managed: boolean, aliasName: string): Pick<ReleaseOutcome, 'serving'> {
+  return managed
+    ? { serving: `alias ${aliasName}; unqualified invokes keep running ${LATEST_PUBLISHED}` }
+    : {}
 }
 
 /**

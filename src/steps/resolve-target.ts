@@ -1,8 +1,7 @@
 import * as core from '@actions/core'
 import type { AwsServices } from '../adapters/aws-clients.js'
-import { roleArnFor } from '../adapters/assumed-role.js'
 import type { FunctionFacts } from '../adapters/lambda.js'
-import { parseFunctionArn, type RepositoryLocation } from '../domain/aws-names.js'
+import { parseFunctionArn, roleArnFor, type RepositoryLocation } from '../domain/aws-names.js'
 import { ActionError } from '../domain/errors.js'
 import {
   repositoryFromFunctions,
@@ -14,6 +13,7 @@ import { namesOf, regionMismatch, type ActionConfig, type FunctionTarget } from 
 import { mapConcurrently } from './concurrency.js'
 import { findOrPlanFunction, type PlannedCreation } from './missing-function.js'
 import { locateRepository } from './create-repository.js'
+import { verifyQualifierRefusal } from '../domain/function-kinds.js'
 
 /** One function a deploy goes to, and the repository (in its region) it pulls from. */
 export interface DeployTarget {
@@ -45,6 +45,9 @@ export interface DeployPlan {
 }
 
 export async function resolveTargets(config: ActionConfig, aws: AwsServices): Promise<DeployPlan> {
+  // A repository given by name is looked up while the functions are read: its region is the
+  // function's, known from the input. Its failure is reported after the functions' own.
+  const named = lookUpNamedRepositories(config, aws)
   const roles = await rolesFor(config, aws)
   const described = await mapConcurrently(config.functions, config.maxConcurrency, async target => {
     const roleArn = target.reference.account ? roles.get(target.reference.account) : undefined
@@ -53,6 +56,12 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
     )
     return { target, roleArn, ...found }
   })
+  // A verify invoke the function kind would refuse (a durable function's $LATEST) fails the run
+  // before anything is built or changed (domain/function-kinds.ts).
+  for (const { fn, creation } of described) {
+    const refusal = creation ? undefined : verifyQualifierRefusal(fn, config)
+    if (refusal) throw refusal
+  }
   // A function still to be created takes whatever architecture the others agree on.
   const architecture =
     config.architecture ?? commonArchitecture(described.filter(d => !d.creation).map(d => d.fn))
@@ -81,17 +90,7 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
       derived.push(found)
       repositories.set(region, found.location)
     } else if (config.repositories.name !== undefined) {
-      const account = await aws.callerAccount()
-      repositories.set(
-        region,
-        await locateRepository(
-          aws,
-          region,
-          account,
-          config.repositories.name,
-          config.createRepository
-        )
-      )
+      repositories.set(region, await named(region))
     } else throw regionMismatch([...config.repositories.byRegion.values()][0]!, region)
   }
 
@@ -121,6 +120,34 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
     repositories: [...repositories.values()],
     ...(derived.length > 0 ? { derivedRepositories: derived } : {})
   }
+}
+
+/**
+ * The repository named by the repository input, per region, looked up in the caller's account;
+ * the lookups of the functions' regions start at once.
+ */
+function lookUpNamedRepositories(
+  config: ActionConfig,
+  aws: AwsServices
+): (region: string) => Promise<RepositoryLocation> {
+  const lookups = new Map<string, Promise<RepositoryLocation>>()
+  const lookUp = (region: string, name: string) => {
+    let lookup = lookups.get(region)
+    if (!lookup) {
+      lookup = aws
+        .callerAccount()
+        .then(account => locateRepository(aws, region, account, name, config.createRepository))
+      // Awaited (and its failure thrown) where the plan takes the region's repository.
+      lookup.catch(() => undefined)
+      lookups.set(region, lookup)
+    }
+    return lookup
+  }
+  const { name, fromFunctions, byRegion } = config.repositories
+  if (name !== undefined && !fromFunctions) {
+    for (const { region } of config.functions) if (!byRegion.has(region)) void lookUp(region, name)
+  }
+  return region => lookUp(region, name!)
 }
 
 async function describe(

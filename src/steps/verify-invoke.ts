@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import type { FunctionInvoker } from '../adapters/lambda-invoke.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
+import { unqualifiedInvokeProblem } from '../domain/function-kinds.js'
 import { maskSecrets, secretValues } from '../domain/secret-mask.js'
 import { findMismatch } from '../domain/smoke-test-outcome.js'
 import type { VerifySettings } from '../domain/verify-settings.js'
@@ -58,6 +59,20 @@ export async function verifyInvoke(
   const mask = (text: string) => maskSecrets(text, secrets)
   const base = { function: fn.name, arn: fn.arn, qualifier: qualifier ?? '$LATEST' }
   const started = performance.now()
+  // Lambda refuses (durable) or redirects (Managed Instances) an unqualified invoke of these
+  // kinds: never call it "verified" (domain/function-kinds.ts). The deploy refuses such a
+  // verify before any change; this is the guard for any other caller.
+  const unqualified = qualifier === undefined ? unqualifiedInvokeProblem(fn) : undefined
+  if (unqualified) {
+    return {
+      ...base,
+      outcome: 'call-failed',
+      passed: false,
+      reason: `not invoked: ${unqualified}, so $LATEST is not what callers run; publish a version to verify`,
+      logTail: '',
+      seconds: 0
+    }
+  }
   try {
     const answer = await invoker.invoke({
       functionName: fn.arn,

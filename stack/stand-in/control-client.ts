@@ -149,6 +149,28 @@ export class StandInControl {
     return answer.tags
   }
 
+  /** Moves an image to the archive storage class (ecr-archive.ts); `at` epoch ms, default now. */
+  async archiveImage(
+    account: string,
+    region: string,
+    name: string,
+    digest: string,
+    at?: number
+  ): Promise<void> {
+    await this.send('POST', 'images/archive', { account, region, name, digest, at })
+  }
+
+  /** Records the image's last pull at `at` (epoch ms), as ECR's lastRecordedPullTime. */
+  async recordPull(
+    account: string,
+    region: string,
+    name: string,
+    digest: string,
+    at: number
+  ): Promise<void> {
+    await this.send('POST', 'images/pulled', { account, region, name, digest, at })
+  }
+
   /** A manifest from the real registry by tag or digest, with its image config. */
   async registryManifest(
     account: string,

@@ -1,3 +1,4 @@
+import type { FunctionKindSeed } from './lambda-kinds.js'
 import type { ImageConfig, PackageType, UpdateStatus } from './state.js'
 
 /**
@@ -19,7 +20,8 @@ export interface RepositorySeed {
   }[]
 }
 
-export interface FunctionSeed {
+/** managedInstances and durableConfig: lambda-kinds.ts. */
+export interface FunctionSeed extends FunctionKindSeed {
   readonly account: string
   readonly region: string
   readonly name: string

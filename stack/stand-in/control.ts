@@ -8,10 +8,12 @@ import type { RepositoryPolicyLookup } from './iam-authorization.js'
 import { PrincipalPolicyError, type IdentityPolicies } from './iam-principals.js'
 import { parseImageUri } from './image-reference.js'
 import { FunctionStateRequestError, setFunctionState } from './lambda-control.js'
+import { applyKindSeed, FunctionKindSeedError } from './lambda-kinds.js'
 import { defaultRole, lastModifiedNow, newRevisionId } from './lambda-model.js'
 import { authorizeRegistryRequest, type RegistryRequest } from './registry-authorization.js'
 import { RegistryUnavailableError, type ImageRegistry } from './registry-client.js'
 import { immutableTagRefusal } from './registry-tag-guard.js'
+import { archiveImage, archivedPullRefusal } from './ecr-archive.js'
 import type { RegistryTokens } from './registry-tokens.js'
 import {
   canonicalJson,
@@ -89,8 +91,16 @@ export function createControl(deps: ControlDependencies) {
       if (!verdict.allowed) return verdict
       // An immutable tag is refused after authorization, as ECR refuses it: only to a principal
       // that may push at all.
-      return (await immutableTagRefusal(request, state, registry)) ?? verdict
+      return (
+        (await immutableTagRefusal(request, state, registry)) ??
+        (await archivedPullRefusal(request, state, registry)) ??
+        verdict
+      )
     },
+    // An image moved to the archive storage class (as a transition rule or UpdateImageStorageClass
+    // ARCHIVE would), archivedAt epoch ms (default now); or a recorded pull time (ecr-archive.ts).
+    'POST images/archive': (_url, body) => archivedImageSeed(state, body, 'archive'),
+    'POST images/pulled': (_url, body) => archivedImageSeed(state, body, 'pulled'),
     'POST repositories': (_url, body) => seedRepository(state, body as RepositorySeed),
     'POST functions': (_url, body) => seedFunction(state, body as FunctionSeed),
     // Function states (Pending, Inactive, Failed): lambda-control.ts.
@@ -254,6 +264,13 @@ function seedFunction(state: StandInState, seed: FunctionSeed): FunctionRecord {
     versions: [],
     aliases: {}
   }
+  // Lambda Managed Instances and durable functions (lambda-kinds.ts).
+  try {
+    applyKindSeed(fn, seed)
+  } catch (error) {
+    if (error instanceof FunctionKindSeedError) throw new ControlError(400, error.message)
+    throw error
+  }
   state.functions.set(recordKey(seed.account, seed.region, seed.name), fn)
   return fn
 }
@@ -292,6 +309,22 @@ function checkPlace(
   }
   if (typeof seed.name !== 'string' || seed.name === '')
     throw new ControlError(400, 'name is required')
+}
+
+function archivedImageSeed(state: StandInState, body: unknown, what: 'archive' | 'pulled') {
+  const { account, region, name, digest, at } = (body ?? {}) as Record<string, unknown>
+  if (typeof account !== 'string' || typeof region !== 'string' || typeof name !== 'string')
+    throw new ControlError(400, 'account, region and name are required')
+  if (typeof digest !== 'string' || !digest.startsWith('sha256:'))
+    throw new ControlError(400, 'digest (sha256:...) is required')
+  if (at !== undefined && typeof at !== 'number')
+    throw new ControlError(400, 'at must be epoch milliseconds')
+  const repository = state.repositories.get(recordKey(account, region, name))
+  if (!repository) throw new ControlError(404, `No repository ${account}/${region}/${name}`)
+  const when = at ?? Date.now()
+  if (what === 'archive') archiveImage(repository, digest, when)
+  else repository.imagePulledAt = { ...repository.imagePulledAt, [digest]: when }
+  return { ok: true }
 }
 
 function locator(url: URL): { account: string; region: string; name: string } {

@@ -15,8 +15,11 @@ import type { RepositoryRecord } from './state.js'
  * are the policy applied to the images as they were when it started (lifecycle-rules.ts).
  *
  * Push times: the images live in the real registry, which keeps no push time the stand-in can
- * read. An image's push time is the first time a preview saw it, so images pushed between two
- * previews are ordered as they were pushed; tagged images only (the registry lists tags).
+ * read. An image's push time is the first time a preview (or DescribeImages) saw it, so images
+ * pushed between two looks are ordered as they were pushed; tagged images only (the registry
+ * lists tags).
+ * Storage classes and pull times come from ecr-archive.ts and the seeded pull times; a preview
+ * reports transitions to archive as well as expirations (lifecycle-rules.ts).
  */
 
 /** How long a preview stays IN_PROGRESS: long enough that a client must poll. */
@@ -27,8 +30,11 @@ const MAX_POLICY_LENGTH = 30_720
 
 export interface LifecycleDependencies {
   readonly repository: (input: Record<string, unknown>, caller: Caller) => RepositoryRecord
-  /** The repository's images with their tags, as the registry holds them now. */
-  readonly images: (repository: RepositoryRecord) => Promise<{ digest: string; tags: string[] }[]>
+  /** The repository's images with their tags, as the registry holds them now; archivedAt for
+   * an image in the archive storage class, lastPulledAt when a pull was recorded. */
+  readonly images: (
+    repository: RepositoryRecord
+  ) => Promise<{ digest: string; tags: string[]; archivedAt?: number; lastPulledAt?: number }[]>
   readonly now?: () => number
 }
 
@@ -88,7 +94,8 @@ export function lifecycleOperations({
       const seen = (repository.imagePushedAt ??= {})
       const current: RepositoryImage[] = (await images(repository)).map(image => ({
         ...image,
-        pushedAt: (seen[image.digest] ??= started)
+        pushedAt: (seen[image.digest] ??= started),
+        storageClass: image.archivedAt === undefined ? 'standard' : 'archive'
       }))
       repository.lifecyclePreview = {
         policyText: text,
@@ -97,8 +104,14 @@ export function lifecycleOperations({
           imageDigest: expiration.image.digest,
           imageTags: [...expiration.image.tags],
           imagePushedAt: Math.floor(expiration.image.pushedAt / 1000),
-          action: { type: 'EXPIRE' },
-          appliedRulePriority: expiration.rulePriority
+          // API reference, LifecyclePolicyPreviewResult: action.type EXPIRE | TRANSITION, with
+          // targetStorageClass ARCHIVE for a transition; storageClass STANDARD | ARCHIVE.
+          action:
+            expiration.action === 'transition'
+              ? { type: 'TRANSITION', targetStorageClass: 'ARCHIVE' }
+              : { type: 'EXPIRE' },
+          appliedRulePriority: expiration.rulePriority,
+          storageClass: expiration.image.storageClass === 'archive' ? 'ARCHIVE' : 'STANDARD'
         }))
       }
       return {
@@ -127,9 +140,25 @@ export function lifecycleOperations({
         lifecyclePolicyText: preview.policyText,
         status: complete ? 'COMPLETE' : 'IN_PROGRESS',
         previewResults: complete ? preview.results : [],
-        summary: { expiringImageTotalCount: complete ? preview.results.length : 0 }
+        // API reference, LifecyclePolicyPreviewSummary: expiringImageTotalCount and
+        // transitioningImageTotalCounts (one entry per target storage class).
+        summary: complete ? previewSummary(preview.results) : { expiringImageTotalCount: 0 }
       }
     }
+  }
+}
+
+function previewSummary(results: readonly { action: { type: string } }[]) {
+  const transitioning = results.filter(result => result.action.type === 'TRANSITION').length
+  return {
+    expiringImageTotalCount: results.length - transitioning,
+    ...(transitioning > 0
+      ? {
+          transitioningImageTotalCounts: [
+            { targetStorageClass: 'ARCHIVE', imageTotalCount: transitioning }
+          ]
+        }
+      : {})
   }
 }
 

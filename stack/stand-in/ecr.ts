@@ -5,6 +5,14 @@ import {
   ECR_TOKEN_LIFETIME_MS,
   SINGLE_IMAGE_MEDIA_TYPES
 } from './aws-wording.js'
+import {
+  archiveFields,
+  imageStatus,
+  pullRefused,
+  restoredByPush,
+  statusFilterAdmits,
+  updateImageStorageClass
+} from './ecr-archive.js'
 import { lifecycleOperations } from './ecr-lifecycle.js'
 import { ecrPolicyLayout, policyTextProblem } from './ecr-policy.js'
 import type { FaultPlan } from './faults.js'
@@ -131,8 +139,11 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
       const ids = optionalImageIds(input)
       const tagsByDigest = await tagIndex(registry, endpoint, repository.name)
       if (!ids) {
+        const filter = input.filter
         const details = await Promise.all(
           [...tagsByDigest.keys()].map(async digest => {
+            // DescribeImagesFilter.imageStatus: ACTIVE only unless asked (ecr-archive.ts).
+            if (!statusFilterAdmits(filter, imageStatus(repository, digest))) return undefined
             const manifest = await manifestOf(registry, endpoint, repository.name, digest)
             return manifest ? imageDetail(repository, manifest, tagsByDigest) : undefined
           })
@@ -179,7 +190,8 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
           continue
         }
         const manifest = await manifestOf(registry, endpoint, repository.name, reference)
-        if (!manifest) {
+        // An archived image cannot be pulled (ecr-archive.ts): BatchGetImage is the pull's read.
+        if (!manifest || pullRefused(repository, manifest.digest)) {
           failures.push({
             imageId: id,
             failureCode: ECR_FAILURE_CODES.imageNotFound,
@@ -249,6 +261,7 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
       if (!endpoint) throw new AwsError('ServerException', 'No registry for this region', 500)
       try {
         await registry.storeManifest(endpoint, repository.name, tag ?? digest, mediaType, body)
+        restoredByPush(repository, digest)
       } catch (error) {
         if (error instanceof RegistryUnavailableError)
           throw new AwsError('ServerException', error.message, 500)
@@ -266,6 +279,39 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
           imageManifest: body,
           imageManifestMediaType: mediaType
         }
+      }
+    },
+
+    // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UpdateImageStorageClass.html
+    async UpdateImageStorageClass(input, caller) {
+      const repository = requireRepository(input, caller)
+      const endpoint = registryEndpoint(repository.account, repository.region)
+      const id = (input.imageId ?? {}) as ImageIdentifier
+      const reference = id.imageDigest ?? id.imageTag
+      const manifest = reference
+        ? await manifestOf(registry, endpoint, repository.name, reference)
+        : undefined
+      if (!manifest) {
+        throw new AwsError(
+          'ImageNotFoundException',
+          ECR_MESSAGES.imageNotFound(
+            id.imageDigest,
+            id.imageTag,
+            repository.name,
+            repository.account
+          ),
+          400
+        )
+      }
+      const answer = updateImageStorageClass(repository, manifest.digest, input.targetStorageClass)
+      return {
+        registryId: repository.account,
+        repositoryName: repository.name,
+        imageId: {
+          imageDigest: manifest.digest,
+          ...(id.imageTag ? { imageTag: id.imageTag } : {})
+        },
+        imageStatus: answer.imageStatus
       }
     },
 
@@ -322,7 +368,15 @@ export function createEcr({ state, registry, faults }: EcrDependencies): Ecr {
       images: async repository => {
         const endpoint = registryEndpoint(repository.account, repository.region)
         const index = await tagIndex(registry, endpoint, repository.name)
-        return [...index.entries()].map(([digest, tags]) => ({ digest, tags }))
+        return [...index.entries()].map(([digest, tags]) => ({
+          digest,
+          tags,
+          archivedAt:
+            imageStatus(repository, digest) === 'ACTIVE'
+              ? undefined
+              : repository.archivedImages?.[digest]?.archivedAt,
+          lastPulledAt: repository.imagePulledAt?.[digest]
+        }))
       }
     })
   )) {
@@ -474,7 +528,14 @@ function imageDetail(
       ? (parsed.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0)
       : undefined,
     imageManifestMediaType: manifest.mediaType,
-    artifactMediaType: singleImage ? parsed.config?.mediaType : undefined
+    artifactMediaType: singleImage ? parsed.config?.mediaType : undefined,
+    // The registry keeps no push time: the first time the stand-in saw the image stands for it
+    // (ecr-lifecycle.ts), so DescribeImages and the lifecycle preview agree on it.
+    imagePushedAt: ((repository.imagePushedAt ??= {})[manifest.digest] ??= Date.now()) / 1000,
+    ...archiveFields(repository, manifest.digest),
+    ...(repository.imagePulledAt?.[manifest.digest] !== undefined
+      ? { lastRecordedPullTime: repository.imagePulledAt[manifest.digest]! / 1000 }
+      : {})
   }
 }
 

@@ -3,6 +3,7 @@ import {
   LAMBDA_MESSAGES,
   SINGLE_IMAGE_MEDIA_TYPES
 } from './aws-wording.js'
+import { pullRefused } from './ecr-archive.js'
 import { parseImageUri } from './image-reference.js'
 import { arnOf } from './lambda-model.js'
 import { RegistryUnavailableError, type ImageRegistry } from './registry-client.js'
@@ -59,7 +60,12 @@ export async function resolveFunctionImage(
   if (!endpoint) throw invalid()
   try {
     const manifest = await registry.manifest(endpoint, image.repository, image.reference)
-    if (!manifest || (image.digest && manifest.digest !== image.digest)) {
+    // An archived image cannot be pulled, by Lambda neither (ecr-archive.ts).
+    if (
+      !manifest ||
+      (image.digest && manifest.digest !== image.digest) ||
+      pullRefused(repository, manifest.digest)
+    ) {
       throw lambdaError(
         'InvalidParameterValueException',
         LAMBDA_MESSAGES.sourceImageMissing(imageUri)

@@ -9,6 +9,7 @@ import type { SmokeTestFunction } from '../../src/domain/lambda-container.js'
 import { INIT_TIMEOUT_SECONDS, MAX_SYNC_PAYLOAD_BYTES } from '../../src/domain/lambda-runtime.js'
 import { emulationSlowdown } from '../../src/steps/smoke-test.js'
 import { LAMBDA_MESSAGES } from './aws-wording.js'
+import { refuseUnlessVersionRunnable } from './lambda-kinds.js'
 import { arnOf } from './lambda-model.js'
 import { REGISTRY_PASSWORD_FILE, REGISTRY_USER } from './registry-client.js'
 import type { FunctionRecord, FunctionVersionRecord } from './state.js'
@@ -57,7 +58,7 @@ const LOG_TAIL_BYTES = 4096
 export function createInvoke(options: InvokeOptions): FunctionInvoke {
   const docker = options.docker ?? createDockerEngine()
   return async ({ fn, version, headers, body }) => {
-    refuseUnlessRunnable(fn)
+    refuseUnlessRunnable(fn, version)
     const invocationType = header(headers, 'x-amz-invocation-type') ?? 'RequestResponse'
     if (invocationType !== 'RequestResponse') {
       // Event and DryRun exist on Lambda; the stand-in models only what the action calls, and
@@ -128,7 +129,10 @@ export function createInvoke(options: InvokeOptions): FunctionInvoke {
  * InProgress; the stand-in is stricter and refuses then too, so a caller that invokes before the
  * update has finished is caught.
  */
-function refuseUnlessRunnable(fn: FunctionRecord): void {
+function refuseUnlessRunnable(fn: FunctionRecord, version?: FunctionVersionRecord): void {
+  // A version with a State of its own (Lambda Managed Instances) runs when it is Active,
+  // whatever $LATEST is doing (lambda-kinds.ts).
+  if (refuseUnlessVersionRunnable(version)) return
   if (fn.state.name !== 'Active') {
     throw lambdaError('ResourceConflictException', LAMBDA_MESSAGES.functionInState(fn.state.name))
   }

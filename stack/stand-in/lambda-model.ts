@@ -18,7 +18,9 @@ export interface FunctionName {
 
 // https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html#lambda-GetFunction-request-FunctionName
 const NAME = '[a-zA-Z0-9-_]{1,64}'
-const QUALIFIER = '(?::(\\$LATEST|[a-zA-Z0-9-_]+))?'
+// $LATEST.PUBLISHED: Lambda Managed Instances (API reference, FunctionArn pattern
+// ...(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?).
+const QUALIFIER = '(?::(\\$LATEST(?:\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?'
 const FULL_ARN = new RegExp(
   `^arn:aws[a-zA-Z-]*:lambda:([a-z]{2}(?:-[a-z]+)+-\\d):(\\d{12}):function:(${NAME})${QUALIFIER}$`
 )
@@ -86,10 +88,11 @@ export function configurationShape(fn: FunctionRecord, version?: FunctionVersion
     Environment: settings.environment ? { Variables: settings.environment } : undefined,
     TracingConfig: { Mode: FUNCTION_DEFAULTS.tracingMode },
     RevisionId: version?.revisionId ?? fn.revisionId,
-    // Published versions are Active snapshots; $LATEST carries the function's State.
-    State: version ? 'Active' : fn.state.name,
-    StateReason: version ? undefined : fn.state.reason,
-    StateReasonCode: version ? undefined : fn.state.reasonCode,
+    // Published versions are Active snapshots, except a Managed Instances version being
+    // provisioned (lambda-kinds.ts); $LATEST carries the function's State.
+    State: version ? (version.state?.name ?? 'Active') : fn.state.name,
+    StateReason: version ? version.state?.reason : fn.state.reason,
+    StateReasonCode: version ? version.state?.reasonCode : fn.state.reasonCode,
     LastUpdateStatus: update.status,
     LastUpdateStatusReason: 'reason' in update ? update.reason : undefined,
     LastUpdateStatusReasonCode: 'reasonCode' in update ? update.reasonCode : undefined,
@@ -100,7 +103,17 @@ export function configurationShape(fn: FunctionRecord, version?: FunctionVersion
     // Every recorded FunctionConfiguration carries it, off (AWS-validated LocalStack snapshots,
     // test_lambda_api TestLambdaImages::test_lambda_image_crud).
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
-    LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` }
+    LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
+    // API reference, FunctionConfiguration: CapacityProviderConfig (Lambda Managed Instances)
+    // and DurableConfig (durable functions), shown as set (lambda-kinds.ts).
+    CapacityProviderConfig: fn.managedInstances
+      ? {
+          LambdaManagedInstancesCapacityProviderConfig: {
+            CapacityProviderArn: fn.managedInstances.capacityProviderArn
+          }
+        }
+      : undefined,
+    DurableConfig: fn.durableConfig
   }
 }
 

@@ -4,6 +4,7 @@ import {
   canonicalJson,
   type AliasRecord,
   type FunctionRecord,
+  type FunctionState,
   type FunctionVersionRecord
 } from './state.js'
 import { lambdaError } from './wire.js'
@@ -16,7 +17,9 @@ import { lambdaError } from './wire.js'
 /** Lambda publishes nothing new when code and configuration equal the latest version's. */
 export function publish(
   fn: FunctionRecord,
-  description: string | undefined
+  description: string | undefined,
+  /** A new version's own State (Lambda Managed Instances provision it: lambda-kinds.ts). */
+  initialState?: () => FunctionState
 ): FunctionVersionRecord {
   const latest = fn.versions.at(-1)
   if (
@@ -32,7 +35,8 @@ export function publish(
     settings: fn.settings,
     lastModified: lastModifiedNow(),
     revisionId: newRevisionId(),
-    description: description ?? fn.settings.description
+    description: description ?? fn.settings.description,
+    ...(initialState ? { state: initialState() } : {})
   }
   fn.versions.push(version)
   return version

@@ -27,6 +27,14 @@ import {
 } from './lambda-input.js'
 import type { FunctionInvoke, InvokeAnswer } from './lambda-invoke.js'
 import type { LambdaRoute } from './lambda-routes.js'
+import {
+  invokeTarget,
+  isManagedInstances,
+  LATEST_PUBLISHED,
+  provisioningState,
+  PUBLISH_TO_LATEST_PUBLISHED,
+  publishLatestPublished
+} from './lambda-kinds.js'
 import { publish, requireAlias, requireVersion, routingWeights } from './lambda-versions.js'
 import type { ImageRegistry } from './registry-client.js'
 import { callerArn, type Caller } from './sigv4.js'
@@ -82,6 +90,8 @@ export interface Lambda {
 interface Located {
   readonly fn: FunctionRecord
   readonly version?: FunctionVersionRecord
+  /** The qualifier as given (name or query), if any. */
+  readonly qualifier?: string
 }
 
 export function createLambda({ state, registry, faults, invoke }: LambdaDependencies): Lambda {
@@ -127,13 +137,16 @@ export function createLambda({ state, registry, faults, invoke }: LambdaDependen
         ? state.functions.get(recordKey(account, region, parsed.name))
         : undefined
     if (!fn) throw lambdaError('ResourceNotFoundException', LAMBDA_MESSAGES.functionNotFound(arn))
-    if (!qualifier || qualifier === '$LATEST') return { fn }
+    if (!qualifier || qualifier === '$LATEST') return { fn, qualifier }
     const versionName = fn.aliases[qualifier]?.functionVersion ?? qualifier
-    if (versionName === '$LATEST') return { fn }
-    const version = fn.versions.find(candidate => candidate.version === versionName)
+    if (versionName === '$LATEST') return { fn, qualifier }
+    const version =
+      versionName === LATEST_PUBLISHED
+        ? fn.latestPublished
+        : fn.versions.find(candidate => candidate.version === versionName)
     if (!version)
       throw lambdaError('ResourceNotFoundException', LAMBDA_MESSAGES.functionNotFound(arn))
-    return { fn, version }
+    return { fn, version, qualifier }
   }
 
   function refuseWhileUpdating(fn: FunctionRecord): void {
@@ -160,9 +173,16 @@ export function createLambda({ state, registry, faults, invoke }: LambdaDependen
   /** Publishing needs an Active function. Lambda's answer for an Inactive or Failed one is not
    * recorded anywhere we found; the stand-in takes the stricter candidate and refuses. */
   function refuseUnlessActive(fn: FunctionRecord): void {
+    // $LATEST of a function on a capacity provider is ActiveNonInvocable (lambda-kinds.ts).
+    if (fn.state.name === 'ActiveNonInvocable' && isManagedInstances(fn)) return
     if (fn.state.name !== 'Active') {
       throw lambdaError('ResourceConflictException', LAMBDA_MESSAGES.functionInState(fn.state.name))
     }
+  }
+
+  /** Lambda Managed Instances provision each version they publish (lambda-kinds.ts). */
+  function provisioning(fn: FunctionRecord) {
+    return isManagedInstances(fn) ? () => provisioningState(state, fn) : undefined
   }
 
   function checkRevision(expected: unknown, actual: string): void {
@@ -226,7 +246,11 @@ export function createLambda({ state, registry, faults, invoke }: LambdaDependen
     },
 
     async Invoke(request, caller) {
-      const { fn, version } = locate(request, caller, true)
+      const located = locate(request, caller, true)
+      const { fn } = located
+      // Managed Instances and durable functions: where an (un)qualified invoke goes, or why it
+      // is refused (lambda-kinds.ts).
+      const version = invokeTarget(fn, located.qualifier, located.version)
       const raw = await invoke({
         fn,
         version,
@@ -283,7 +307,14 @@ export function createLambda({ state, registry, faults, invoke }: LambdaDependen
       fn.code = code
       if (architectures) fn.settings = { ...fn.settings, architectures }
       startUpdate(fn, 'UpdateFunctionCode', layerFailure(code))
-      const version = body.Publish === true ? publish(fn, undefined) : undefined
+      // PublishTo LATEST_PUBLISHED (API reference, UpdateFunctionCode): the new code goes to
+      // $LATEST.PUBLISHED too (lambda-kinds.ts).
+      const version =
+        body.PublishTo === PUBLISH_TO_LATEST_PUBLISHED
+          ? publishLatestPublished(state, fn, undefined)
+          : body.Publish === true
+            ? publish(fn, undefined, provisioning(fn))
+            : undefined
       return ok(configurationShape(fn, version))
     },
 
@@ -310,7 +341,22 @@ export function createLambda({ state, registry, faults, invoke }: LambdaDependen
           LAMBDA_MESSAGES.codeShaMismatch(codeSha256, fn.code.codeSha256)
         )
       }
-      const version = publish(fn, optionalString(body, 'Description'))
+      const description = optionalString(body, 'Description')
+      const publishTo = optionalString(body, 'PublishTo')
+      if (publishTo !== undefined && publishTo !== PUBLISH_TO_LATEST_PUBLISHED) {
+        throw lambdaError(
+          'ValidationException',
+          LAMBDA_MESSAGES.validation(
+            publishTo,
+            'publishTo',
+            `Member must satisfy enum value set: [${PUBLISH_TO_LATEST_PUBLISHED}]`
+          )
+        )
+      }
+      const version =
+        publishTo === PUBLISH_TO_LATEST_PUBLISHED
+          ? publishLatestPublished(state, fn, description)
+          : publish(fn, description, provisioning(fn))
       return { status: 201, body: configurationShape(fn, version) }
     },
 

@@ -14,11 +14,29 @@
  *   ordered by push time, older first; with tagPrefixList (and tagPatternList) an image matches
  *   when every entry of the list matches one of its tags; imageCountMoreThan keeps the newest
  *   countNumber images; sinceImagePushed expires images pushed more than countNumber days ago.
- * Rules this model does not know (sinceImagePulled, archive transitions) are refused when the
- * policy is parsed, rather than silently ignored.
+ * Archive storage class (November 2025), also "Lifecycle policy properties" and the policy
+ * template in "Examples of lifecycle policies": action type "transition" with targetStorageClass
+ * "archive" (the only value); selection.storageClass "standard" (the default) or "archive";
+ * countType sinceImagePulled (days since the last recorded pull) and sinceImageTransitioned (days
+ * in archive; only with storageClass archive, every other count type only with standard). A rule
+ * acts only on images of its storage class. "Archiving an image": archived images have a 90-day
+ * minimum storage duration and a policy cannot expire an image archived for less than 90 days,
+ * so an expire rule counting sinceImageTransitioned below 90 is refused here. Where the guide is
+ * silent, the stricter candidate is modelled: an image never pulled counts as pulled when it was
+ * pushed (it can be archived by a pull-based rule as soon as it is that old).
  */
 
 export type TagStatus = 'tagged' | 'untagged' | 'any'
+export type StorageClass = 'standard' | 'archive'
+export type CountType =
+  'imageCountMoreThan' | 'sinceImagePushed' | 'sinceImagePulled' | 'sinceImageTransitioned'
+const AGE_COUNT_TYPES: readonly CountType[] = [
+  'sinceImagePushed',
+  'sinceImagePulled',
+  'sinceImageTransitioned'
+]
+/** "Archiving an image": the minimum storage duration of an archived image, in days. */
+export const ARCHIVE_MINIMUM_DAYS = 90
 
 export interface LifecycleRule {
   readonly rulePriority: number
@@ -26,8 +44,12 @@ export interface LifecycleRule {
   readonly tagStatus: TagStatus
   readonly tagPrefixList?: readonly string[]
   readonly tagPatternList?: readonly string[]
-  readonly countType: 'imageCountMoreThan' | 'sinceImagePushed'
+  readonly countType: CountType
   readonly countNumber: number
+  /** The images the rule selects: those of this storage class only. */
+  readonly storageClass: StorageClass
+  /** expire deletes; transition moves to the archive storage class. */
+  readonly action: 'expire' | 'transition'
 }
 
 export interface RepositoryImage {
@@ -35,11 +57,19 @@ export interface RepositoryImage {
   readonly tags: readonly string[]
   /** Epoch milliseconds. */
   readonly pushedAt: number
+  /** Undefined: standard. */
+  readonly storageClass?: StorageClass
+  /** Epoch ms of the last recorded pull; undefined when never pulled. */
+  readonly lastPulledAt?: number
+  /** Epoch ms of the move to archive, for an archived image. */
+  readonly archivedAt?: number
 }
 
 export interface Expiration {
   readonly image: RepositoryImage
   readonly rulePriority: number
+  /** What the rule does to the image: expire, or transition to archive. */
+  readonly action: 'expire' | 'transition'
 }
 
 export class LifecyclePolicyError extends Error {
@@ -85,8 +115,20 @@ function parseRule(value: unknown): LifecycleRule {
   if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 1) {
     throw new LifecyclePolicyError('rulePriority must be a positive integer')
   }
-  if (action.type !== 'expire') {
-    throw new LifecyclePolicyError(`Rule ${priority}: only action type expire is modelled`)
+  if (action.type !== 'expire' && action.type !== 'transition') {
+    throw new LifecyclePolicyError(`Rule ${priority}: action type must be expire or transition`)
+  }
+  if (action.type === 'transition' && action.targetStorageClass !== 'archive') {
+    throw new LifecyclePolicyError(
+      `Rule ${priority}: a transition needs targetStorageClass archive (the only storage class)`
+    )
+  }
+  const storageClass = selection.storageClass ?? 'standard'
+  if (storageClass !== 'standard' && storageClass !== 'archive') {
+    throw new LifecyclePolicyError(`Rule ${priority}: storageClass must be standard or archive`)
+  }
+  if (storageClass === 'archive' && action.type === 'transition') {
+    throw new LifecyclePolicyError(`Rule ${priority}: archived images cannot transition to archive`)
   }
   const tagStatus = selection.tagStatus
   if (tagStatus !== 'tagged' && tagStatus !== 'untagged' && tagStatus !== 'any') {
@@ -105,17 +147,27 @@ function parseRule(value: unknown): LifecycleRule {
     )
   }
   const countType = selection.countType
-  if (countType !== 'imageCountMoreThan' && countType !== 'sinceImagePushed') {
+  if (countType !== 'imageCountMoreThan' && !AGE_COUNT_TYPES.includes(countType as CountType)) {
     throw new LifecyclePolicyError(
-      `Rule ${priority}: countType must be imageCountMoreThan or sinceImagePushed`
+      `Rule ${priority}: countType must be imageCountMoreThan, sinceImagePushed, sinceImagePulled or sinceImageTransitioned`
     )
   }
-  if (countType === 'sinceImagePushed' && selection.countUnit !== 'days') {
-    throw new LifecyclePolicyError(`Rule ${priority}: sinceImagePushed needs countUnit days`)
+  if ((countType === 'sinceImageTransitioned') !== (storageClass === 'archive')) {
+    throw new LifecyclePolicyError(
+      `Rule ${priority}: sinceImageTransitioned goes with storageClass archive, and only it`
+    )
+  }
+  if (AGE_COUNT_TYPES.includes(countType as CountType) && selection.countUnit !== 'days') {
+    throw new LifecyclePolicyError(`Rule ${priority}: ${countType as string} needs countUnit days`)
   }
   const countNumber = selection.countNumber
   if (typeof countNumber !== 'number' || !Number.isInteger(countNumber) || countNumber < 1) {
     throw new LifecyclePolicyError(`Rule ${priority}: countNumber must be a positive integer`)
+  }
+  if (countType === 'sinceImageTransitioned' && countNumber < ARCHIVE_MINIMUM_DAYS) {
+    throw new LifecyclePolicyError(
+      `Rule ${priority}: archived images cannot be expired before ${ARCHIVE_MINIMUM_DAYS} days in archive`
+    )
   }
   return {
     rulePriority: priority,
@@ -123,8 +175,10 @@ function parseRule(value: unknown): LifecycleRule {
     tagStatus,
     tagPrefixList: tagStatus === 'tagged' ? prefixes : undefined,
     tagPatternList: tagStatus === 'tagged' ? patterns : undefined,
-    countType,
-    countNumber
+    countType: countType as CountType,
+    countNumber,
+    storageClass,
+    action: action.type
   }
 }
 
@@ -138,6 +192,7 @@ function stringList(value: unknown): string[] | undefined {
 
 /** Whether an image meets the rule's tagging requirements (tagStatus and its tag list). */
 export function selects(rule: LifecycleRule, image: RepositoryImage): boolean {
+  if ((image.storageClass ?? 'standard') !== (rule.storageClass ?? 'standard')) return false
   if (rule.tagStatus === 'any') return true
   if (rule.tagStatus === 'untagged') return image.tags.length === 0
   if (image.tags.length === 0) return false
@@ -169,14 +224,25 @@ export function evaluateLifecycleRules(
     const beyond =
       rule.countType === 'imageCountMoreThan'
         ? selected.slice(rule.countNumber)
-        : selected.filter(image => now - image.pushedAt > rule.countNumber * DAY_MS)
+        : selected.filter(image => now - ageFrom(rule.countType, image) > rule.countNumber * DAY_MS)
     for (const image of beyond) {
       if (expired.has(image.digest)) continue
       // Expirable: only images no higher priority rule selects.
       if (higher.some(other => selects(other, image))) continue
-      expired.set(image.digest, { image, rulePriority: rule.rulePriority })
+      expired.set(image.digest, {
+        image,
+        rulePriority: rule.rulePriority,
+        action: rule.action ?? 'expire'
+      })
     }
   })
   // Older images first, as ECR expires them.
   return [...expired.values()].sort((a, b) => a.image.pushedAt - b.image.pushedAt)
+}
+
+/** The time an age rule counts from (see the sources at the top). */
+function ageFrom(countType: CountType, image: RepositoryImage): number {
+  if (countType === 'sinceImagePulled') return image.lastPulledAt ?? image.pushedAt
+  if (countType === 'sinceImageTransitioned') return image.archivedAt ?? image.pushedAt
+  return image.pushedAt
 }

@@ -380,7 +380,8 @@ async function applyFault(
   if (!fault) return
   switch (fault.kind) {
     case 'slow':
-      await new Promise(resolve => setTimeout(resolve, fault.delayMs ?? 1000))
+      // Unref'd: a slow answer the client gave up on must not keep a closed stand-in's process up.
+      await new Promise(resolve => setTimeout(resolve, fault.delayMs ?? 1000).unref())
       return
     case 'throttle':
       throw throttled(addressed.service)

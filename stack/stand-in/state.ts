@@ -9,8 +9,17 @@ import type { TagMutability } from './tag-mutability.js'
 
 export type PackageType = 'Image' | 'Zip'
 export type UpdateStatus = 'Successful' | 'InProgress' | 'Failed'
-/** FunctionConfiguration.State (Lambda API reference; "Lambda function states"). */
-export type FunctionStateName = 'Pending' | 'Active' | 'Inactive' | 'Failed'
+/** FunctionConfiguration.State (Lambda API reference; "Lambda function states"). The last four
+ * exist for Lambda Managed Instances (API reference, FunctionConfiguration State valid values). */
+export type FunctionStateName =
+  | 'Pending'
+  | 'Active'
+  | 'Inactive'
+  | 'Failed'
+  | 'ActiveNonInvocable'
+  | 'Deactivating'
+  | 'Deactivated'
+  | 'Deleting'
 
 export interface RepositoryRecord {
   readonly account: string
@@ -30,6 +39,10 @@ export interface RepositoryRecord {
   lifecyclePreview?: LifecyclePreviewRecord
   /** Digest → push time (epoch ms) as far as the stand-in knows it (ecr-lifecycle.ts). */
   imagePushedAt?: Record<string, number>
+  /** Digest → archive record, for images in the archive storage class (ecr-archive.ts). */
+  archivedImages?: Record<string, { readonly archivedAt: number; readonly activatesAt?: number }>
+  /** Digest → last recorded pull (epoch ms), as seeded (lifecycle sinceImagePulled). */
+  imagePulledAt?: Record<string, number>
 }
 
 export interface LifecyclePreviewRecord {
@@ -40,8 +53,9 @@ export interface LifecyclePreviewRecord {
     readonly imageDigest: string
     readonly imageTags: readonly string[]
     readonly imagePushedAt: number
-    readonly action: { readonly type: string }
+    readonly action: { readonly type: string; readonly targetStorageClass?: string }
     readonly appliedRulePriority: number
+    readonly storageClass?: string
   }[]
 }
 
@@ -108,6 +122,9 @@ export interface FunctionVersionRecord {
   readonly lastModified: string
   readonly revisionId: string
   readonly description: string
+  /** A version's own State (Lambda Managed Instances: publishing provisions it, lambda-kinds.ts);
+   * undefined: Active, as every other published version is. */
+  state?: FunctionState
 }
 
 export interface AliasRecord {
@@ -131,6 +148,30 @@ export interface FunctionRecord {
   state: FunctionState
   versions: FunctionVersionRecord[]
   aliases: Record<string, AliasRecord>
+  /** Lambda Managed Instances: the capacity provider and how publishing goes (lambda-kinds.ts). */
+  managedInstances?: ManagedInstancesRecord
+  /** Lambda Managed Instances: the $LATEST.PUBLISHED version, once published. */
+  latestPublished?: FunctionVersionRecord
+  /** Durable functions: DurableConfig as given (lambda-kinds.ts). */
+  durableConfig?: DurableConfigRecord
+}
+
+export interface ManagedInstancesRecord {
+  readonly capacityProviderArn: string
+  /** How long publishing provisions a version (epoch ms to add); undefined: updateDelayMs. */
+  readonly provisioningMs?: number
+  /** When set, every version published ends in this state instead of Active. */
+  readonly provisioningFailure?: {
+    readonly state: FunctionStateName
+    readonly reasonCode: string
+    readonly reason: string
+  }
+}
+
+export interface DurableConfigRecord {
+  readonly ExecutionTimeout?: number
+  readonly RetentionPeriodInDays?: number
+  readonly AllowInvokeLatest?: boolean
 }
 
 export interface Settings {
@@ -182,6 +223,13 @@ export function settleUpdates(state: StandInState, now: number = Date.now()): vo
           outcome.status === 'Successful'
             ? { name: 'Active' }
             : (fn.state.next ?? { name: 'Active' })
+      }
+    }
+    // Published versions being provisioned (Lambda Managed Instances, lambda-kinds.ts).
+    for (const version of [...fn.versions, ...(fn.latestPublished ? [fn.latestPublished] : [])]) {
+      const provisioning = version.state
+      if (provisioning?.name === 'Pending' && (provisioning.endsAt ?? 0) <= now) {
+        version.state = provisioning.next ?? { name: 'Active' }
       }
     }
     const pending = fn.state

@@ -59,6 +59,8 @@ const AWS_OPERATIONS: { service: Service; operation: string; release?: true }[] 
   { service: 'ecr', operation: 'SetRepositoryPolicy' },
   // The check for expiring images (the seeded functions run no image yet, so it reads no more).
   { service: 'ecr', operation: 'GetLifecyclePolicy' },
+  // The same check's list of the repository's images, with their storage class (archived ones).
+  { service: 'ecr', operation: 'DescribeImages' },
   { service: 'lambda', operation: 'UpdateFunctionCode' },
   { service: 'lambda', operation: 'GetFunctionConfiguration', release: true },
   { service: 'lambda', operation: 'UpdateFunctionConfiguration', release: true },

@@ -89,7 +89,7 @@ function readmeStatement(
   functionName: string
 ): { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[] } {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  const start = readme.indexOf('### Minimal IAM policy')
+  const start = readme.indexOf('### The policy for a default deploy')
   const policy = /```json\n([\s\S]*?)```/.exec(readme.slice(start))![1]!
   const statements = (
     JSON.parse(

@@ -9,7 +9,10 @@ import {
   useSandbox
 } from '../harness.js'
 import {
+  DEFAULT_POLICY_HEADING,
   DEPLOYER,
+  EXECUTION_ROLE_NAME,
+  FEATURES,
   ROLE,
   SHARED_IMAGE_POLICY,
   UNPROVABLE,
@@ -20,6 +23,7 @@ import {
   featureFor,
   featuresOf,
   fill,
+  permissionBlocks,
   readmePolicies,
   registryGateHeader,
   removalsOf,
@@ -108,18 +112,37 @@ const scenarios: Record<FeatureName<'aws'>, Scenario> = {
             rules: [
               {
                 rulePriority: 1,
-                description: 'expire untagged images after 30 days',
+                description: 'archive old builds not pulled for 30 days',
                 selection: {
-                  tagStatus: 'untagged',
-                  countType: 'sinceImagePushed',
+                  tagStatus: 'tagged',
+                  tagPatternList: ['readme-old*'],
+                  countType: 'sinceImagePulled',
                   countUnit: 'days',
                   countNumber: 30
                 },
-                action: { type: 'expire' }
+                action: { type: 'transition', targetStorageClass: 'archive' }
               }
             ]
           })
         })
+      )
+      // An old build, last pulled 40 days ago: the rule can change something (so ECR's preview
+      // runs and its permissions are needed), but not the image in use.
+      const old = await sandbox.copyImage(
+        await fixtureImage({
+          fixture: 'provided-multistage',
+          target: 'runtime',
+          buildArgs: { VERSION: 'expiring-1' }
+        }),
+        pushedImage.slice(0, pushedImage.indexOf('@')),
+        'readme-old'
+      )
+      await sandbox.control.recordPull(
+        TOOLING,
+        REGION,
+        pushedRepository,
+        old.slice(old.indexOf('@') + 1),
+        Date.now() - 40 * 24 * 60 * 60 * 1000
       )
       return {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
@@ -198,6 +221,31 @@ const scenarios: Record<FeatureName<'aws'>, Scenario> = {
       }
     }
   },
+  'create-function-role (a missing function created from the image)': {
+    succeeded: run => {
+      expect(JSON.parse(run.outputs.functions ?? '[]')).toEqual([
+        expect.objectContaining({ status: 'created' })
+      ])
+    },
+    async prepare() {
+      // No function of this name: the action creates it, running as the execution role.
+      const fn = sandbox.uniqueName('readme-create-fn')
+      await withoutRepositoryPolicy()
+      return {
+        names: {
+          account: TOOLING,
+          repository: pushedRepository,
+          function: fn,
+          executionRole: EXECUTION_ROLE_NAME
+        },
+        inputs: {
+          'function-name': fn,
+          image: pushedImage,
+          'create-function-role': EXECUTION_ROLE_NAME
+        }
+      }
+    }
+  },
   'rollout with alarms': {
     succeeded: run => {
       expect(run.outputs.version).toBe('2')
@@ -255,6 +303,15 @@ describe('every documented permission', () => {
       Object.keys(UNPROVABLE).filter(action => !removals.some(entry => entry.action === action))
     ).toEqual([])
     expect(removals.filter(removal => !featureFor(removal)).map(entry => entry.action)).toEqual([])
+  })
+
+  it('the default deploy is run with exactly the README’s policy for a default deploy', () => {
+    const block = permissionBlocks().find(entry => entry.heading === DEFAULT_POLICY_HEADING)!
+    const sids = (JSON.parse(block.json) as { Statement: { Sid: string }[] }).Statement.map(
+      statement => statement.Sid
+    )
+    const feature = FEATURES.find(entry => entry.name.startsWith('the default deploy'))!
+    expect([...feature.deployer]).toEqual(sids)
   })
 
   it.each(removalsOf('aws').map(removal => [removal.action, removal.role] as const))(

@@ -14,7 +14,7 @@ import {
 } from '../support.js'
 
 /**
- * What differs between the engines and image stores users run (README "Supported engines"):
+ * What differs between the engines and image stores users run (docs/ENGINES.md):
  * npm test runs this file once per image store of the same engine, so each test here holds on
  * the classic store (GitHub's ubuntu-24.04 runners) and on the containerd store (Docker 29,
  * Docker Desktop, ubuntu-26.04).

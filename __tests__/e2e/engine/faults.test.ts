@@ -105,7 +105,9 @@ const BUILD_OPERATIONS: { service: 'ecr' | 'sts'; operation: string }[] = [
   { service: 'sts', operation: 'GetCallerIdentity' },
   { service: 'ecr', operation: 'DescribeRepositories' },
   // The registry login for docker push.
-  { service: 'ecr', operation: 'GetAuthorizationToken' }
+  { service: 'ecr', operation: 'GetAuthorizationToken' },
+  // The run's other tags: the image is pushed once, under its inputs tag, and tagged with PutImage.
+  { service: 'ecr', operation: 'PutImage' }
 ]
 /** What a deploy that builds makes besides: the same as a deploy of an image in the registry. */
 const SHARED_OPERATIONS = [
@@ -114,6 +116,7 @@ const SHARED_OPERATIONS = [
   'ecr:GetRepositoryPolicy',
   'ecr:SetRepositoryPolicy',
   'ecr:GetLifecyclePolicy',
+  'ecr:DescribeImages',
   'lambda:UpdateFunctionCode'
 ]
 

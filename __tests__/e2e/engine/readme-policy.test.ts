@@ -3,6 +3,7 @@ import path from 'node:path'
 import {
   DEFAULT_REGION as REGION,
   TOOLING_ACCOUNT as TOOLING,
+  fixtureImage,
   fixturesDir,
   registryHost,
   useSandbox
@@ -25,7 +26,7 @@ import { expectNoCredentialLeft } from '../support.js'
 /**
  * The README's IAM policy is the tested policy, for the features whose permissions exist because
  * the action builds: it pushes (PushImage), finds the repository by name and reads its tag
- * mutability before a push (FindRepositoryByName), and reads back an image it built (the rebuild
+ * mutability before a push (DescribeRepository), and reads back an image it built (the rebuild
  * modes). The features that deploy an image already in ECR, and the check that every documented
  * action is shown by some feature, are in aws/readme-policy.test.ts (../readme-policy.ts says
  * which is which). Each feature must deploy with its README statements; and each documented
@@ -116,6 +117,50 @@ const scenarios: Record<FeatureName<'engine'>, Scenario> = {
         names: { account: TOOLING, repository: pushedRepository, function: fn },
         // The inputs the shared image was built from.
         inputs: sharedImageInputs(fn)
+      }
+    }
+  },
+  'create-repository (a missing repository created for the build)': {
+    succeeded: run => {
+      expect(run.outputs.deployed).toBe('true')
+      expect(run.summary).toContain('Repository created')
+    },
+    async prepare() {
+      const fn = await sandbox.seed({ label: 'readme-create-repo', noRepository: true })
+      return {
+        names: { account: TOOLING, repository: fn.name, function: fn.name },
+        inputs: buildInputs(fn.name, fn.name, {
+          'build-args': `VERSION=${fn.name}`,
+          'create-repository': 'true'
+        })
+      }
+    }
+  },
+  'the default deploy (function-name alone) with the policy for a default deploy': {
+    succeeded: run => {
+      expect(run.outputs.built).toBe('true')
+      expect(run.outputs.deployed).toBe('true')
+      expect(run.outputs.repository).toBe(`${host}/${run.outputs.repository?.split('/').pop()}`)
+      // Every check of a default deploy was made: none was skipped for want of a permission.
+      expect(run.stdout).not.toContain('Cannot read the tag mutability')
+      expect(run.stdout).not.toContain('were not fully checked')
+      expectNoCredentialLeft(run)
+    },
+    async prepare() {
+      // A function that already runs an image from its own repository: the quick start's case.
+      const fn = await sandbox.seed({
+        label: 'readme-default',
+        image: await fixtureImage({ fixture: 'provided-multistage', target: 'runtime' })
+      })
+      return {
+        names: { account: TOOLING, repository: fn.name, function: fn.name },
+        // function-name alone, and where the Dockerfile is; a new layer, so the image is pushed.
+        inputs: {
+          'function-name': fn.name,
+          context: fixture,
+          target: 'runtime',
+          'build-args': `VERSION=${fn.name}`
+        }
       }
     }
   },

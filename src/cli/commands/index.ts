@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.js'
 import { baseImageCommand } from './base-image.js'
 import { checkCommand } from './check.js'
+import { deployCommand } from './deploy.js'
 import { groupFunctionsCommand } from './group-functions.js'
 
 /**
@@ -10,5 +11,6 @@ import { groupFunctionsCommand } from './group-functions.js'
 export const commands: readonly CliCommand[] = [
   baseImageCommand,
   checkCommand,
+  deployCommand,
   groupFunctionsCommand
 ]
