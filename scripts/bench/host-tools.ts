@@ -72,10 +72,13 @@ export function registryTrafficSince(
   } finally {
     closeSync(fd)
   }
-  // Access lines look like: 127.0.0.1 - - [date] "PUT /v2/NAME/blobs/uploads/ID?... HTTP/1.1" 201 0 ...
+  // Access lines look like: 127.0.0.1 - - [date] "PUT /v2/NAME/blobs/uploads/ID?... HTTP/1.1" 201 0 "" "USER-AGENT"
+  // The stand-in's own reads (its BatchGetImage and PutImage read the registry) carry no user
+  // agent; AWS serves those from ECR's own store, so they are no traffic of the run's.
   const access = buffer
     .toString('utf8')
     .split('\n')
+    .filter(line => !line.endsWith(' ""'))
     .map(line => /"([A-Z]+) (\/v2\/\S*) HTTP\/[\d.]+" (\d{3})/.exec(line))
     .filter((match): match is RegExpExecArray => match !== null)
     .filter(

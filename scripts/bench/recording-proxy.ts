@@ -13,6 +13,8 @@ export interface ObservedRequest {
   readonly at: number
   /** ECR: the X-Amz-Target operation; Lambda: the operation read from method and path. */
   readonly operation: string
+  /** Date.now() when the answer had been sent back; unset while the request is open. */
+  doneAt?: number
 }
 
 export interface RecordingProxy {
@@ -33,7 +35,9 @@ export async function startRecordingProxy(upstreamUrl: string): Promise<Recordin
   const requests: ObservedRequest[] = []
   let roundTripMs = 0
   const server = http.createServer((request, response) => {
-    requests.push({ at: Date.now(), operation: operationOf(request) })
+    const observed: ObservedRequest = { at: Date.now(), operation: operationOf(request) }
+    requests.push(observed)
+    response.on('close', () => (observed.doneAt = Date.now()))
     if (roundTripMs > 0) {
       request.pause()
       setTimeout(() => forward(request, response), roundTripMs)
@@ -89,4 +93,21 @@ function operationOf(request: IncomingMessage): string {
   const line = `${request.method ?? 'GET'} ${(request.url ?? '/').split('?')[0]}`
   for (const [pattern, operation] of LAMBDA_ROUTES) if (pattern.test(line)) return operation
   return line
+}
+
+/**
+ * How many of these requests had to wait for one another: the most that can be picked with no
+ * two open at the same time (earliest answer first). Requests sent side by side count once, so
+ * this is the number of AWS round trips a run spends in sequence.
+ */
+export function sequentialRoundTrips(requests: readonly ObservedRequest[]): number {
+  let count = 0
+  let freeAt = -Infinity
+  const byAnswer = [...requests].sort((a, b) => (a.doneAt ?? a.at) - (b.doneAt ?? b.at))
+  for (const request of byAnswer) {
+    if (request.at < freeAt) continue
+    count += 1
+    freeAt = request.doneAt ?? request.at
+  }
+  return count
 }
