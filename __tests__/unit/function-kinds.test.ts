@@ -12,7 +12,9 @@ import { createReleaseService, type ReleaseService } from '../../src/adapters/la
 import { createFunctionService, type FunctionFacts } from '../../src/adapters/lambda.js'
 import { ActionError } from '../../src/domain/errors.js'
 import {
+  durableWithoutVersionWarning,
   publishPlan,
+  publishRefusal,
   verifyQualifierRefusal,
   versionReadiness,
   type VersionState
@@ -282,6 +284,19 @@ describe('releaseFunction for a function on a capacity provider', () => {
     })
   }, 10_000)
 
+  it('fails when $LATEST.PUBLISHED turns Active with another image: another deploy published since', async () => {
+    const fake = fakeReleases({
+      '$LATEST.PUBLISHED': [
+        state('Active', '', 'b'.repeat(64)),
+        state('Pending', 'Creating'),
+        state('Active', '', 'c'.repeat(64))
+      ]
+    })
+    const error = await failureOf(releaseFunction(target, image, fake.releases, config(false)))
+    expect(error.id).toBe('published-version-replaced')
+    expect(error.reason).toContain(`runs sha256:${'c'.repeat(64)}`)
+  })
+
   it('publishes nothing when $LATEST.PUBLISHED already runs the image, Active', async () => {
     const fake = fakeReleases({ '$LATEST.PUBLISHED': [state('Active')] })
     const outcome = await releaseFunction(target, image, fake.releases, config(false))
@@ -353,6 +368,31 @@ describe('verify invokes of kinds that refuse $LATEST', () => {
     expect(result.passed).toBe(false)
     expect(result.reason).toContain('not invoked')
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0)
+  })
+})
+
+describe('releases no caller would reach', () => {
+  const managed = { name: 'orders', capacityProviderArn: PROVIDER }
+
+  it('refuses publish without alias on a Managed Instances function, before any change', () => {
+    const error = publishRefusal(managed, { publish: true })
+    expect(error?.id).toBe('publish-needs-alias')
+    expect(error?.reason).toContain('$LATEST.PUBLISHED')
+    expect(error?.reason).toContain('orders was not changed')
+    expect(error?.fix).toContain('Set alias')
+    expect(publishRefusal(managed, { publish: true, alias: { name: 'live' } })).toBeUndefined()
+    expect(publishRefusal(managed, { publish: false })).toBeUndefined()
+    expect(publishRefusal({ name: 'orders' }, { publish: true })).toBeUndefined()
+  })
+
+  it('warns when a durable function gets no version: only $LATEST changes', () => {
+    expect(
+      durableWithoutVersionWarning({ name: 'orders', durable: true }, { publish: false })
+    ).toContain('changes only $LATEST')
+    expect(
+      durableWithoutVersionWarning({ name: 'orders', durable: true }, { publish: true })
+    ).toBeUndefined()
+    expect(durableWithoutVersionWarning({ name: 'orders' }, { publish: false })).toBeUndefined()
   })
 })
 

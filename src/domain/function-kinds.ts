@@ -64,6 +64,36 @@ export function verifyQualifierRefusal(
   )
 }
 
+/**
+ * Before any change: a deploy whose new code would serve nothing. A Managed Instances function's
+ * unqualified invokes run $LATEST.PUBLISHED; publish: true without alias makes a numbered version
+ * that no caller reaches (its $LATEST.PUBLISHED keeps the old code), so it is refused.
+ */
+export function publishRefusal(
+  fn: FunctionKind,
+  config: { readonly publish: boolean; readonly alias?: unknown }
+): ActionError | undefined {
+  if (!isManagedInstances(fn) || !config.publish || config.alias !== undefined) return undefined
+  return new ActionError(
+    'publish-needs-alias',
+    `${fn.name} runs on a capacity provider (Lambda Managed Instances): unqualified invokes run ${LATEST_PUBLISHED}, which publish: true without alias does not change, so the new version would serve nothing; ${fn.name} was not changed.`,
+    `Set alias (and have callers invoke it), or leave publish off: the action then publishes ${LATEST_PUBLISHED}, which unqualified invokes run.`
+  )
+}
+
+/**
+ * A durable function deployed without a version: callers invoke it through a version or alias
+ * (Lambda requires that unless AllowInvokeLatest is set), so only $LATEST changes. Warned, not
+ * refused: a function that allows $LATEST is served by it, and the SDK does not say which.
+ */
+export function durableWithoutVersionWarning(
+  fn: FunctionKind,
+  config: { readonly publish: boolean }
+): string | undefined {
+  if (!fn.durable || config.publish) return undefined
+  return `${fn.name} is a durable function: Lambda invokes it through a version or alias unless DurableConfig.AllowInvokeLatest is set, and this deploy changes only $LATEST (no publish, no alias). Callers that invoke a version or alias keep the old code; set alias (or publish: true) to release it to them.`
+}
+
 /** What a deploy publishes for the function, as plan lines (dry-run). */
 export function publishPlan(
   fn: FunctionKind,

@@ -81,7 +81,7 @@ export async function publishLatestPublished(
   const { revisionId } = await releases.settings(functionArn)
   const version = await releases.publishLatest(functionArn, codeSha256, description, revisionId)
   core.info(`${functionName}: published ${version || LATEST_PUBLISHED}`)
-  await waitForPublishedVersion(
+  const ready = await waitForPublishedVersion(
     functionName,
     functionArn,
     LATEST_PUBLISHED,
@@ -90,6 +90,14 @@ export async function publishLatestPublished(
     `unqualified invokes of ${functionName} go to ${LATEST_PUBLISHED}, which does not serve the new code; Lambda does not say whether the one it replaced still serves, so check the function in the Lambda console`,
     sleep
   )
+  // Another run may have published $LATEST.PUBLISHED since: its code serves, not this run's.
+  if (ready.codeSha256 !== codeSha256) {
+    throw new ActionError(
+      'published-version-replaced',
+      `${LATEST_PUBLISHED} of ${functionName} runs sha256:${ready.codeSha256}, not this run's image sha256:${codeSha256}: another deploy published it since, and its code serves unqualified invokes.`,
+      'Find the other deploy (CloudTrail PublishVersion, or the workflow runs of this function); run this one again once that one is done, or serialise them with a workflow concurrency group.'
+    )
+  }
   return { published: true }
 }
 

@@ -2,7 +2,11 @@ import * as core from '@actions/core'
 import type { ReleaseService } from '../adapters/lambda-releases.js'
 import { ActionError, describeFailure } from '../domain/errors.js'
 import { aliasChange, settingsChange } from '../domain/function-changes.js'
-import { isManagedInstances, LATEST_PUBLISHED } from '../domain/function-kinds.js'
+import {
+  isManagedInstances,
+  LATEST_PUBLISHED,
+  MANAGED_INSTANCES_INIT_MINUTES
+} from '../domain/function-kinds.js'
 import type { HealthVerdict } from '../domain/rollout-plan.js'
 import type { ActionConfig } from '../inputs.js'
 import { publishLatestPublished, waitForPublishedVersion } from './published-version.js'
@@ -68,6 +72,9 @@ export async function releaseFunction(
   }
   const description = `${config.revision ? `commit ${config.revision}, ` : ''}${image.digest}`
   const managed = isManagedInstances(target.function)
+  const publishWaitSeconds = managed
+    ? managedInstancesWait(target.function.name, config.waitTimeoutSeconds)
+    : config.waitTimeoutSeconds
   if (!config.publish) {
     if (!managed) return { settingsChanges }
     // A function on a capacity provider runs published versions only: without publish, the
@@ -79,7 +86,7 @@ export async function releaseFunction(
       description.slice(0, 256),
       settingsChanges.length > 0,
       releases,
-      config.waitTimeoutSeconds
+      publishWaitSeconds
     )
     return {
       settingsChanges,
@@ -106,7 +113,7 @@ export async function releaseFunction(
       arn,
       version,
       releases,
-      config.waitTimeoutSeconds,
+      publishWaitSeconds,
       config.alias
         ? `alias ${config.alias.name} was not moved: version ${version} got no traffic`
         : `nothing routes to version ${version}`
@@ -193,4 +200,19 @@ async function checkBeforeTraffic(
     `${name}: ${verdict.reason}. The alias ${aliasName} was not moved: version ${version} got no traffic.`,
     'Fix the function (see its log tail above and in CloudWatch Logs), or correct verify-event / verify-expect, and run again.'
   )
+}
+
+/**
+ * How long to wait for a Managed Instances version: provisioning may take up to 15 minutes
+ * ("lambda-managed-instances-execution-environment"), and a shorter wait would fail the run after
+ * the version was published, with the publish going on regardless. So at least that, plus a
+ * minute; a longer wait-timeout is kept.
+ */
+function managedInstancesWait(functionName: string, waitTimeoutSeconds: number): number {
+  const least = (MANAGED_INSTANCES_INIT_MINUTES + 1) * 60
+  if (waitTimeoutSeconds >= least) return waitTimeoutSeconds
+  core.info(
+    `${functionName}: waiting up to ${least} s for its published version, longer than wait-timeout (${waitTimeoutSeconds} s): Lambda Managed Instances may take ${MANAGED_INSTANCES_INIT_MINUTES} minutes to provision one.`
+  )
+  return least
 }

@@ -13,7 +13,11 @@ import { namesOf, regionMismatch, type ActionConfig, type FunctionTarget } from 
 import { mapConcurrently } from './concurrency.js'
 import { findOrPlanFunction, type PlannedCreation } from './missing-function.js'
 import { locateRepository } from './create-repository.js'
-import { verifyQualifierRefusal } from '../domain/function-kinds.js'
+import {
+  durableWithoutVersionWarning,
+  publishRefusal,
+  verifyQualifierRefusal
+} from '../domain/function-kinds.js'
 
 /** One function a deploy goes to, and the repository (in its region) it pulls from. */
 export interface DeployTarget {
@@ -56,11 +60,17 @@ export async function resolveTargets(config: ActionConfig, aws: AwsServices): Pr
     )
     return { target, roleArn, ...found }
   })
-  // A verify invoke the function kind would refuse (a durable function's $LATEST) fails the run
-  // before anything is built or changed (domain/function-kinds.ts).
+  // A verify invoke the function kind would refuse (a durable function's $LATEST), or a release
+  // no caller would reach (a Managed Instances function's numbered version without an alias),
+  // fails the run before anything is built or changed (domain/function-kinds.ts).
   for (const { fn, creation } of described) {
-    const refusal = creation ? undefined : verifyQualifierRefusal(fn, config)
+    if (creation) continue
+    const refusal = verifyQualifierRefusal(fn, config) ?? publishRefusal(fn, config)
     if (refusal) throw refusal
+  }
+  for (const { fn, creation } of described) {
+    const warning = creation ? undefined : durableWithoutVersionWarning(fn, config)
+    if (warning) core.warning(warning)
   }
   // A function still to be created takes whatever architecture the others agree on.
   const architecture =

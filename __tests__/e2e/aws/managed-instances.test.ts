@@ -210,6 +210,19 @@ describe('a function on a capacity provider (Lambda Managed Instances)', () => {
   })
 })
 
+describe('a Managed Instances function with publish and no alias', () => {
+  it('is refused before any change: the numbered version would serve nothing', async () => {
+    const fn = await seed('mi-publish-only', managed())
+    const before = await sandbox.control.state()
+    const run = await sandbox.run({ 'function-name': fn.name, image: fn.image, publish: 'true' })
+    expect(run.exitCode).toBe(1)
+    expect(run.stdout).toContain('::error::[publish-needs-alias]')
+    expect(run.stdout).toContain('$LATEST.PUBLISHED')
+    expect(run.outputs.deployed).toBe('false')
+    expect(await sandbox.control.state()).toEqual(before)
+  })
+})
+
 describe('a durable function', () => {
   const durable = { durableConfig: { ExecutionTimeout: 900 } }
 
@@ -227,6 +240,14 @@ describe('a durable function', () => {
     expect(run.stdout).toContain('publish: true')
     expect(run.outputs.deployed).toBe('false')
     expect(await sandbox.control.state()).toEqual(before)
+  })
+
+  it('warns that a deploy without a version changes only $LATEST', async () => {
+    const fn = await seed('durable-latest', durable)
+    const run = await sandbox.run({ 'function-name': fn.name, image: fn.image })
+    expect(run.exitCode).toBe(0)
+    const warning = run.stdout.split('\n').find(line => line.includes('changes only $LATEST'))
+    expect(warning).toMatch(/^::warning::/)
   })
 
   it('is verified through the version it publishes', async () => {
