@@ -2,8 +2,8 @@
 # Releases this action: bash scripts/release.sh [--dry-run | --verify] X.Y.Z (CONTRIBUTING.md,
 # "Releases").
 #   --dry-run  copies the working tree (the files git would commit) to a temporary directory, makes
-#              the release's edits there (the CHANGELOG entry dated today, package.json's version)
-#              and checks that the result is tag-ready: scripts/release-tree.ts (CHANGELOG entry,
+#              the release's edits there (the CHANGELOG entry dated today, package.json's version,
+#              dist/ bundled again with that version) and checks that the result is tag-ready: scripts/release-tree.ts (CHANGELOG entry,
 #              package.json, action.yml against the schema and the Marketplace's limits, every
 #              snippet pinned to vX) and scripts/check-dist.sh (dist/ is the bundle of src/).
 #              Changes nothing here; says what a release would commit and tag.
@@ -37,6 +37,20 @@ if [ -n "$existing" ]; then
   fi
 fi
 
+# The major tag only ever moves forward: releasing 1.2.1 after 1.3.0 would give every @v1 user
+# the older code.
+newest=$(git -C "$root" tag -l "$major.*" | grep -E '^v[0-9]+\.[0-9]+\.[0-9]+$' | sort -V | tail -n 1 || true)
+if [ -n "$newest" ] && [ "$(printf '%s\n%s\n' "$newest" "$tag" | sort -V | tail -n 1)" != "$tag" ]; then
+  echo "not tag-ready: $newest is newer than $tag, and $major must not move back to an older release" >&2
+  exit 1
+fi
+
+# package.json's version is in the bundle (the CLI's --version, the SDK's user agent), so the
+# release's edits are bundled again before dist/ is checked.
+rebundle() {
+  (cd "$1" && npm run --silent package > /dev/null)
+}
+
 # check TREE: every problem of the tree, then the dist check; fails on the first failing part.
 check() {
   "$tsx" "$1/scripts/release-tree.ts" check "$1" "$version"
@@ -56,6 +70,7 @@ case $mode in
     ln -s "$root/node_modules" "$work/node_modules"
     cp -r "$work" "$work.before" && trap 'rm -rf "$work" "$work.before"' EXIT
     "$tsx" "$work/scripts/release-tree.ts" prepare "$work" "$version" "$today"
+    rebundle "$work"
     check "$work"
     echo "tag-ready: $tag. A release would change:"
     diff -r -q -x node_modules "$work.before" "$work" | sed 's|^|  |' || true
@@ -71,8 +86,11 @@ case $mode in
       exit 1
     fi
     "$tsx" "$root/scripts/release-tree.ts" prepare "$root" "$version" "$today"
+    rebundle "$root"
     check "$root"
-    git -C "$root" commit -q -am "Release $tag"
+    # The checkout was clean: what is changed or new now is the release's (dist/ chunks too).
+    git -C "$root" add -A
+    git -C "$root" commit -q -m "Release $tag"
     git -C "$root" tag -a "$tag" -m "Release $tag"
     git -C "$root" tag -f "$major" "$tag^{commit}" >/dev/null
     echo "released $tag at $(git -C "$root" rev-parse --short HEAD); $major moved to it."

@@ -155,7 +155,13 @@ describe('scripts/release.sh', () => {
     symlinkSync(path.join(root, 'node_modules'), path.join(repo, 'node_modules'))
     write('.gitignore', 'node_modules\n')
     write('CHANGELOG.md', CHANGELOG)
-    write('package.json', `${JSON.stringify({ name: 'x', version: '0.1.0' }, null, 2)}\n`)
+    // The bundler's stand-in: like ncc, it puts package.json's version into dist/.
+    const bundle =
+      "node -e \"require('fs').writeFileSync('dist/index.js', 'version ' + require('./package.json').version)\""
+    write(
+      'package.json',
+      `${JSON.stringify({ name: 'x', version: '0.1.0', scripts: { package: bundle } }, null, 2)}\n`
+    )
     write('dist/index.js', '')
     write('README.md', '```yaml\n- uses: OWNER/lambda-image-deploy@v1\n```\n')
     write(
@@ -230,10 +236,23 @@ describe('scripts/release.sh', () => {
     expect(git('rev-parse', 'v1^{commit}')).toBe(head)
     expect(fileText('CHANGELOG.md')).toMatch(/^## \[1\.0\.0\] - \d{4}-\d{2}-\d{2}$/m)
     expect((JSON.parse(fileText('package.json')) as { version: string }).version).toBe('1.0.0')
+    // dist/ was bundled again with the new version, and committed with it.
+    expect(fileText('dist/index.js')).toBe('version 1.0.0')
+    expect(git('show', 'HEAD:dist/index.js')).toBe('version 1.0.0')
     expect(git('status', '--porcelain')).toBe('')
     const verify = release('--verify', '1.0.0')
     expect(verify.stderr).toBe('')
     expect(verify.status).toBe(0)
+  })
+
+  it('never moves the major tag back to an older release', () => {
+    git('tag', 'v1.3.0')
+    for (const args of [['1.2.1'], ['--dry-run', '1.2.1']]) {
+      const run = release(...args)
+      expect(run.status).toBe(1)
+      expect(run.stderr).toContain('v1.3.0 is newer than v1.2.1')
+    }
+    expect(git('tag')).toBe('v1.3.0')
   })
 
   it('refuses to release from a checkout with uncommitted changes', () => {

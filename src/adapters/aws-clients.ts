@@ -1,3 +1,4 @@
+import packageJson from '../../package.json' with { type: 'json' }
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { ECRClient } from '@aws-sdk/client-ecr'
 import { LambdaClient } from '@aws-sdk/client-lambda'
@@ -38,7 +39,8 @@ export interface AwsServices {
   callerAccount(): Promise<string>
 }
 
-const USER_AGENT: [string, string][] = [['lambda-image-deploy', '0.1.0']]
+/** package.json's name and version, bundled: a release bundles dist/ again (scripts/release.sh). */
+const USER_AGENT: [string, string][] = [[packageJson.name, packageJson.version]]
 
 /** Attempts per call (the SDK's default is 3): rides out a burst of throttling or 5xx. */
 export const MAX_ATTEMPTS = 5
