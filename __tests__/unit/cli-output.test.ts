@@ -65,8 +65,23 @@ describe('plainTerminalWriter', () => {
     expect(through(['text then ', '::warning::x\n'])).toBe('text then ::warning::x\n')
   })
 
-  it('never prints a masked value', () => {
+  it('never prints a masked value: not the mask command, nor the value in later output', () => {
     expect(through(['::add-mask::hunter2\n', 'done\n'])).toBe('done\n')
+    expect(
+      through([
+        '::add-mask::hunter2\n',
+        '::add-mask::hunter2-and-more\n',
+        'token hunter2-and-more, then hunter2\n',
+        '::warning::bad hunter2\n',
+        'progress hunter2'
+      ])
+    ).toBe('token ***, then ***\nwarning: bad ***\nprogress ***')
+  })
+
+  it('masks a value split between two chunks of output', () => {
+    expect(through(['::add-mask::hunter2\n', 'token hun', 'ter2 done\n', 'last hunt', 'er2'])).toBe(
+      'token *** done\nlast ***'
+    )
   })
 
   it('prints a command that ends without a line break when flushed', () => {

@@ -52,19 +52,62 @@ export function plainTerminalWriter(
   write: (text: string) => void,
   options: PlainOutputOptions
 ): { readonly write: (chunk: string) => void; readonly flush: () => void } {
+  // What the runner would mask (::add-mask::) is masked here too: a terminal's output may be
+  // another CI system's log.
+  const secrets: string[] = []
+  const masked = (text: string): string =>
+    secrets.reduce((out, secret) => out.split(secret).join('***'), text)
+  const emit = (text: string): void => write(masked(text))
+  const plain = (line: string): string | undefined => {
+    const mask = /^::add-mask::(.*)$/s.exec(line)
+    if (mask) {
+      const secret = unescapeData(mask[1]!)
+      // Longest first, so that a secret containing another is masked whole.
+      if (secret.trim() !== '' && !secrets.includes(secret)) {
+        secrets.push(secret)
+        secrets.sort((x, y) => y.length - x.length)
+      }
+      return undefined
+    }
+    return plainLine(line, options)
+  }
   let atLineStart = true
   let held = ''
   const mayBeCommand = (text: string): boolean =>
     ['::', '[command]'].some(prefix => text.startsWith(prefix) || prefix.startsWith(text))
+  // Once a value is masked, text is written whole lines at a time: a value split between two
+  // chunks (docker's output comes as the pipe gives it) is then still masked.
+  let partial = ''
+  const writeLines = (chunk: string): void => {
+    let text = held + partial + chunk
+    held = ''
+    partial = ''
+    for (;;) {
+      const end = text.indexOf('\n')
+      if (end < 0) {
+        partial = text
+        return
+      }
+      if (atLineStart) {
+        const translated = plain(text.slice(0, end).replace(/\r$/, ''))
+        if (translated !== undefined) emit(`${translated}\n`)
+      } else {
+        emit(text.slice(0, end + 1))
+        atLineStart = true
+      }
+      text = text.slice(end + 1)
+    }
+  }
   return {
     write(chunk) {
+      if (secrets.length > 0) return writeLines(chunk)
       let text = held + chunk
       held = ''
       while (text !== '') {
         const end = text.indexOf('\n')
         if (!atLineStart) {
-          if (end < 0) return write(text)
-          write(text.slice(0, end + 1))
+          if (end < 0) return emit(text)
+          emit(text.slice(0, end + 1))
           atLineStart = true
           text = text.slice(end + 1)
           continue
@@ -75,19 +118,26 @@ export function plainTerminalWriter(
             return
           }
           atLineStart = false
-          return write(text)
+          return emit(text)
         }
         const line = text.slice(0, end).replace(/\r$/, '')
-        const plain = plainLine(line, options)
-        if (plain !== undefined) write(`${plain}\n`)
+        const translated = plain(line)
+        if (translated !== undefined) emit(`${translated}\n`)
         text = text.slice(end + 1)
       }
     },
     flush() {
+      if (partial !== '') {
+        // As without a mask: a last command gets its line break, other text is written as it is.
+        const command = atLineStart && mayBeCommand(partial)
+        const rest = command ? plain(partial.replace(/\r$/, '')) : partial
+        partial = ''
+        if (rest !== undefined) emit(command ? `${rest}\n` : rest)
+      }
       if (held === '') return
-      const plain = plainLine(held, options)
+      const translated = plain(held)
       held = ''
-      if (plain !== undefined) write(`${plain}\n`)
+      if (translated !== undefined) emit(`${translated}\n`)
     }
   }
 }
