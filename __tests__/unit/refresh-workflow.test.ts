@@ -42,7 +42,7 @@ function defaults(overrides: Record<string, string> = {}): Json {
 
 type Value = string | number | boolean | null | Value[] | { [key: string]: Value }
 const TOKEN =
-  /\s*(?:(\d+(?:\.\d+)?)|'((?:[^']|'')*)'|([A-Za-z_][A-Za-z0-9_-]*)|(==|!=|&&|\|\||[()!.]))/y
+  /\s*(?:(\d+(?:\.\d+)?)|'((?:[^']|'')*)'|([A-Za-z_][A-Za-z0-9_-]*)|(==|!=|&&|\|\||[()!.,]))/y
 
 function tokenize(text: string): { kind: string; value: string }[] {
   const tokens: { kind: string; value: string }[] = []
@@ -135,7 +135,23 @@ export function evaluate(expression: string, contexts: Record<string, Value>): V
       if (token.value === 'true') return true
       if (token.value === 'false') return false
       if (token.value === 'null') return null
-      if (peek()?.value === '(') throw new Error(`functions are not evaluated here: ${token.value}`)
+      if (peek()?.value === '(') {
+        // contains(search, item): for text, a case-insensitive substring test (GitHub's docs,
+        // "Expressions", contains); no other function is evaluated here.
+        if (token.value !== 'contains') {
+          throw new Error(`functions are not evaluated here: ${token.value}`)
+        }
+        take('(')
+        const search = or()
+        take(',')
+        const item = or()
+        take(')')
+        const text = (value: Value) =>
+          typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '')
+        return Array.isArray(search)
+          ? search.some(entry => equals(entry, item))
+          : text(search).toLowerCase().includes(text(item).toLowerCase())
+      }
       if (!(token.value in contexts)) throw new Error(`no context ${token.value}`)
       return contexts[token.value]!
     }
@@ -195,6 +211,11 @@ describe('the refresh job of a group', () => {
 
   it('follows the architecture input over the functions’ own', () => {
     expect(planGroup('x86_64', { architecture: 'arm64' }).runsOn).toBe('ubuntu-24.04-arm')
+    // The action takes build-push-action's spelling too.
+    expect(planGroup('x86_64', { architecture: 'linux/arm64' })).toMatchObject({
+      runsOn: 'ubuntu-24.04-arm',
+      platforms: 'arm64'
+    })
     expect(planGroup('arm64', { architecture: 'x86_64' })).toMatchObject({
       runsOn: 'ubuntu-24.04',
       emulates: false
@@ -329,14 +350,18 @@ describe('the workflow’s outputs', () => {
     // unchanged, one failed in the action.
     const legs: Record<string, string>[] = [
       {
-        FUNCTIONS: '["api", "worker"]',
+        FUNCTIONS: '["api", "worker", "jobs", "mi"]',
         ARCHITECTURE: 'arm64',
         OUTCOME: 'success',
         BUILT: 'true',
         DEPLOYED: 'true',
+        // jobs got its code and then failed (a verify, a rollout): not deployed. mi's code was
+        // already there, and its $LATEST.PUBLISHED was published again: deployed.
         FUNCTION_RESULTS: JSON.stringify([
           { function: 'api', status: 'updated', deployed: true },
-          { function: 'worker', status: 'unchanged', deployed: false }
+          { function: 'worker', status: 'unchanged', deployed: false },
+          { function: 'jobs', status: 'failed', deployed: true },
+          { function: 'mi', status: 'updated', deployed: false }
         ])
       },
       {
@@ -380,11 +405,11 @@ describe('the workflow’s outputs', () => {
           JSON.parse(line.slice(line.indexOf('=') + 1)) as unknown
         ])
     ) as unknown as Collected
-    expect(outputs.rebuilt).toEqual(['api', 'worker'])
-    expect(outputs.deployed).toEqual(['api'])
+    expect(outputs.rebuilt).toEqual(['api', 'worker', 'jobs', 'mi'])
+    expect(outputs.deployed).toEqual(['api', 'mi'])
     expect(outputs.results).toHaveLength(3)
     expect(outputs.results[0]).toMatchObject({
-      functions: ['api', 'worker'],
+      functions: ['api', 'worker', 'jobs', 'mi'],
       imageBefore: 'r@sha256:0',
       architecture: 'arm64',
       outcome: 'success',
