@@ -49,6 +49,29 @@ describe('undici left out of the bundle', () => {
     expect(sourceText).not.toMatch(/getIDToken|@actions\/http-client/)
   })
 
+  it('is not in the committed bundle, whose first chunk has no ECR, STS or CloudWatch client', () => {
+    // dist/ is the bundle of src/ (scripts/check-dist.sh): what start-up loads is read there.
+    const dist = readdirSync(path.join(root, 'dist'), { recursive: true, encoding: 'utf8' })
+      .filter(file => file.endsWith('.js'))
+      .map(file => path.join('dist', file))
+    expect(dist).toContain(path.join('dist', 'index.js'))
+    // undici's own error codes stand in every build of it.
+    for (const file of dist)
+      expect({ file, undici: read(file).includes('UND_ERR_') }).toEqual({
+        file,
+        undici: false
+      })
+    const first = read('dist/index.js')
+    expect(first).toContain('GetFunctionCommand')
+    for (const lazy of [
+      'DescribeRepositoriesCommand',
+      'GetCallerIdentityCommand',
+      'DescribeAlarmsCommand'
+    ]) {
+      expect({ lazy, inIndex: first.includes(lazy) }).toEqual({ lazy, inIndex: false })
+    }
+  })
+
   it('refuses to make a ProxyAgent, naming where it went', () => {
     expect(() => new ProxyAgent()).toThrow('src/bundle/undici.ts')
   })

@@ -261,8 +261,16 @@ describe('inlineCacheSources', () => {
     ])
   })
 
-  it('keeps the URI as given when the function reports no digest', () => {
-    expect(inlineCacheSources(REPO, [target(`${REPO}:v1`, '')])).toEqual([`${REPO}:v1`])
+  it('takes ResolvedImageUri when CodeSha256 is no digest, and never a tag, which may have moved', () => {
+    const resolved = `${REPO}@sha256:${sha('f')}`
+    expect(
+      inlineCacheSources(REPO, [
+        target(`${REPO}:v1`, '', {
+          function: { imageUri: `${REPO}:v1`, codeSha256: '', resolvedImageUri: resolved }
+        })
+      ])
+    ).toEqual([resolved])
+    expect(inlineCacheSources(REPO, [target(`${REPO}:v1`, '')])).toEqual([])
   })
 
   it('reads only the cache repository: not another repository, not one whose name starts alike', () => {

@@ -370,6 +370,21 @@ describe('resolvePlatformDigest', () => {
     ])
   })
 
+  it('sends nothing up front to a host that only looks like ECR', async () => {
+    behaviour.auth = 'basic'
+    const asked: string[] = []
+    const registry = client({
+      credentials: host => {
+        asked.push(host)
+        return Promise.resolve({ username: 'AWS', password: 'ecr-password' })
+      }
+    })
+    const lookalike = '123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.test'
+    await registry.resolvePlatformDigest(`${lookalike}/lambda/nodejs:22`, 'linux/amd64')
+    expect(behaviour.seen[0]?.authorization).toBeUndefined()
+    expect(behaviour.seen).toHaveLength(2)
+  })
+
   it('still names the refusal when the up-front ECR credentials are wrong (no second try with the same)', async () => {
     behaviour.auth = 'basic'
     const registry = client({

@@ -186,7 +186,12 @@ export type RegistryCacheMode = (typeof REGISTRY_CACHE_MODES)[number]
 
 /** What chooseCaches needs to know of a function the run deploys to (a DeployTarget). */
 export interface CacheSourceTarget {
-  readonly function: { readonly imageUri: string; readonly codeSha256: string }
+  readonly function: {
+    readonly imageUri: string
+    readonly codeSha256: string
+    /** GetFunction's Code.ResolvedImageUri: the image by digest. */
+    readonly resolvedImageUri?: string
+  }
   /** The function runs another architecture now: its image's cache cannot match this build. */
   readonly changesArchitecture: boolean
   /** The function does not exist yet. */
@@ -209,12 +214,16 @@ export function inlineCacheSources(
   const sources = new Set<string>()
   for (const target of targets) {
     if (target.creation !== undefined || target.changesArchitecture) continue
-    const { imageUri, codeSha256 } = target.function
+    const { imageUri, codeSha256, resolvedImageUri } = target.function
     if (!imageUri.startsWith(`${cacheRepository}:`) && !imageUri.startsWith(`${cacheRepository}@`))
       continue
-    sources.add(
-      /^[a-f0-9]{64}$/.test(codeSha256) ? `${cacheRepository}@sha256:${codeSha256}` : imageUri
-    )
+    // By digest only: a tag may have moved since the function got its image.
+    const byDigest = /^[a-f0-9]{64}$/.test(codeSha256)
+      ? `${cacheRepository}@sha256:${codeSha256}`
+      : resolvedImageUri?.startsWith(`${cacheRepository}@sha256:`)
+        ? resolvedImageUri
+        : undefined
+    if (byDigest) sources.add(byDigest)
   }
   return [...sources].slice(0, MAX_INLINE_CACHE_SOURCES)
 }
