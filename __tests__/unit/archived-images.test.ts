@@ -171,7 +171,7 @@ describe('a rollout and archived images', () => {
     expect(reason).toContain(`${repository.uri}@sha256:${hex('c')}, which is archived`)
     expect(reason).toContain('api was not changed')
     expect(fix).toContain(
-      `aws ecr update-image-storage-class --repository-name app --image-id imageDigest=sha256:${hex('c')} --target-storage-class STANDARD`
+      `aws ecr update-image-storage-class --registry-id 111111111111 --repository-name app --image-id imageDigest=sha256:${hex('c')} --target-storage-class STANDARD`
     )
   })
 

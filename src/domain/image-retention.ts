@@ -206,8 +206,14 @@ export const RESTORE_MINUTES = 20
 export const ARCHIVE_MINIMUM_DAYS = 90
 
 /** The AWS CLI command that restores an archived image (API reference, UpdateImageStorageClass). */
-export function restoreCommand(repositoryName: string, digest: string, region?: string): string {
-  return `aws ecr update-image-storage-class --repository-name ${repositoryName} --image-id imageDigest=${digest} --target-storage-class STANDARD${region ? ` --region ${region}` : ''}`
+export function restoreCommand(
+  repositoryName: string,
+  digest: string,
+  region?: string,
+  /** The registry's account: the command runs with the caller's own account otherwise. */
+  account?: string
+): string {
+  return `aws ecr update-image-storage-class${account ? ` --registry-id ${account}` : ''} --repository-name ${repositoryName} --image-id imageDigest=${digest} --target-storage-class STANDARD${region ? ` --region ${region}` : ''}`
 }
 
 /**
@@ -255,10 +261,10 @@ function archivedState(image: StoredImage): string {
 
 /** How to restore an archived image, and what it costs. */
 export function restoreFix(
-  repository: { readonly name: string; readonly region?: string },
+  repository: { readonly name: string; readonly region?: string; readonly account?: string },
   digest: string
 ): string {
-  return `Restore it: ${restoreCommand(repository.name, digest, repository.region)} (takes up to ${RESTORE_MINUTES} minutes; DescribeImages shows ACTIVATING until then; archived images are charged for at least ${ARCHIVE_MINIMUM_DAYS} days), or push the image again, and keep deployed images out of the transition rule (deployed-tag).`
+  return `Restore it: ${restoreCommand(repository.name, digest, repository.region, repository.account)} (takes up to ${RESTORE_MINUTES} minutes; DescribeImages shows ACTIVATING until then; archived images are charged for at least ${ARCHIVE_MINIMUM_DAYS} days), or push the image again, and keep deployed images out of the transition rule (deployed-tag).`
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000

@@ -147,7 +147,7 @@ describe('an archived image', () => {
     )
     expect(run.stdout).toContain(`${fn.name} was not changed`)
     expect(run.stdout).toContain(
-      `aws ecr update-image-storage-class --repository-name ${fn.name} --image-id imageDigest=${archived} --target-storage-class STANDARD`
+      `aws ecr update-image-storage-class --registry-id ${TOOLING_ACCOUNT} --repository-name ${fn.name} --image-id imageDigest=${archived} --target-storage-class STANDARD`
     )
     // Before any change: no code update, no version, the alias where it was.
     expect(await sandbox.callsTo('UpdateFunctionCode')).toBe(updatesBefore)
