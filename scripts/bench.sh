@@ -6,6 +6,10 @@
 # bundle and Debian's awscli, which the baseline (the hand-written deploy) uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node 24, as GitHub runs the action (fetched when the machine's node is older): the bench runs
+# the action and the bare-node start-up floor with the node it runs on.
+# shellcheck source=../stack/node.sh
+source stack/node.sh
 only=""
 args=()
 while [ $# -gt 0 ]; do
