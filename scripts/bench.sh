@@ -43,4 +43,6 @@ if [ "$only" = main ]; then
 else
   npx tsx scripts/bench-scale.ts || status=1
 fi
+# The reports are committed, and the test command checks every file's format.
+npx prettier --write bench/RESULTS.md bench/results.json bench/scale-results.json > /dev/null || status=1
 exit $status
