@@ -267,9 +267,9 @@ describe(`a one-line change on a fresh runner (${STORE} store)`, () => {
     expect(after.at(-1)).not.toBe(before.at(-1))
   })
 
-  it('gives an unchanged rebuild (rebuild: always) the digest of the first build, whose steps ran', async () => {
+  it('gives an unchanged rebuild (rebuild: always) the layers of the first build, whose steps ran, without running them', async () => {
     const nonce = randomUUID()
-    const { deploy } = await seeded('rebuild')
+    const { fn, deploy } = await seeded('rebuild')
     const context = dependenciesFirst(nonce)
     const first = await deploy(context, 'v1', { rebuild: 'always' })
     expectSucceeded(first)
@@ -279,7 +279,11 @@ describe(`a one-line change on a fresh runner (${STORE} store)`, () => {
     const again = await deploy(context, 'v2', { rebuild: 'always' })
     expectSucceeded(again)
     expect(ranDependencyStep(again.stdout, nonce)).toBe(false)
-    expect(again.outputs['image-digest']).toBe(first.outputs['image-digest'])
+    // The same layers (the stamp included: the step did not run again). The digest may differ:
+    // the config's cache metadata records how the layers were made, which is not always the same.
+    expect(await layersOf(fn.repository, again.outputs['image-digest']!)).toEqual(
+      await layersOf(fn.repository, first.outputs['image-digest']!)
+    )
   })
 
   it('builds when the image the function runs is gone from the repository (an expired image)', async () => {
